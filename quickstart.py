@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Set up textgen in ./.venv and run the demo or the tests. Needs only Python 3.11+.
+
+    python3 quickstart.py demo   # install, train a small model on Shakespeare, print a sample
+    python3 quickstart.py test   # install, then run ruff and the test suite
+
+Idempotent: the virtual environment is reused, and dependencies are reinstalled
+only when pyproject.toml changes. The demo run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".textgen-installed"
+DEMO_RUN = ROOT / "runs" / "quickstart"
+
+
+def run(*args: object) -> None:
+    """Runs a command from the repository root; stops with its exit code if it fails."""
+    print("+", " ".join(map(str, args)), flush=True)
+    code = subprocess.call([str(a) for a in args], cwd=ROOT)
+    if code:
+        sys.exit(code)
+
+
+def setup() -> None:
+    """Creates .venv and installs textgen with its test extras, when needed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 -- may run under an older system python
+        sys.exit(f"textgen needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PY.exists():
+        print(f"creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text() != want:
+        run(PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", ".[test]")
+        STAMP.write_text(want)
+
+
+def demo() -> None:
+    """Trains the char-small preset on tiny-shakespeare, then prints a sample."""
+    if (DEMO_RUN / "checkpoints" / "last.npz").exists():
+        run(PY, "-m", "textgen", "train", "--resume", DEMO_RUN)
+    else:
+        run(PY, "-m", "textgen", "train", "corpora/tiny-shakespeare.txt",
+            "--config", "configs/char-small.toml", "--out", DEMO_RUN)
+    run(PY, "-m", "textgen", "sample", DEMO_RUN, "--length", "600",
+        "--temperature", "0.8", "--seed", "1", "--prime", "ROMEO:")
+
+
+def test() -> None:
+    """Runs the linter and the test suite."""
+    run(PY, "-m", "ruff", "check", ".")
+    run(PY, "-m", "pytest", "-q", *sys.argv[2:])
+
+
+if __name__ == "__main__":
+    commands = {"demo": demo, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(f"usage: python3 {Path(__file__).name} demo|test [pytest args]")
+    setup()
+    commands[sys.argv[1]]()

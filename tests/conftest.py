@@ -1,0 +1,52 @@
+"""Shared fixtures: a private cache directory, a tiny corpus and a tiny config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from textgen.config import Config
+
+DATA = Path(__file__).parent / "data"
+
+# A few hundred lines of real text: enough for several stateful batches of a tiny model.
+TINY_TEXT = (
+    "First Citizen:\nBefore we proceed any further, hear me speak.\n\n"
+    "All:\nSpeak, speak.\n\n"
+    "First Citizen:\nYou are all resolved rather to die than to famish?\n\n"
+    "All:\nResolved. resolved.\n\n"
+) * 40
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own encoded-corpus cache (never the user's ~/.cache)."""
+    monkeypatch.setenv("TEXTGEN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    """A ~8 KB English corpus file."""
+    path = tmp_path / "tiny.txt"
+    path.write_text(TINY_TEXT, encoding="utf-8")
+    return path
+
+
+def tiny_config(**overrides) -> Config:
+    """A model small enough to train a few steps in well under a second."""
+    cfg = Config()
+    cfg.data.seq_len, cfg.data.batch_size, cfg.data.val_frac = 16, 4, 0.1
+    cfg.model.embedding_dim, cfg.model.units, cfg.model.layers = 8, 16, 2
+    cfg.train.epochs, cfg.train.save_every, cfg.train.log_every = 2, 5, 5
+    for dotted, value in overrides.items():
+        section, key = dotted.split("__")
+        setattr(getattr(cfg, section), key, value)
+    return cfg
+
+
+TINY_SETS = [
+    "data.seq_len=16", "data.batch_size=4", "data.val_frac=0.1",
+    "model.embedding_dim=8", "model.units=16", "model.layers=2",
+    "train.epochs=2", "train.save_every=5", "train.log_every=5",
+]

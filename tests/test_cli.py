@@ -1,0 +1,190 @@
+"""The command line, through click's CliRunner and real subprocesses."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import TINY_SETS
+from textgen.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def sets(*extra):
+    return [x for s in [*TINY_SETS, *extra] for x in ("--set", s)]
+
+
+def assert_user_error(result, needle):
+    """One error line on stderr naming the problem, non-zero exit, no traceback."""
+    assert result.exit_code != 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and result.stderr.rstrip().endswith(errors[0]), result.stderr
+    assert needle in errors[0], errors[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny run trained for 12 steps through the CLI."""
+    root = tmp_path_factory.mktemp("cli")
+    corpus = root / "tiny.txt"
+    from tests.conftest import TINY_TEXT
+
+    corpus.write_text(TINY_TEXT, encoding="utf-8")
+    run = root / "run"
+    result = invoke("train", corpus, "--out", run, "--max-steps", 12, *sets())
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def test_train_writes_the_run_directory(trained):
+    for name in ["config.json", "vocab.json", "corpus.json", "state.json", "metrics.csv",
+                 "checkpoints/last.npz"]:
+        assert (trained / name).is_file(), name
+    assert '"step": 12' in (trained / "state.json").read_text(encoding="utf-8")
+
+
+def test_sample_is_reproducible_and_streams_prime_first(trained):
+    a = invoke("sample", trained, "--length", 200, "--seed", 1, "--prime", "All:")
+    b = invoke("sample", trained, "--length", 200, "--seed", 1, "--prime", "All:")
+    c = invoke("sample", trained, "--length", 200, "--seed", 2, "--prime", "All:")
+    assert a.exit_code == 0, a.output
+    assert a.stdout == b.stdout != c.stdout
+    assert a.stdout.startswith("All:") and len(a.stdout) >= 204
+    greedy = invoke("sample", trained, "--length", 50, "--temperature", 0, "--seed", 5)
+    assert greedy.stdout == invoke("sample", trained, "--length", 50, "--temperature", 0).stdout
+
+
+def test_unknown_prompt_characters(trained):
+    assert_user_error(invoke("sample", trained, "--prime", "Zebra你"), "never saw")
+    ok = invoke("sample", trained, "--prime", "All你", "--drop-unknown", "--length", 5)
+    assert ok.exit_code == 0 and ok.stdout.startswith("All")
+
+
+def test_resume_continues_from_the_saved_step(trained):
+    result = invoke("train", "--resume", trained, "--max-steps", 20)
+    assert result.exit_code == 0, result.output
+    assert "resuming" in result.stderr and "step 12" in result.stderr
+    with open(trained / "metrics.csv", encoding="utf-8") as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f)]
+    assert steps == [5, 10, 15, 20]
+
+
+def test_info(trained):
+    result = invoke("info", trained)
+    assert result.exit_code == 0, result.output
+    assert "rnn_0" in result.stdout and "LSTM" in result.stdout
+    assert "vocabulary" in result.stdout and "step" in result.stdout
+
+
+def test_user_errors_are_one_line(trained, tmp_path, tiny_corpus):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\x00\x01\x02abc")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"ok " * 10 + b"\xff\xff\xff")
+    out = tmp_path / "r"
+    cases = [
+        (["train", tmp_path / "missing.txt", "--out", out], "no such file or directory"),
+        (["train", empty, "--out", out], "file is empty"),
+        (["train", binary, "--out", out], "NUL bytes"),
+        (["train", latin, "--out", out], "at byte 30"),
+        (["train", tiny_corpus, "--out", out, "--set", "model.unitz=3"], "valid keys:"),
+        (["train", tiny_corpus, "--out", out, "--set", "model.units=lots"], "must be int"),
+        (["train", tiny_corpus, "--out", out, "--set", "data.batch_size=512"],
+         "corpus too small"),
+        (["train", "--resume", trained, "--set", "model.units=64"],
+         "--resume cannot change model.units"),
+        (["train", "--resume", tmp_path], "not a textgen run directory"),
+        (["train", tiny_corpus, "--out", trained], "already holds a run"),
+        (["train"], "give a CORPUS"),
+        (["sample", tmp_path / "nothing"], "no such run directory"),
+        (["sample", trained, "--checkpoint", "best"], "no 'best' checkpoint"),
+        (["sample", trained, "--temperature", -1], "--temperature"),
+        (["sample", trained, "--length", "many"], "--length"),
+    ]
+    for args, needle in cases:
+        assert_user_error(invoke(*args), needle)
+
+
+def test_gb18030_corpus_is_reported(tmp_path):
+    corpus = tmp_path / "gbk.txt"
+    corpus.write_bytes(("第一回 甄士隐梦幻识通灵 贾雨村风尘怀闺秀\n" * 30).encode("gb18030"))
+    result = invoke("train", corpus, "--out", tmp_path / "r", "--max-steps", 2, *sets())
+    assert result.exit_code == 0, result.output
+    assert "GB18030" in result.stderr
+
+
+def _checkpoint_step(run: Path) -> int:
+    """The global step stored in the 'last' checkpoint itself (state.json may lag it)."""
+    with np.load(run / "checkpoints" / "last.npz") as npz:
+        return json.loads(str(npz["meta"]))["state"]["step"]
+
+
+def _spawn(*args, tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "textgen", *map(str, args)], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+    )
+
+
+def _wait_for(path: Path, proc, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.1)
+
+
+def test_subprocess_ctrl_c_saves_and_kill_resumes(tiny_corpus, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", tiny_corpus, "--out", run, "--epochs", 500, *sets("train.epochs=500")]
+    proc = _spawn(*args, tmp_path=tmp_path)
+    _wait_for(run / "checkpoints" / "last.npz", proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"Continue with: textgen train --resume {run}" in err
+    assert "Traceback" not in err
+    saved = _checkpoint_step(run)
+    assert saved > 0
+
+    # SIGKILL at an arbitrary moment: the run resumes from its last checkpoint.
+    proc = _spawn("train", "--resume", run, tmp_path=tmp_path)
+    before = (run / "checkpoints" / "last.npz").stat().st_mtime_ns
+    deadline = time.monotonic() + 120
+    while (run / "checkpoints" / "last.npz").stat().st_mtime_ns == before:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.kill()
+    proc.communicate(timeout=30)
+    killed_at = _checkpoint_step(run)
+    assert killed_at > saved
+    result = invoke("train", "--resume", run, "--max-steps", killed_at + 3)
+    assert result.exit_code == 0, result.output
+    assert f"step {killed_at:,}" in result.stderr
+    assert not list(run.glob("**/*.tmp"))  # no half-written files left behind
+
+
+def test_python_dash_m_and_help():
+    result = subprocess.run([sys.executable, "-m", "textgen", "--help"], cwd=ROOT,
+                            capture_output=True, text=True, encoding="utf-8")
+    assert result.returncode == 0
+    for command in ("train", "sample", "info"):
+        assert command in result.stdout

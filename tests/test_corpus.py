@@ -1,0 +1,87 @@
+import pytest
+
+from textgen.corpus import scan_corpus
+from textgen.errors import CorpusError
+
+
+def test_utf8_bom_is_stripped_and_crlf_normalised(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_bytes("\ufeffline one\r\nline two\r\n".encode())
+    assert scan_corpus([p]).read_text() == "line one\nline two\n"
+
+
+def test_crlf_split_across_chunks(tmp_path):
+    p = tmp_path / "a.txt"
+    text = "ab\r\n" * 1000 + "tail\r"
+    p.write_bytes(text.encode())
+    corpus = scan_corpus([p])
+    for size in (1, 2, 3, 5, 7, 64):
+        assert "".join(corpus.iter_text(chunk_bytes=size)) == "ab\n" * 1000 + "tail\r"
+
+
+def test_multibyte_characters_never_split(tmp_path):
+    p = tmp_path / "zh.txt"
+    text = "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。𨣧\n" * 50
+    p.write_text(text, encoding="utf-8")
+    corpus = scan_corpus([p])
+    for size in (1, 2, 5, 7):
+        assert "".join(corpus.iter_text(chunk_bytes=size)) == text
+
+
+def test_gb18030_fallback(tmp_path):
+    p = tmp_path / "gbk.txt"
+    text = "第一回 甄士隐梦幻识通灵\n贾雨村风尘怀闺秀\n"
+    p.write_bytes(text.encode("gb18030"))
+    corpus = scan_corpus([p])
+    assert corpus.read_text() == text
+    assert [f.path for f in corpus.fallback_files] == [p]
+
+
+def test_undecodable_names_file_and_offset(tmp_path):
+    p = tmp_path / "bad.txt"
+    p.write_bytes(b"hello world " * 10 + b"\xff\xfe\xfd\xff")
+    with pytest.raises(CorpusError, match=r"bad.txt: not valid UTF-8 .* at byte 120\) nor GB18030"):
+        scan_corpus([p])
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"", "file is empty"),
+    (b"  \n\t\n  ", "only whitespace"),
+    (b"PK\x03\x04\x00\x00binary", "NUL bytes"),
+    ("utf-16 text".encode("utf-16"), "NUL bytes"),
+])
+def test_refuses_unusable_files(tmp_path, content, needle):
+    p = tmp_path / "x.txt"
+    p.write_bytes(content)
+    with pytest.raises(CorpusError, match=needle):
+        scan_corpus([p])
+
+
+def test_missing_paths_and_empty_directories(tmp_path):
+    with pytest.raises(CorpusError, match="no such file or directory"):
+        scan_corpus([tmp_path / "nope.txt"])
+    (tmp_path / "d").mkdir()
+    with pytest.raises(CorpusError, match=r"holds no \*.txt files"):
+        scan_corpus([tmp_path / "d"])
+
+
+def test_directory_files_sorted_and_joined_with_newline(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "b.txt").write_text("second\n", encoding="utf-8")
+    (d / "a.txt").write_text("first", encoding="utf-8")
+    (d / "skip.md").write_text("not text corpus", encoding="utf-8")
+    corpus = scan_corpus([d])
+    assert [f.path.name for f in corpus.files] == ["a.txt", "b.txt"]
+    assert corpus.read_text() == "first\nsecond\n"
+
+
+def test_fingerprint_tracks_content_and_normalisation(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("ＡＢＣ full width\n", encoding="utf-8")
+    plain, nfkc = scan_corpus([p]), scan_corpus([p], "nfkc")
+    assert plain.read_text() == "ＡＢＣ full width\n"
+    assert nfkc.read_text() == "ABC full width\n"
+    assert plain.fingerprint != nfkc.fingerprint
+    p.write_text("ＡＢＣ full width!\n", encoding="utf-8")
+    assert scan_corpus([p]).fingerprint != plain.fingerprint

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from textgen.config import DataConfig
+from textgen.corpus import scan_corpus
+from textgen.data import StatefulBatches, encode_corpus, split_ids, validation_batches
+from textgen.errors import CorpusTooSmall
+
+
+def test_row_i_of_batch_k_plus_1_continues_row_i_of_batch_k():
+    ids = np.arange(1000, dtype=np.uint16)
+    b = StatefulBatches(ids, batch_size=4, seq_len=10)
+    assert len(b) == (1000 - 1) // 40
+    for k in range(len(b) - 1):
+        x0, y0 = b[k]
+        x1, _ = b[k + 1]
+        assert x0.shape == (4, 10) and x0.dtype == np.int32
+        np.testing.assert_array_equal(y0, x0 + 1)  # target = input shifted by one
+        np.testing.assert_array_equal(x1[:, 0], x0[:, -1] + 1)  # rows continue
+    # Every row is one contiguous slice of the stream.
+    rows = np.concatenate([b[k][0] for k in range(len(b))], axis=1)
+    span = len(b) * 10
+    np.testing.assert_array_equal(rows, np.arange(4 * span).reshape(4, span))
+
+
+def test_too_small_corpus_says_how_to_fix():
+    with pytest.raises(CorpusTooSmall, match=r"lower them, e.g. --set data.batch_size=16"):
+        StatefulBatches(np.arange(100), batch_size=64, seq_len=100)
+
+
+def test_validation_is_the_contiguous_tail_and_shrinks_seq_len():
+    ids = np.arange(1000)
+    train, val = split_ids(ids, 0.05)
+    assert train.size == 950 and val[0] == 950 and val[-1] == 999
+    vb = validation_batches(val, batch_size=4, seq_len=100)
+    assert vb is not None and vb.seq_len == 12
+    assert validation_batches(np.arange(3), batch_size=4, seq_len=100) is None
+
+
+def test_encoding_is_cached_and_keyed_by_tokenizer_settings(tmp_path):
+    p = tmp_path / "c.txt"
+    p.write_text("abracadabra\n" * 100, encoding="utf-8")
+    corpus = scan_corpus([p])
+    cfg = DataConfig()
+    first = encode_corpus(corpus, cfg, tmp_path / "cache")
+    second = encode_corpus(corpus, cfg, tmp_path / "cache")
+    assert not first.cached and second.cached
+    np.testing.assert_array_equal(first.ids, second.ids)
+    assert second.tokenizer.tokens == first.tokenizer.tokens
+    assert first.ids.dtype == np.uint16 and first.n_chars == 1200
+    capped = encode_corpus(corpus, DataConfig(max_vocab=3), tmp_path / "cache")
+    assert not capped.cached and capped.tokenizer.vocab_size == 3
+    assert capped.coverage < 1.0
+    # New content misses the cache.
+    p.write_text("abracadabra!\n" * 100, encoding="utf-8")
+    assert not encode_corpus(scan_corpus([p]), cfg, tmp_path / "cache").cached
+
+
+def test_damaged_cache_is_rebuilt(tmp_path):
+    p = tmp_path / "c.txt"
+    p.write_text("hello there\n" * 50, encoding="utf-8")
+    corpus = scan_corpus([p])
+    enc = encode_corpus(corpus, DataConfig(), tmp_path / "cache")
+    for npy in (tmp_path / "cache").glob("*.npy"):
+        npy.write_bytes(b"garbage")
+    again = encode_corpus(corpus, DataConfig(), tmp_path / "cache")
+    assert not again.cached
+    np.testing.assert_array_equal(enc.ids, again.ids)

@@ -1,0 +1,47 @@
+import numpy as np
+
+from textgen.checkpoints import RunDir, TrainState
+from textgen.config import ModelConfig
+from textgen.model import build_model, lstm_param_count, recurrent_layers, reset_states
+
+
+def test_lstm_parameter_count_matches_the_formula():
+    # The classic novel model: Embedding(V, 512) -> LSTM(1024).
+    assert lstm_param_count(1024, 512) == 6_295_552
+    model = build_model(ModelConfig(embedding_dim=512, units=1024, layers=1), 50, batch_size=1)
+    assert model.get_layer("rnn_0").count_params() == 6_295_552
+    tiny = build_model(ModelConfig(embedding_dim=4, units=5, layers=2), 6, batch_size=2)
+    assert tiny.get_layer("rnn_0").count_params() == 4 * 5 * (5 + 4) + 4 * 5
+    assert tiny.get_layer("rnn_1").count_params() == lstm_param_count(5, 5)
+
+
+def test_weights_load_into_a_model_of_another_batch_size(tmp_path):
+    cfg = ModelConfig(embedding_dim=4, units=6, layers=2, dropout=0.1)
+    train = build_model(cfg, vocab_size=7, batch_size=3)
+    x = np.random.default_rng(0).integers(0, 7, size=(3, 5)).astype(np.int32)
+    expected = train(x, training=False).numpy()  # (3, 5, 7)
+    run = RunDir(tmp_path)
+    run.save_checkpoint("last", train, TrainState(step=3))
+    single = build_model(cfg, vocab_size=7, batch_size=1)
+    assert run.load_checkpoint("last", single).step == 3
+    for row in range(3):
+        reset_states(single)
+        np.testing.assert_allclose(single(x[row : row + 1]).numpy()[0], expected[row], atol=1e-5)
+
+
+def test_state_carries_across_calls_and_resets():
+    model = build_model(ModelConfig(embedding_dim=4, units=6, layers=1), 7, batch_size=1)
+    x = np.array([[1, 2, 3, 4]], dtype=np.int32)
+    whole = model(x).numpy()[0, -1]
+    reset_states(model)
+    for t in range(4):
+        last = model(x[:, t : t + 1]).numpy()[0, -1]
+    np.testing.assert_allclose(last, whole, atol=1e-5)
+    reset_states(model)
+    assert all(not np.any(s.numpy()) for layer in recurrent_layers(model) for s in layer.states)
+
+
+def test_gru_option():
+    model = build_model(ModelConfig(embedding_dim=4, units=6, layers=1, cell="gru"), 7, 2)
+    assert type(model.get_layer("rnn_0")).__name__ == "GRU"
+    assert model(np.zeros((2, 3), dtype=np.int32)).shape == (2, 3, 7)

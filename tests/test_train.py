@@ -1,0 +1,80 @@
+import csv
+
+import numpy as np
+import pytest
+
+from tests.conftest import tiny_config
+from textgen.checkpoints import RunDir
+from textgen.model import recurrent_layers
+from textgen.runs import new_run, open_run
+from textgen.train import Trainer
+
+
+def _train(corpus, out, max_steps, resume=False, **cfg):
+    if resume:
+        config, run, enc = open_run(out, [f"train.max_steps={max_steps}"])
+        trainer = Trainer(config, enc, run)
+        trainer.resume()
+    else:
+        config = tiny_config(train__max_steps=max_steps, **cfg)
+        run, enc, _ = new_run(config, [corpus], out)
+        trainer = Trainer(config, enc, run)
+    result = trainer.fit()
+    return trainer, result
+
+
+def _variables(trainer):
+    return [v.numpy() for v in trainer.model.variables + trainer.optimizer.variables]
+
+
+@pytest.mark.parametrize("n", [7, 30])  # inside the first epoch; across an epoch boundary
+def test_resume_is_exact(tiny_corpus, tmp_path, n):
+    kw = dict(data__batch_size=8, data__seq_len=24, model__dropout=0.1, train__epochs=5)
+    straight, r1 = _train(tiny_corpus, tmp_path / "a", 2 * n, **kw)
+    _, half = _train(tiny_corpus, tmp_path / "b", n, **kw)
+    assert half.stop_reason == "max_steps" and half.state.step == n
+    resumed, r2 = _train(tiny_corpus, tmp_path / "b", 2 * n, resume=True)
+    assert r1.state.step == r2.state.step == 2 * n
+    assert r1.state.epoch == r2.state.epoch and r1.state.batch_in_epoch == r2.state.batch_in_epoch
+    for a, b in zip(_variables(straight), _variables(resumed), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    layers = zip(recurrent_layers(straight.model), recurrent_layers(resumed.model), strict=True)
+    for la, lb in layers:
+        for sa, sb in zip(la.states, lb.states, strict=True):
+            np.testing.assert_allclose(sa.numpy(), sb.numpy(), atol=1e-5)
+
+
+def test_epochs_write_metrics_best_checkpoint_and_reset_state(tiny_corpus, tmp_path):
+    trainer, result = _train(tiny_corpus, tmp_path / "r", 0, train__epochs=2)
+    run = RunDir(tmp_path / "r")
+    assert result.stop_reason == "done" and result.state.epoch == 2
+    assert run.has_checkpoint("last") and run.has_checkpoint("best")
+    with open(run.metrics, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["step", "epoch", "train_loss", "val_loss", "val_bpc",
+                             "tokens_per_s", "lr", "elapsed_s"]
+    epoch_rows = [r for r in rows if r["val_loss"]]
+    assert [float(r["epoch"]) for r in epoch_rows] == [1.0, 2.0]
+    for r in epoch_rows:  # char model: bits/char = nats/token / ln 2 (same token count)
+        assert float(r["val_bpc"]) == pytest.approx(float(r["val_loss"]) / np.log(2), rel=1e-3)
+    assert float(epoch_rows[1]["val_loss"]) < float(rows[0]["train_loss"])  # it learned
+    # After validation the state is zero again, so the next epoch starts fresh.
+    assert all(not np.any(s.numpy()) for layer in recurrent_layers(trainer.model)
+               for s in layer.states)
+    # Validation does not depend on whatever state training left behind.
+    before = trainer.evaluate()
+    for layer in recurrent_layers(trainer.model):
+        for s in layer.states:
+            s.assign(np.ones(s.shape, dtype=np.float32))
+    assert trainer.evaluate() == pytest.approx(before, rel=1e-6)
+
+
+def test_resume_drops_metrics_rows_after_the_checkpoint(tiny_corpus, tmp_path):
+    _train(tiny_corpus, tmp_path / "r", 10)
+    run = RunDir(tmp_path / "r")
+    with open(run.metrics, "a", encoding="utf-8") as f:
+        f.write("999,9.0,1.0,,,1.0,0.002,1.0\n")  # a row logged after the last save
+    _train(tiny_corpus, tmp_path / "r", 15, resume=True)
+    with open(run.metrics, encoding="utf-8") as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f)]
+    assert steps == [5, 10, 15]

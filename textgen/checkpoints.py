@@ -1,0 +1,204 @@
+"""The run directory and its checkpoints.
+
+    RUN_DIR/
+      config.json          resolved configuration (all keys, defaults filled in)
+      vocab.json           the tokenizer: kind, settings and tokens (UTF-8, readable)
+      corpus.json          the corpus files, their checksums and the encoded-cache key
+      checkpoints/last.npz newest training state: weights, optimizer, RNN state, progress
+      checkpoints/best.npz the weights with the lowest validation loss so far
+      state.json           readable copy of the progress stored in last.npz
+      metrics.csv          one row per logging step and per epoch
+
+A checkpoint is ONE `.npz` file written atomically, so weights, optimizer
+moments and progress can never disagree after a crash. Arrays are stored in the
+order Keras lists variables, with their paths and shapes kept for checking.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textgen.backend import keras
+from textgen.errors import CheckpointError, IncompatibleCheckpoint
+from textgen.fileio import atomic_write, atomic_write_text
+from textgen.model import recurrent_layers
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class TrainState:
+    """Where training stands; enough to continue exactly."""
+
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimizer steps taken, over all epochs
+    batch_in_epoch: int = 0  # next batch index inside the current epoch
+    best_val_loss: float | None = None  # nats per token
+    last_val_loss: float | None = None
+    elapsed_s: float = 0.0  # training wall time, summed over resumed sessions
+    tokens_seen: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns a JSON-friendly dict."""
+        return dataclasses.asdict(self)
+
+
+class RunDir:
+    """Paths and I/O of one run directory.
+
+    Args:
+        path: the run directory (created on first write).
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.config = self.path / "config.json"
+        self.vocab = self.path / "vocab.json"
+        self.corpus = self.path / "corpus.json"
+        self.state = self.path / "state.json"
+        self.metrics = self.path / "metrics.csv"
+
+    def checkpoint(self, name: str) -> Path:
+        """Path of checkpoint `name` ("last" or "best")."""
+        return self.path / "checkpoints" / f"{name}.npz"
+
+    def has_checkpoint(self, name: str = "last") -> bool:
+        """Whether checkpoint `name` exists."""
+        return self.checkpoint(name).is_file()
+
+    def require(self, name: str = "last") -> Path:
+        """Returns checkpoint `name`'s path, or raises a `CheckpointError` that says why."""
+        if not self.path.is_dir():
+            raise CheckpointError(
+                f"{self.path}: no such run directory; train one with `textgen train`"
+            )
+        if not self.config.is_file() or not self.vocab.is_file():
+            raise CheckpointError(
+                f"{self.path} is not a textgen run directory (no config.json/vocab.json)"
+            )
+        path = self.checkpoint(name)
+        if not path.is_file():
+            hint = " (no validation has run yet; use --checkpoint last)" if name == "best" else ""
+            raise CheckpointError(
+                f"{self.path} has no '{name}' checkpoint yet{hint}; "
+                "train (or resume) until one is saved"
+            )
+        return path
+
+    def save_checkpoint(
+        self,
+        name: str,
+        model: keras.Model,
+        state: TrainState,
+        optimizer: keras.optimizers.Optimizer | None = None,
+    ) -> None:
+        """Writes checkpoint `name` atomically (and `state.json` for "last").
+
+        Args:
+            name: "last" or "best".
+            model: the training model; its weights, RNG and recurrent states are saved.
+            state: training progress.
+            optimizer: saved too when given (needed for exact resume).
+        """
+        arrays: dict[str, np.ndarray] = {}
+        for i, v in enumerate(model.variables):
+            arrays[f"model/{i}"] = np.asarray(v.numpy())
+        for layer in recurrent_layers(model):
+            for j, s in enumerate(layer.states):
+                arrays[f"rnn_state/{layer.name}/{j}"] = np.asarray(s.numpy())
+        if optimizer is not None:
+            for i, v in enumerate(optimizer.variables):
+                arrays[f"optimizer/{i}"] = np.asarray(v.numpy())
+        meta = {
+            "format": FORMAT_VERSION,
+            "state": state.to_dict(),
+            "model_paths": [v.path for v in model.variables],
+        }
+        arrays["meta"] = np.array(json.dumps(meta))
+        atomic_write(self.checkpoint(name), lambda f: np.savez(f, **arrays))
+        if name == "last":
+            atomic_write_text(self.state, json.dumps(state.to_dict(), indent=2) + "\n")
+
+    def load_checkpoint(
+        self,
+        name: str,
+        model: keras.Model,
+        optimizer: keras.optimizers.Optimizer | None = None,
+    ) -> TrainState:
+        """Loads checkpoint `name` into `model` (and `optimizer`).
+
+        The recurrent state is restored only when the batch size matches (an exact
+        resume); a sampling model of batch 1 starts from a zero state.
+
+        Returns:
+            The saved training progress.
+
+        Raises:
+            CheckpointError: missing or unreadable checkpoint.
+            IncompatibleCheckpoint: its shapes do not match `model`.
+        """
+        path = self.checkpoint(name)
+        if not path.is_file():
+            raise CheckpointError(f"{path} does not exist; train (or resume) until one is saved")
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                data = {k: npz[k] for k in npz.files}
+            meta = json.loads(str(data["meta"]))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+            raise CheckpointError(f"{path} is damaged or not a textgen checkpoint ({e})") from e
+        if meta.get("format") != FORMAT_VERSION:
+            raise IncompatibleCheckpoint(
+                f"{path} has format {meta.get('format')}, this textgen reads {FORMAT_VERSION}"
+            )
+        _assign(model.variables, data, "model", path)
+        for layer in recurrent_layers(model):
+            saved = [data.get(f"rnn_state/{layer.name}/{j}") for j in range(len(layer.states))]
+            pairs = list(zip(saved, layer.states, strict=True))
+            if all(s is not None and s.shape == tuple(v.shape) for s, v in pairs):
+                for s, v in pairs:
+                    v.assign(s)
+        if optimizer is not None:
+            _assign(optimizer.variables, data, "optimizer", path)
+        raw = meta["state"]
+        return TrainState(**{f.name: raw[f.name] for f in dataclasses.fields(TrainState)})
+
+    def read_state(self) -> TrainState | None:
+        """Returns the progress saved in `state.json`, or None before the first save."""
+        try:
+            raw = json.loads(self.state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return TrainState(**{f.name: raw.get(f.name) for f in dataclasses.fields(TrainState)})
+
+
+def _assign(variables: list, data: dict[str, np.ndarray], prefix: str, path: Path) -> None:
+    saved = sorted(
+        (k for k in data if k.startswith(prefix + "/")), key=lambda k: int(k.split("/")[1])
+    )
+    if len(saved) != len(variables):
+        raise IncompatibleCheckpoint(
+            f"{path} holds {len(saved)} {prefix} variables but the model built from "
+            f"config.json/vocab.json has {len(variables)}; the run's config was changed "
+            "since it was saved. Restore it, or start a new run"
+        )
+    for key, v in zip(saved, variables, strict=True):
+        if tuple(data[key].shape) != tuple(v.shape):
+            raise IncompatibleCheckpoint(
+                f"{path}: {v.path} has shape {tuple(data[key].shape)} in the checkpoint but "
+                f"{tuple(v.shape)} in the model built from config.json/vocab.json; restore "
+                "the run's config and vocabulary, or start a new run"
+            )
+        v.assign(data[key])
+
+
+def bits(nats: float) -> float:
+    """Converts nats to bits."""
+    return nats / math.log(2)

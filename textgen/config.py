@@ -1,0 +1,219 @@
+"""Typed configuration: defaults, TOML presets and `--set section.key=value`.
+
+One source of truth for every key name: the dataclass field below is what the
+TOML preset, the `--set` flag, `config.json` in the run directory and the README
+all call it. Each field's `metadata["help"]` is shown in error messages and docs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textgen.errors import ConfigError
+
+
+def _opt(default: Any, help: str, **checks: Any) -> Any:
+    """A dataclass field with a help text and optional `choices`/`min`/`max` checks."""
+    return field(default=default, metadata={"help": help, **checks})
+
+
+@dataclass
+class DataConfig:
+    """How the corpus becomes batches of token ids."""
+
+    tokenizer: str = _opt(
+        "char", "token unit: 'char' (any language) or 'word' (jieba for Chinese)",
+        choices=("char", "word"),
+    )
+    # 100 steps of backprop-through-time: long enough for a line of verse,
+    # short enough that a CPU step stays fast. State carries across batches anyway.
+    seq_len: int = _opt(100, "tokens per training row (truncated BPTT length)", min=1)
+    # Stateful training needs a fixed batch size; 64 rows keep a CPU busy.
+    batch_size: int = _opt(64, "rows per batch (parallel streams through the corpus)", min=1)
+    # A contiguous tail, so validation text is never seen during training.
+    val_frac: float = _opt(0.05, "share of the corpus (its tail) kept for validation",
+                           min=0.0, max=0.5)
+    # Chinese has thousands of rare characters; capping keeps the softmax small.
+    max_vocab: int = _opt(20000, "largest vocabulary; rarer tokens become <unk>", min=2)
+    min_freq: int = _opt(1, "tokens seen fewer times than this become <unk>", min=1)
+    jieba_hmm: bool = _opt(True, "word tokenizer: let jieba guess words not in its dictionary")
+    user_dict: str = _opt("", "word tokenizer: path to a jieba user dictionary ('' = none)")
+    normalize: str = _opt("none", "Unicode normalisation of the corpus: 'none' or 'nfkc'",
+                          choices=("none", "nfkc"))
+
+
+@dataclass
+class ModelConfig:
+    """The network: Embedding -> layers x LSTM/GRU -> Dense over the vocabulary."""
+
+    embedding_dim: int = _opt(256, "size of each token's embedding vector", min=1)
+    units: int = _opt(512, "hidden units per recurrent layer", min=1)
+    layers: int = _opt(2, "number of stacked recurrent layers", min=1)
+    cell: str = _opt("lstm", "recurrent cell: 'lstm' or 'gru'", choices=("lstm", "gru"))
+    # 0 for small corpora runs; 0.2-0.5 once the model overfits (val loss rises).
+    dropout: float = _opt(0.0, "dropout after each recurrent layer", min=0.0, max=0.95)
+
+
+@dataclass
+class TrainConfig:
+    """The optimisation loop."""
+
+    epochs: int = _opt(10, "passes over the training split", min=1)
+    max_steps: int = _opt(0, "stop after this many optimizer steps in total (0 = no limit)",
+                          min=0)
+    # Adam at 2e-3 is char-rnn's proven default for small LSTMs.
+    lr: float = _opt(2e-3, "Adam learning rate", min=0.0)
+    # char-rnn decays by 0.97 per epoch after the first few; 1.0 keeps it constant.
+    lr_decay: float = _opt(1.0, "learning rate multiplier applied at each new epoch",
+                           min=0.0, max=1.0)
+    # LSTMs occasionally explode; clipping the global norm at 5 is the classic fix.
+    clip_norm: float = _opt(5.0, "clip gradients to this global norm (0 = off)", min=0.0)
+    seed: int = _opt(1234, "random seed for weights, dropout and sampling", min=0)
+    save_every: int = _opt(500, "write the 'last' checkpoint every this many steps", min=1)
+    log_every: int = _opt(50, "append a metrics.csv row every this many steps", min=1)
+
+
+@dataclass
+class Config:
+    """The whole resolved configuration of a run."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Returns the config as nested plain dicts (JSON/TOML friendly)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "config") -> Config:
+        """Builds a config from nested dicts, validating every key and value.
+
+        Args:
+            raw: `{"section": {"key": value}}`; missing keys keep their defaults.
+            source: where `raw` came from, for error messages.
+
+        Raises:
+            ConfigError: on an unknown section or key, or a value of the wrong type.
+        """
+        cfg = cls()
+        for section, values in raw.items():
+            if section not in _sections():
+                raise ConfigError(
+                    f"{source}: unknown section [{section}]; valid sections: "
+                    f"{', '.join(_sections())}"
+                )
+            if not isinstance(values, dict):
+                raise ConfigError(f"{source}: [{section}] must be a table of key = value")
+            for key, value in values.items():
+                set_value(cfg, f"{section}.{key}", value, source=source)
+        return cfg
+
+    def save(self, path: Path) -> None:
+        """Writes the config as JSON (atomically)."""
+        from textgen.fileio import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Config:
+        """Reads a config saved by `save` (JSON) or a TOML preset, by file suffix."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError as e:
+            raise ConfigError(f"config file not found: {path}") from e
+        try:
+            raw = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+        except (ValueError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {e}") from e
+        return cls.from_dict(raw, source=str(path))
+
+
+def _sections() -> dict[str, type]:
+    return {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
+
+
+def valid_keys() -> list[str]:
+    """Returns every settable key as `section.key`."""
+    return [
+        f"{s}.{f.name}" for s, cls in _sections().items() for f in dataclasses.fields(cls)
+    ]
+
+
+def _field(dotted: str) -> tuple[str, dataclasses.Field]:
+    section, _, key = dotted.partition(".")
+    if section in _sections():
+        for f in dataclasses.fields(_sections()[section]):
+            if f.name == key:
+                return section, f
+    raise ConfigError(f"unknown config key '{dotted}'; valid keys: {', '.join(valid_keys())}")
+
+
+def _coerce(dotted: str, f: dataclasses.Field, value: Any, source: str) -> Any:
+    """Converts `value` (TOML value or `--set` string) to the field's type, or fails."""
+    kind = {"int": int, "float": float, "bool": bool, "str": str}[f.type]  # type: ignore[index]
+    bad = ConfigError(
+        f"{source}: {dotted} must be {kind.__name__}, got {value!r} ({f.metadata['help']})"
+    )
+    if isinstance(value, str) and kind is not str:
+        text = value.strip().lower()
+        if kind is bool:
+            if text not in ("true", "false", "1", "0", "yes", "no"):
+                raise bad
+            return text in ("true", "1", "yes")
+        try:
+            value = int(text) if kind is int else float(text)
+        except ValueError:
+            raise bad from None
+    if kind is bool and not isinstance(value, bool):
+        raise bad
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise bad
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        value = float(value)
+    if kind is str and not isinstance(value, str):
+        raise bad
+    meta = f.metadata
+    if "choices" in meta and value not in meta["choices"]:
+        raise ConfigError(
+            f"{source}: {dotted} must be one of {', '.join(map(repr, meta['choices']))}, "
+            f"got {value!r}"
+        )
+    if "min" in meta and value < meta["min"]:
+        raise ConfigError(f"{source}: {dotted} must be >= {meta['min']}, got {value!r}")
+    if "max" in meta and value > meta["max"]:
+        raise ConfigError(f"{source}: {dotted} must be <= {meta['max']}, got {value!r}")
+    return value
+
+
+def set_value(cfg: Config, dotted: str, value: Any, source: str = "--set") -> None:
+    """Sets `section.key` on `cfg` after checking the key and the value's type.
+
+    Raises:
+        ConfigError: unknown key (the message lists the valid ones) or bad value.
+    """
+    section, f = _field(dotted)
+    setattr(getattr(cfg, section), f.name, _coerce(dotted, f, value, source))
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> list[str]:
+    """Applies `--set section.key=value` strings to `cfg`.
+
+    Returns:
+        The dotted keys that were set, in order.
+    """
+    keys = []
+    for item in overrides:
+        dotted, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects section.key=value, got {item!r}")
+        set_value(cfg, dotted.strip(), value, source="--set")
+        keys.append(dotted.strip())
+    return keys

@@ -1,0 +1,239 @@
+"""From a checked corpus to stateful batches of token ids.
+
+1. `encode_corpus` builds the vocabulary and encodes the corpus into a compact
+   NumPy array (uint16 when the vocabulary fits, else uint32), cached on disk
+   keyed by the corpus content and the tokenizer settings.
+2. `split_ids` keeps a contiguous tail for validation.
+3. `StatefulBatches` lays a split out the char-rnn way: the stream is cut into
+   B contiguous rows and walked along time in chunks of T, so row i of batch
+   k+1 continues row i of batch k and the LSTM state can carry across batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textgen.config import DataConfig
+from textgen.corpus import Corpus
+from textgen.errors import CorpusTooSmall
+from textgen.fileio import atomic_write, atomic_write_text
+from textgen.tokenizers import Tokenizer, load_tokenizer, tokenizer_class
+
+CACHE_VERSION = 1
+MIN_BATCHES_PER_EPOCH = 50  # char-rnn warns below this: the model sees too few updates.
+
+
+def default_cache_dir() -> Path:
+    """`$TEXTGEN_CACHE_DIR`, else `~/.cache/textgen`."""
+    env = os.environ.get("TEXTGEN_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "textgen"
+
+
+def tokenizer_settings(cfg: DataConfig) -> dict[str, Any]:
+    """Returns the options the tokenizer of `cfg.tokenizer` is built with."""
+    if cfg.tokenizer == "word":
+        from textgen.tokenizers.word import WordTokenizer
+
+        return WordTokenizer.settings_from(cfg.jieba_hmm, cfg.user_dict)
+    return {}
+
+
+@dataclass
+class EncodedCorpus:
+    """A corpus as token ids, with what is needed to report on it."""
+
+    ids: np.ndarray  # (N,) uint16 or uint32
+    tokenizer: Tokenizer
+    n_chars: int  # characters in the whole corpus text
+    coverage: float  # share of corpus tokens that are in the vocabulary
+    unk_chars: float  # mean characters per out-of-vocabulary token (for bits/char)
+    cached: bool  # True when read back from the cache
+
+    def char_lengths(self) -> np.ndarray:
+        """Characters per token id, shape (V,), float; `<unk>` gets its corpus mean."""
+        lengths = self.tokenizer.token_lengths().astype(np.float64)
+        lengths[self.tokenizer.reserved_ids] = self.unk_chars
+        return lengths
+
+    def meta(self) -> dict[str, Any]:
+        """Scalar facts about the encoding (saved next to the cached ids)."""
+        return {
+            "version": CACHE_VERSION,
+            "n_tokens": int(self.ids.size),
+            "n_chars": self.n_chars,
+            "coverage": self.coverage,
+            "unk_chars": self.unk_chars,
+        }
+
+
+def cache_key(corpus: Corpus, cfg: DataConfig) -> str:
+    """Hashes what the encoded ids depend on: corpus bytes and tokenizer settings."""
+    spec = {
+        "version": CACHE_VERSION,
+        "corpus": corpus.fingerprint,
+        "tokenizer": cfg.tokenizer,
+        "max_vocab": cfg.max_vocab,
+        "min_freq": cfg.min_freq,
+        "settings": tokenizer_settings(cfg),
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def encode_corpus(
+    corpus: Corpus,
+    cfg: DataConfig,
+    cache_dir: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> EncodedCorpus:
+    """Builds the vocabulary and encodes the corpus, reusing the on-disk cache.
+
+    Args:
+        corpus: a checked corpus (`textgen.corpus.scan_corpus`).
+        cfg: the data config (tokenizer kind and vocabulary limits).
+        cache_dir: where encoded corpora are kept; `default_cache_dir()` if None.
+        progress: called with the number of characters processed, per chunk.
+
+    Returns:
+        The encoded corpus. Its ids are memory-mapped when read from the cache.
+    """
+    stem = (Path(cache_dir) if cache_dir else default_cache_dir()) / cache_key(corpus, cfg)
+    cached = _read_cache(stem)
+    if cached is not None:
+        return cached
+
+    cls = tokenizer_class(cfg.tokenizer)
+    settings = tokenizer_settings(cfg)
+    counts = cls.count(_counting(corpus.iter_text(), progress, half=True), **settings)
+    tok = cls.from_counts(counts, cfg.max_vocab, cfg.min_freq, **settings)
+    oov = {t: c for t, c in counts.items() if tok.token_to_id(t) == 0}
+    n_oov = sum(oov.values())
+    unk_chars = sum(len(t) * c for t, c in oov.items()) / n_oov if n_oov else 1.0
+
+    # The token count is known from the counts, so the ids go straight into one
+    # preallocated array: memory stays at the ids plus one chunk.
+    ids = np.empty(sum(counts.values()), dtype=tok.dtype)
+    pos = n_chars = 0
+    for chunk in _counting(corpus.iter_text(), progress, half=True):
+        piece = tok.encode(chunk)
+        ids[pos : pos + piece.size] = piece
+        pos += piece.size
+        n_chars += len(chunk)
+    assert pos == ids.size, (pos, ids.size)
+    enc = EncodedCorpus(ids, tok, n_chars, tok.coverage(counts), unk_chars, cached=False)
+    _write_cache(stem, enc)
+    return enc
+
+
+def load_cached(key: str, cache_dir: Path | None = None) -> EncodedCorpus | None:
+    """Returns the cached encoding with `key` (see `cache_key`), or None."""
+    return _read_cache((Path(cache_dir) if cache_dir else default_cache_dir()) / key)
+
+
+def _counting(chunks, progress, half: bool):
+    """Passes chunks through, reporting half their length (two passes make 100%)."""
+    for chunk in chunks:
+        if progress is not None:
+            progress(len(chunk) // 2 if half else len(chunk))
+        yield chunk
+
+
+def _read_cache(stem: Path) -> EncodedCorpus | None:
+    try:
+        meta = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+        if meta.get("version") != CACHE_VERSION:
+            return None
+        tok = load_tokenizer(stem.with_suffix(".vocab.json"))
+        ids = np.load(stem.with_suffix(".npy"), mmap_mode="r")
+    except (OSError, ValueError, KeyError):
+        return None
+    except Exception:  # a damaged cache is rebuilt, never fatal
+        return None
+    if ids.size != meta["n_tokens"]:
+        return None
+    return EncodedCorpus(
+        ids, tok, meta["n_chars"], meta["coverage"], meta["unk_chars"], cached=True
+    )
+
+
+def _write_cache(stem: Path, enc: EncodedCorpus) -> None:
+    # The meta file is written last: a cache entry without it is ignored.
+    atomic_write(stem.with_suffix(".npy"), lambda f: np.save(f, enc.ids))
+    enc.tokenizer.save(stem.with_suffix(".vocab.json"))
+    atomic_write_text(stem.with_suffix(".json"), json.dumps(enc.meta()))
+
+
+def split_ids(ids: np.ndarray, val_frac: float) -> tuple[np.ndarray, np.ndarray]:
+    """Splits ids into (train, val), val being the contiguous tail of `val_frac`."""
+    n_val = int(ids.size * val_frac)
+    return ids[: ids.size - n_val], ids[ids.size - n_val :]
+
+
+class StatefulBatches:
+    """Batches for a stateful RNN: row i of batch k+1 continues row i of batch k.
+
+    The stream of N tokens is cut into B contiguous rows of `n_batches * T`
+    tokens (the ragged end is dropped); batch k is columns [k*T, (k+1)*T) of
+    every row. Targets are the inputs shifted by one token.
+
+    Args:
+        ids: token ids, shape (N,).
+        batch_size: B, rows per batch (the model's fixed batch size).
+        seq_len: T, tokens per row per batch.
+
+    Raises:
+        CorpusTooSmall: N - 1 < B * T, not even one batch.
+    """
+
+    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
+        self.batch_size, self.seq_len = batch_size, seq_len
+        self.n_batches = (ids.size - 1) // (batch_size * seq_len)
+        if self.n_batches < 1:
+            raise CorpusTooSmall(
+                f"corpus too small: {ids.size:,} tokens cannot fill one batch of "
+                f"data.batch_size={batch_size} x data.seq_len={seq_len} "
+                f"(needs {batch_size * seq_len + 1:,}); lower them, e.g. "
+                f"--set data.batch_size={max(1, batch_size // 4)} "
+                f"--set data.seq_len={max(1, seq_len // 2)}"
+            )
+        span = self.n_batches * seq_len
+        self._x = ids[: batch_size * span].reshape(batch_size, span)  # (B, n_batches*T)
+        self._y = ids[1 : batch_size * span + 1].reshape(batch_size, span)
+
+    def __len__(self) -> int:
+        return self.n_batches
+
+    def __getitem__(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Returns (inputs, targets) of batch k, each (B, T) int32."""
+        if not 0 <= k < self.n_batches:
+            raise IndexError(k)
+        cols = slice(k * self.seq_len, (k + 1) * self.seq_len)
+        return self._x[:, cols].astype(np.int32), self._y[:, cols].astype(np.int32)
+
+    def n_tokens(self) -> int:
+        """Target tokens per epoch."""
+        return self.n_batches * self.batch_size * self.seq_len
+
+    def target_chars(self, char_lengths: np.ndarray) -> float:
+        """Characters covered by all targets, given characters per token id."""
+        return float(char_lengths[self._y].sum())
+
+
+def validation_batches(
+    ids: np.ndarray, batch_size: int, seq_len: int
+) -> StatefulBatches | None:
+    """Stateful batches over the validation tail, shortening T if the tail is short.
+
+    Returns:
+        None when the tail cannot give every one of the B rows even one token.
+    """
+    if ids.size - 1 < batch_size:
+        return None
+    return StatefulBatches(ids, batch_size, min(seq_len, (ids.size - 1) // batch_size))

@@ -1,0 +1,52 @@
+"""Atomic file writes: a crash or kill at any moment leaves the old file or the new one.
+
+Everything textgen writes into a run directory goes through here: write to a
+temporary file in the same directory, flush and fsync it, then `os.replace` it
+over the target (atomic on POSIX and Windows).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Calls `write(fileobj)` on a temporary file, then renames it to `path`.
+
+    Args:
+        path: the final file.
+        write: writes the content to the binary file object it is given.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give normal permissions
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Writes `data` to `path` atomically."""
+    atomic_write(path, lambda f: f.write(data))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Writes `text` to `path` as UTF-8, atomically, keeping newlines as given."""
+    atomic_write_bytes(path, text.encode("utf-8"))

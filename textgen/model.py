@@ -1,0 +1,60 @@
+"""The network: Embedding -> N x stateful LSTM/GRU [-> Dropout] -> Dense logits.
+
+Shapes: B batch rows, T time steps, E embedding size, H hidden units, V vocab.
+Layer names are fixed ("embedding", "rnn_0", ..., "logits") so that weights
+saved from a model of one batch size load into a model of another (training
+uses B rows, sampling uses 1).
+"""
+
+from __future__ import annotations
+
+from textgen.backend import keras
+from textgen.config import ModelConfig
+
+
+def build_model(cfg: ModelConfig, vocab_size: int, batch_size: int) -> keras.Model:
+    """Builds the stateful language model.
+
+    Args:
+        cfg: the model config.
+        vocab_size: V, the tokenizer's vocabulary size.
+        batch_size: B, fixed because the recurrent state is kept per row.
+
+    Returns:
+        A Keras model mapping token ids (B, T) int32 to logits (B, T, V) float32.
+        T may vary between calls.
+    """
+    rnn = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cfg.cell]
+    ids = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="ids")  # (B, T)
+    x = keras.layers.Embedding(vocab_size, cfg.embedding_dim, name="embedding")(ids)  # (B,T,E)
+    for i in range(cfg.layers):
+        x = rnn(cfg.units, return_sequences=True, stateful=True, name=f"rnn_{i}")(x)  # (B,T,H)
+        if cfg.dropout > 0:
+            x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
+    logits = keras.layers.Dense(vocab_size, name="logits")(x)  # (B, T, V)
+    return keras.Model(ids, logits, name="textgen_lm")
+
+
+def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Returns the stateful recurrent layers, bottom first."""
+    return [layer for layer in model.layers if layer.name.startswith("rnn_")]
+
+
+def reset_states(model: keras.Model) -> None:
+    """Zeroes the carried state of every recurrent layer (Keras 3: per layer)."""
+    for layer in recurrent_layers(model):
+        layer.reset_state()
+
+
+def lstm_param_count(units: int, input_dim: int) -> int:
+    """Parameters of one LSTM layer: 4 gates x (kernel + recurrent kernel + bias)."""
+    return 4 * units * (units + input_dim) + 4 * units
+
+
+def layer_table(model: keras.Model) -> list[tuple[str, str, int]]:
+    """Returns (layer name, kind, parameter count) for every layer with weights."""
+    return [
+        (layer.name, type(layer).__name__, layer.count_params())
+        for layer in model.layers
+        if layer.weights
+    ]

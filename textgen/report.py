@@ -1,0 +1,53 @@
+"""`textgen info`: a readable summary of a run directory (returned as text)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textgen.checkpoints import RunDir
+from textgen.config import Config
+from textgen.errors import CheckpointError
+from textgen.tokenizers import load_tokenizer
+
+
+def describe_run(path: Path) -> str:
+    """Returns the layer table, vocabulary, corpus and progress of a run.
+
+    Raises:
+        CheckpointError: `path` is not a textgen run directory.
+    """
+    from textgen.model import build_model, layer_table
+
+    run = RunDir(path)
+    if not run.config.is_file() or not run.vocab.is_file():
+        raise CheckpointError(f"{path} is not a textgen run directory (no config.json/vocab.json)")
+    cfg = Config.load(run.config)
+    tok = load_tokenizer(run.vocab)
+    model = build_model(cfg.model, tok.vocab_size, batch_size=1)
+    lines = [f"run {run.path}", "", f"{'layer':<12} {'kind':<10} {'parameters':>14}"]
+    for name, kind, n in layer_table(model):
+        lines.append(f"{name:<12} {kind:<10} {n:>14,}")
+    lines.append(f"{'total':<23} {model.count_params():>14,}")
+    lines += ["", f"tokenizer    {tok.kind}, vocabulary {tok.vocab_size:,} (incl. <unk>)"]
+    try:
+        corpus = json.loads(run.corpus.read_text(encoding="utf-8"))
+        lines.append(
+            f"corpus       {corpus['n_chars']:,} characters, {corpus['n_tokens']:,} tokens, "
+            f"coverage {corpus['coverage']:.2%}, {len(corpus['files'])} file(s)"
+        )
+        lines += [f"             {f['path']} ({f['encoding']})" for f in corpus["files"]]
+    except (OSError, ValueError, KeyError):
+        lines.append("corpus       (corpus.json missing)")
+    state = run.read_state()
+    if state is None:
+        lines.append("progress     no checkpoint yet")
+    else:
+        best = "-" if state.best_val_loss is None else f"{state.best_val_loss:.4f} nats/token"
+        lines.append(
+            f"progress     epoch {state.epoch}/{cfg.train.epochs} done, step {state.step:,}, "
+            f"{state.tokens_seen:,} tokens, {state.elapsed_s:,.0f} s; best val loss {best}"
+        )
+    ckpts = [n for n in ("last", "best") if run.has_checkpoint(n)]
+    lines.append(f"checkpoints  {', '.join(ckpts) or 'none'}")
+    return "\n".join(lines)

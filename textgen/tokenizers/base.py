@@ -1,0 +1,176 @@
+"""The `Tokenizer` contract shared by the character and word tokenizers.
+
+A tokenizer turns text into token ids and back. Id 0 is always the reserved
+`<unk>` token (tokens outside the vocabulary); it is never sampled. Every other
+id is a piece of text, so `decode(encode(text)) == text` whenever all of the
+text's tokens are in the vocabulary.
+
+The vocabulary is built from the corpus (`fit`), saved as `vocab.json` in the
+run directory, and loaded back with `load_tokenizer`.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from textgen.errors import CheckpointError
+
+UNK = "<unk>"
+UNK_ID = 0
+
+
+class Tokenizer(ABC):
+    """Maps text to token ids and back with a fixed vocabulary.
+
+    Args:
+        tokens: the vocabulary; `tokens[0]` must be `<unk>`.
+        settings: tokenizer options saved with the vocabulary (e.g. jieba's HMM flag).
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(self, tokens: list[str], settings: dict[str, Any] | None = None):
+        if not tokens or tokens[0] != UNK:
+            raise ValueError(f"tokens[0] must be {UNK!r}. Received: {tokens[:1]!r}")
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("tokens must be unique")
+        self.tokens = list(tokens)
+        self.settings = dict(settings or {})
+        self._ids = {t: i for i, t in enumerate(self.tokens)}
+
+    # === Splitting (one job per subclass) ===
+
+    @abstractmethod
+    def split(self, text: str) -> list[str]:
+        """Cuts text into token strings whose concatenation is exactly `text`."""
+
+    # === Vocabulary ===
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids, `<unk>` included."""
+        return len(self.tokens)
+
+    @property
+    def reserved_ids(self) -> list[int]:
+        """Ids that stand for no text and are never sampled."""
+        return [UNK_ID]
+
+    @property
+    def dtype(self) -> type[np.unsignedinteger]:
+        """The smallest unsigned integer type that holds every id."""
+        return np.uint16 if self.vocab_size <= 1 << 16 else np.uint32
+
+    def token_to_id(self, token: str) -> int:
+        """Returns the id of `token`, or `UNK_ID` if it is not in the vocabulary."""
+        return self._ids.get(token, UNK_ID)
+
+    def id_to_token(self, token_id: int) -> str:
+        """Returns the text of `token_id` (`<unk>` for id 0)."""
+        return self.tokens[token_id]
+
+    def token_lengths(self) -> np.ndarray:
+        """Characters per id, shape (V,); `<unk>` counts as one character."""
+        lengths = np.array([len(t) for t in self.tokens], dtype=np.int64)
+        lengths[UNK_ID] = 1
+        return lengths
+
+    # === Encoding ===
+
+    def encode(self, text: str) -> np.ndarray:
+        """Returns the ids of `text`, shape (N,), dtype `self.dtype`."""
+        ids = self._ids
+        return np.fromiter((ids.get(t, UNK_ID) for t in self.split(text)), dtype=self.dtype)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Returns the text of a sequence of ids."""
+        tokens = self.tokens
+        return "".join(tokens[int(i)] for i in ids)
+
+    def unknown_tokens(self, text: str) -> list[str]:
+        """Returns the distinct tokens of `text` that are not in the vocabulary, in order."""
+        return list(dict.fromkeys(t for t in self.split(text) if t not in self._ids))
+
+    # === Building ===
+
+    @classmethod
+    def count(cls, chunks: Iterable[str], **settings: Any) -> Counter[str]:
+        """Counts the tokens of a corpus given as text chunks."""
+        probe = cls([UNK], settings)
+        counts: Counter[str] = Counter()
+        for chunk in chunks:
+            counts.update(probe.split(chunk))
+        return counts
+
+    @classmethod
+    def from_counts(
+        cls, counts: Counter[str], max_vocab: int, min_freq: int = 1, **settings: Any
+    ) -> Tokenizer:
+        """Builds a vocabulary from token counts.
+
+        Keeps the `max_vocab - 1` most frequent tokens seen at least `min_freq`
+        times (ties broken by the token text, so ids are reproducible), then
+        orders them with `_order`.
+        """
+        kept = [t for t, c in counts.items() if c >= min_freq and t != UNK]
+        kept.sort(key=lambda t: (-counts[t], t))
+        kept = cls._order(kept[: max_vocab - 1], counts)
+        return cls([UNK, *kept], settings)
+
+    @classmethod
+    def _order(cls, tokens: list[str], counts: Counter[str]) -> list[str]:
+        """Orders the kept tokens into ids 1..V-1 (most frequent first by default)."""
+        return tokens
+
+    def coverage(self, counts: Counter[str]) -> float:
+        """Share of the counted corpus tokens that are in the vocabulary."""
+        total = sum(counts.values())
+        known = sum(c for t, c in counts.items() if t in self._ids)
+        return known / total if total else 1.0
+
+    # === Serialisation ===
+
+    def get_config(self) -> dict[str, Any]:
+        """Returns everything needed to rebuild this tokenizer (JSON friendly)."""
+        return {"kind": self.kind, "settings": self.settings, "tokens": self.tokens}
+
+    def save(self, path: Path) -> None:
+        """Writes `vocab.json` atomically, as UTF-8 (tokens readable, not escaped)."""
+        from textgen.fileio import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.get_config(), ensure_ascii=False, indent=1))
+
+
+def tokenizer_class(kind: str) -> type[Tokenizer]:
+    """Returns the tokenizer class for `data.tokenizer` ("char" or "word")."""
+    from textgen.tokenizers.char import CharTokenizer
+
+    if kind == "char":
+        return CharTokenizer
+    if kind == "word":
+        from textgen.tokenizers.word import WordTokenizer
+
+        return WordTokenizer
+    raise ValueError(f"`tokenizer` must be 'char' or 'word'. Received: tokenizer={kind!r}")
+
+
+def load_tokenizer(path: Path) -> Tokenizer:
+    """Loads a tokenizer saved with `Tokenizer.save`.
+
+    Raises:
+        CheckpointError: the file is missing or not a textgen vocabulary.
+    """
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        return tokenizer_class(raw["kind"])(raw["tokens"], raw.get("settings", {}))
+    except FileNotFoundError as e:
+        raise CheckpointError(f"{path} is missing; is this a textgen run directory?") from e
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{path} is not a valid textgen vocabulary ({e})") from e

@@ -1,0 +1,279 @@
+"""Training: a stateful loop with exact resume.
+
+The loop is written out rather than hidden in `fit()` because stateful training
+needs control `fit()` does not give: the LSTM state is reset at each epoch start
+and around validation, progress is saved *inside* an epoch (batch index,
+optimizer moments, RNG and LSTM state), and Ctrl-C finishes the current step,
+saves, and returns.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from textgen.backend import keras, tf
+from textgen.checkpoints import RunDir, TrainState, bits
+from textgen.config import Config
+from textgen.data import (
+    MIN_BATCHES_PER_EPOCH,
+    EncodedCorpus,
+    StatefulBatches,
+    split_ids,
+    validation_batches,
+)
+from textgen.fileio import atomic_write_text
+from textgen.model import build_model, reset_states
+
+METRICS_COLUMNS = [
+    "step", "epoch", "train_loss", "val_loss", "val_bpc", "tokens_per_s", "lr", "elapsed_s",
+]
+
+
+@dataclass
+class EpochSummary:
+    """What one finished epoch achieved."""
+
+    epoch: int  # 1-based number of the epoch just finished
+    step: int
+    train_loss: float  # mean nats per token over the epoch's last logging window
+    val_loss: float | None  # nats per token
+    val_bpc: float | None  # bits per character of the validation text
+    is_best: bool
+
+
+@dataclass
+class TrainResult:
+    """How a call to `train` ended."""
+
+    state: TrainState
+    stop_reason: str  # "done", "max_steps" or "interrupted"
+
+
+class Reporter:
+    """Receives training progress. The default ignores it; the CLI draws tqdm bars."""
+
+    def message(self, text: str) -> None:
+        """A one-line notice (warnings, facts about the run)."""
+
+    def epoch_start(self, epoch: int, n_batches: int, start_batch: int) -> None:
+        """Epoch `epoch` (0-based) begins at `start_batch` of `n_batches`."""
+
+    def step(self, step: int, loss: float, tokens_per_s: float) -> None:
+        """One optimizer step finished with training loss `loss` (nats/token)."""
+
+    def epoch_end(self, summary: EpochSummary) -> None:
+        """An epoch finished (after validation)."""
+
+
+def lr_at_epoch(cfg: Config, epoch: int) -> float:
+    """The learning rate of (0-based) `epoch`: `lr * lr_decay ** epoch`."""
+    return cfg.train.lr * cfg.train.lr_decay**epoch
+
+
+class Trainer:
+    """Owns the model, optimizer, compiled steps and data of one run.
+
+    Args:
+        cfg: the resolved config.
+        enc: the encoded corpus.
+        run: the run directory (checkpoints and metrics go there).
+    """
+
+    def __init__(self, cfg: Config, enc: EncodedCorpus, run: RunDir):
+        self.cfg, self.enc, self.run = cfg, enc, run
+        d = cfg.data
+        train_ids, val_ids = split_ids(enc.ids, d.val_frac)
+        self.batches = StatefulBatches(train_ids, d.batch_size, d.seq_len)
+        self.val_batches = validation_batches(val_ids, d.batch_size, d.seq_len)
+        self.val_chars = (
+            self.val_batches.target_chars(enc.char_lengths()) if self.val_batches else 0.0
+        )
+        keras.utils.set_random_seed(cfg.train.seed)
+        self.model = build_model(cfg.model, enc.tokenizer.vocab_size, d.batch_size)
+        self.optimizer = keras.optimizers.Adam(
+            learning_rate=cfg.train.lr, global_clipnorm=cfg.train.clip_norm or None
+        )
+        self.optimizer.build(self.model.trainable_variables)
+        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="sum"
+        )
+        self.state = TrainState()
+
+    def notices(self) -> list[str]:
+        """Warnings about the data layout worth showing before training."""
+        out = []
+        if len(self.batches) < MIN_BATCHES_PER_EPOCH:
+            out.append(
+                f"warning: only {len(self.batches)} batches per epoch (fewer than "
+                f"{MIN_BATCHES_PER_EPOCH}); the corpus is small for data.batch_size="
+                f"{self.cfg.data.batch_size} x data.seq_len={self.cfg.data.seq_len}. "
+                "Consider smaller values"
+            )
+        if self.cfg.data.val_frac > 0 and self.val_batches is None:
+            out.append(
+                "warning: the validation tail is shorter than data.batch_size tokens; "
+                "no validation (and no 'best' checkpoint). Raise data.val_frac"
+            )
+        return out
+
+    def resume(self) -> None:
+        """Restores model, optimizer, RNG, LSTM state and progress from 'last'."""
+        self.state = self.run.load_checkpoint("last", self.model, self.optimizer)
+        _truncate_metrics(self.run, self.state.step)
+
+    # === Compiled steps ===
+
+    @tf.function
+    def _train_step(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        # x, y: (B, T) int32
+        with tf.GradientTape() as tape:
+            logits = self.model(x, training=True)  # (B, T, V)
+            loss = self.loss_fn(y, logits) / tf.cast(tf.size(y), tf.float32)
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
+        return loss
+
+    @tf.function
+    def _eval_step(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        return self.loss_fn(y, self.model(x, training=False))  # summed nats
+
+    def evaluate(self) -> tuple[float, float] | None:
+        """Mean nats per token and bits per character on the validation tail.
+
+        The state is reset before and after, so validation neither sees the
+        training context nor leaks into the next training batch.
+        """
+        if self.val_batches is None:
+            return None
+        reset_states(self.model)
+        total = 0.0
+        for k in range(len(self.val_batches)):
+            total += float(self._eval_step(*self.val_batches[k]))
+        reset_states(self.model)
+        return total / self.val_batches.n_tokens(), bits(total) / self.val_chars
+
+    # === The loop ===
+
+    def fit(self, reporter: Reporter | None = None) -> TrainResult:
+        """Trains until `train.epochs` or `train.max_steps`, or until Ctrl-C.
+
+        Returns:
+            The final progress and why training stopped. The 'last' checkpoint
+            is always saved before returning.
+        """
+        reporter = reporter or Reporter()
+        cfg, st = self.cfg.train, self.state
+        B, T = self.batches.batch_size, self.batches.seq_len
+        window: list[float] = []
+        reason = "done"
+        with _sigint_flag() as interrupted:
+            while st.epoch < cfg.epochs and reason == "done":
+                if st.batch_in_epoch == 0:
+                    reset_states(self.model)
+                self.optimizer.learning_rate.assign(lr_at_epoch(self.cfg, st.epoch))
+                reporter.epoch_start(st.epoch, len(self.batches), st.batch_in_epoch)
+                t0 = window_start = time.perf_counter()
+                window = []
+                while st.batch_in_epoch < len(self.batches):
+                    if cfg.max_steps and st.step >= cfg.max_steps:
+                        reason = "max_steps"
+                        break
+                    if interrupted():
+                        reason = "interrupted"
+                        break
+                    loss = float(self._train_step(*self.batches[st.batch_in_epoch]))
+                    if not math.isfinite(loss):
+                        raise FloatingPointError(
+                            f"training loss became {loss} at step {st.step}; lower train.lr"
+                        )
+                    window.append(loss)
+                    st.step += 1
+                    st.batch_in_epoch += 1
+                    st.tokens_seen += B * T
+                    now = time.perf_counter()
+                    st.elapsed_s += now - t0
+                    t0 = now
+                    tps = B * T * len(window) / max(now - window_start, 1e-9)
+                    reporter.step(st.step, loss, tps)
+                    if st.step % cfg.log_every == 0:
+                        self._log(st.step, st.epoch + st.batch_in_epoch / len(self.batches),
+                                  float(np.mean(window)), None, None, tps)
+                        window, window_start = [], now
+                    if st.step % cfg.save_every == 0:
+                        self.run.save_checkpoint("last", self.model, st, self.optimizer)
+                else:
+                    self._end_epoch(reporter, window)
+        self.run.save_checkpoint("last", self.model, st, self.optimizer)
+        return TrainResult(st, reason)
+
+    def _end_epoch(self, reporter: Reporter, window: list[float]) -> None:
+        st = self.state
+        result = self.evaluate()
+        val_loss, val_bpc = result if result else (None, None)
+        st.epoch += 1
+        st.batch_in_epoch = 0
+        st.last_val_loss = val_loss
+        is_best = val_loss is not None and (
+            st.best_val_loss is None or val_loss < st.best_val_loss
+        )
+        if is_best:
+            st.best_val_loss = val_loss
+            self.run.save_checkpoint("best", self.model, st)
+        self.run.save_checkpoint("last", self.model, st, self.optimizer)
+        train_loss = float(np.mean(window)) if window else float("nan")
+        self._log(st.step, float(st.epoch), train_loss, val_loss, val_bpc, None)
+        reporter.epoch_end(EpochSummary(st.epoch, st.step, train_loss, val_loss, val_bpc, is_best))
+
+    def _log(self, step, epoch, train_loss, val_loss, val_bpc, tokens_per_s) -> None:
+        new = not self.run.metrics.exists()
+        with open(self.run.metrics, "a", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            if new:
+                w.writerow(METRICS_COLUMNS)
+            fmt = lambda v, p=6: "" if v is None else f"{v:.{p}f}"  # noqa: E731
+            w.writerow([
+                step, f"{epoch:.4f}", fmt(train_loss), fmt(val_loss), fmt(val_bpc),
+                fmt(tokens_per_s, 1), f"{float(self.optimizer.learning_rate):.6g}",
+                f"{self.state.elapsed_s:.2f}",
+            ])
+
+
+def _truncate_metrics(run: RunDir, step: int) -> None:
+    """Drops metrics rows logged after the checkpoint a resume starts from."""
+    if not run.metrics.exists():
+        return
+    with open(run.metrics, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
+    if len(kept) != len(rows):
+        lines = [",".join(r) for r in kept]
+        atomic_write_text(run.metrics, "\n".join(lines) + "\n")
+
+
+@contextmanager
+def _sigint_flag() -> Iterator:
+    """Turns the first Ctrl-C into a flag the loop polls; a second one aborts."""
+    hits = []
+
+    def handler(signum, frame):
+        if hits:
+            raise KeyboardInterrupt
+        hits.append(signum)
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: leave Ctrl-C alone
+        yield lambda: False
+        return
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, previous)
