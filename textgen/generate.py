@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from textgen import samplers
-from textgen.backend import keras, tf
+from textgen.backend import tf
 from textgen.checkpoints import RunDir, TrainState
 from textgen.config import Config
 from textgen.errors import TextgenError, UnknownTokens
@@ -80,7 +80,8 @@ class TextGenerator:
         """Yields the prompt's text, then `length` generated tokens as text pieces.
 
         Args:
-            prime: text to continue; empty starts after a newline (or a random token).
+            prime: text to continue; it is read after an unprinted paragraph break
+                ("\n\n"), which makes the first generated tokens better.
             length: number of tokens to generate (characters for a char model).
             temperature: 0 is greedy; otherwise softmax temperature (> 0).
             seed: seeds the sampling RNG; the same seed gives the same text.
@@ -93,14 +94,18 @@ class TextGenerator:
         ids = self.prime_ids(prime, drop_unknown)
         if ids.size:
             yield self.tokenizer.decode(ids)
-        else:
-            start = self.tokenizer.token_to_id("\n")
-            if start == 0:
-                start = int(rng.integers(1, self.tokenizer.vocab_size))
-                yield self.tokenizer.id_to_token(start)
-            ids = np.array([start])
+        # A zero LSTM state is rare in training (only at epoch starts), so the
+        # first tokens after it come out garbled. Reading a paragraph break
+        # first, unprinted, puts the state where text usually starts.
+        newline = self.tokenizer.token_to_id("\n")
+        warmup = [newline, newline] if newline else []
+        if not warmup and not ids.size:
+            start = int(rng.integers(1, self.tokenizer.vocab_size))
+            yield self.tokenizer.id_to_token(start)
+            warmup = [start]
+        context = np.concatenate([np.array(warmup, dtype=np.int64), ids.astype(np.int64)])
         reset_states(self.model)
-        logits = self._logits(ids[None, :].astype(np.int32))  # (1, V)
+        logits = self._logits(context[None, :].astype(np.int32))  # (1, V)
         step = np.zeros((1, 1), dtype=np.int32)
         for _ in range(length):
             token = sampler(logits.numpy()[0], rng)
@@ -109,4 +114,3 @@ class TextGenerator:
             logits = self._logits(step)
 
 
-__all__ = ["TextGenerator", "keras"]
