@@ -188,3 +188,17 @@ def test_python_dash_m_and_help():
     assert result.returncode == 0
     for command in ("train", "sample", "info"):
         assert command in result.stdout
+
+
+def test_undecodable_terminal_prompt_is_a_clear_error(trained):
+    # What Python makes of invalid UTF-8 bytes on the command line (surrogateescape).
+    assert_user_error(invoke("sample", trained, "--prime", "All\udcff"), "not valid UTF-8")
+
+
+def test_ctrl_c_while_sampling_stops_quietly(trained, tmp_path):
+    proc = _spawn("sample", trained, "--length", 1_000_000, "--prime", "All:", tmp_path=tmp_path)
+    assert proc.stdout.read(4) == "All:"  # generation has started
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "interrupted" in err

@@ -35,6 +35,11 @@ class TextgenGroup(click.Group):
         except click.UsageError as e:
             where = e.ctx.command_path if e.ctx else "textgen"
             raise OneLineUsageError(f"{e.format_message()} (see '{where} --help')") from None
+        except KeyboardInterrupt:
+            # Training handles Ctrl-C itself (it saves first); anywhere else
+            # (encoding, sampling) there is nothing to save: stop quietly.
+            click.echo("\ninterrupted", err=True)
+            ctx.exit(130)
 
 
 def _utf8_stdio() -> None:

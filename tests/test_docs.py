@@ -1,0 +1,35 @@
+"""The README documents what the code offers (docs move with the code)."""
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from textgen.cli import cli
+from textgen.config import valid_keys
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_config_key_is_documented():
+    missing = [k for k in valid_keys() if f"`{k}`" not in README]
+    assert not missing, f"README lacks config keys: {missing}"
+
+
+def test_every_preset_is_documented_and_commented():
+    for preset in sorted((ROOT / "configs").glob("*.toml")):
+        assert preset.name in README, preset.name
+        assert preset.read_text(encoding="utf-8").startswith("#"), f"{preset.name}: no comment"
+
+
+def test_every_command_is_documented():
+    for name in cli.commands:
+        assert f"textgen {name}" in README, name
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_bundled_corpora_have_sources():
+    sources = (ROOT / "corpora" / "README.md").read_text(encoding="utf-8")
+    for corpus in (ROOT / "corpora").glob("*.txt"):
+        assert corpus.name in sources, corpus.name
