@@ -234,14 +234,19 @@ def sample(
 ) -> None:
     """Write new text with the model trained in RUN_DIR, to stdout as it is generated."""
     from textgen.generate import TextGenerator
+    from textgen.interrupt import sigint_flag
 
     gen = TextGenerator(run_dir, checkpoint)
     pieces = gen.generate(prime, length, temperature, seed, drop_unknown)
     last = "\n"
-    for piece in pieces:
-        click.echo(piece, nl=False)
-        sys.stdout.flush()
-        last = piece or last
+    with sigint_flag() as interrupted:
+        for piece in pieces:
+            if interrupted():
+                click.echo()
+                raise KeyboardInterrupt
+            click.echo(piece, nl=False)
+            sys.stdout.flush()
+            last = piece or last
     if not last.endswith("\n"):
         click.echo()
 

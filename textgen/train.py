@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import csv
 import math
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +28,7 @@ from textgen.data import (
     validation_batches,
 )
 from textgen.fileio import atomic_write_text
+from textgen.interrupt import sigint_flag
 from textgen.model import build_model, reset_states
 
 METRICS_COLUMNS = [
@@ -43,7 +42,7 @@ class EpochSummary:
 
     epoch: int  # 1-based number of the epoch just finished
     step: int
-    train_loss: float  # mean nats per token over the epoch's last logging window
+    train_loss: float  # mean nats per token over the epoch (since the resume, if resumed)
     val_loss: float | None  # nats per token
     val_bpc: float | None  # bits per character of the validation text
     is_best: bool
@@ -170,51 +169,54 @@ class Trainer:
             is always saved before returning.
         """
         reporter = reporter or Reporter()
-        cfg, st = self.cfg.train, self.state
-        B, T = self.batches.batch_size, self.batches.seq_len
-        window: list[float] = []
         reason = "done"
-        with _sigint_flag() as interrupted:
-            while st.epoch < cfg.epochs and reason == "done":
-                if st.batch_in_epoch == 0:
-                    reset_states(self.model)
-                self.optimizer.learning_rate.assign(lr_at_epoch(self.cfg, st.epoch))
-                reporter.epoch_start(st.epoch, len(self.batches), st.batch_in_epoch)
-                t0 = window_start = time.perf_counter()
-                window = []
-                while st.batch_in_epoch < len(self.batches):
-                    if cfg.max_steps and st.step >= cfg.max_steps:
-                        reason = "max_steps"
-                        break
-                    if interrupted():
-                        reason = "interrupted"
-                        break
-                    loss = float(self._train_step(*self.batches[st.batch_in_epoch]))
-                    if not math.isfinite(loss):
-                        raise FloatingPointError(
-                            f"training loss became {loss} at step {st.step}; lower train.lr"
-                        )
-                    window.append(loss)
-                    st.step += 1
-                    st.batch_in_epoch += 1
-                    st.tokens_seen += B * T
-                    now = time.perf_counter()
-                    st.elapsed_s += now - t0
-                    t0 = now
-                    tps = B * T * len(window) / max(now - window_start, 1e-9)
-                    reporter.step(st.step, loss, tps)
-                    if st.step % cfg.log_every == 0:
-                        self._log(st.step, st.epoch + st.batch_in_epoch / len(self.batches),
-                                  float(np.mean(window)), None, None, tps)
-                        window, window_start = [], now
-                    if st.step % cfg.save_every == 0:
-                        self.run.save_checkpoint("last", self.model, st, self.optimizer)
-                else:
-                    self._end_epoch(reporter, window)
-        self.run.save_checkpoint("last", self.model, st, self.optimizer)
-        return TrainResult(st, reason)
+        with sigint_flag() as interrupted:
+            while self.state.epoch < self.cfg.train.epochs and reason == "done":
+                reason = self._run_epoch(reporter, interrupted)
+                if reason == "done":
+                    self._end_epoch(reporter)
+        self.run.save_checkpoint("last", self.model, self.state, self.optimizer)
+        return TrainResult(self.state, reason)
 
-    def _end_epoch(self, reporter: Reporter, window: list[float]) -> None:
+    def _run_epoch(self, reporter: Reporter, interrupted: Callable[[], bool]) -> str:
+        """Runs the current epoch's remaining batches.
+
+        Returns:
+            "done" at the end of the epoch, else "max_steps" or "interrupted".
+        """
+        st, cfg = self.state, self.cfg.train
+        if st.batch_in_epoch == 0:
+            reset_states(self.model)
+        self.optimizer.learning_rate.assign(lr_at_epoch(self.cfg, st.epoch))
+        reporter.epoch_start(st.epoch, len(self.batches), st.batch_in_epoch)
+        self._epoch_losses: list[float] = []
+        window = _Window(self.batches.batch_size * self.batches.seq_len)
+        while st.batch_in_epoch < len(self.batches):
+            if cfg.max_steps and st.step >= cfg.max_steps:
+                return "max_steps"
+            if interrupted():
+                return "interrupted"
+            loss = float(self._train_step(*self.batches[st.batch_in_epoch]))
+            if not math.isfinite(loss):
+                raise FloatingPointError(
+                    f"training loss became {loss} at step {st.step}; lower train.lr"
+                )
+            st.step += 1
+            st.batch_in_epoch += 1
+            st.tokens_seen += window.tokens_per_step
+            st.elapsed_s += window.add(loss)
+            self._epoch_losses.append(loss)
+            reporter.step(st.step, loss, window.tokens_per_s())
+            if st.step % cfg.log_every == 0:
+                epoch = st.epoch + st.batch_in_epoch / len(self.batches)
+                self._log(st.step, epoch, window.mean_loss(), None, None, window.tokens_per_s())
+                window.clear()
+            if st.step % cfg.save_every == 0:
+                self.run.save_checkpoint("last", self.model, st, self.optimizer)
+        return "done"
+
+    def _end_epoch(self, reporter: Reporter) -> None:
+        """Validates, updates the best checkpoint, saves 'last' and logs the epoch."""
         st = self.state
         result = self.evaluate()
         val_loss, val_bpc = result if result else (None, None)
@@ -228,7 +230,8 @@ class Trainer:
             st.best_val_loss = val_loss
             self.run.save_checkpoint("best", self.model, st)
         self.run.save_checkpoint("last", self.model, st, self.optimizer)
-        train_loss = float(np.mean(window)) if window else float("nan")
+        losses = self._epoch_losses
+        train_loss = float(np.mean(losses)) if losses else float("nan")
         self._log(st.step, float(st.epoch), train_loss, val_loss, val_bpc, None)
         reporter.epoch_end(EpochSummary(st.epoch, st.step, train_loss, val_loss, val_bpc, is_best))
 
@@ -246,6 +249,36 @@ class Trainer:
             ])
 
 
+class _Window:
+    """Loss and throughput over the steps since the last metrics row."""
+
+    def __init__(self, tokens_per_step: int):
+        self.tokens_per_step = tokens_per_step
+        self.clear()
+        self._last = self._start
+
+    def clear(self) -> None:
+        """Starts a new window."""
+        self._losses: list[float] = []
+        self._start = time.perf_counter()
+
+    def add(self, loss: float) -> float:
+        """Records one step's loss; returns the seconds since the previous step."""
+        now = time.perf_counter()
+        seconds, self._last = now - self._last, now
+        self._losses.append(loss)
+        return seconds
+
+    def mean_loss(self) -> float:
+        """Mean training loss in the window."""
+        return float(np.mean(self._losses))
+
+    def tokens_per_s(self) -> float:
+        """Training throughput in the window."""
+        elapsed = max(self._last - self._start, 1e-9)
+        return self.tokens_per_step * len(self._losses) / elapsed
+
+
 def _truncate_metrics(run: RunDir, step: int) -> None:
     """Drops metrics rows logged after the checkpoint a resume starts from."""
     if not run.metrics.exists():
@@ -256,24 +289,3 @@ def _truncate_metrics(run: RunDir, step: int) -> None:
     if len(kept) != len(rows):
         lines = [",".join(r) for r in kept]
         atomic_write_text(run.metrics, "\n".join(lines) + "\n")
-
-
-@contextmanager
-def _sigint_flag() -> Iterator:
-    """Turns the first Ctrl-C into a flag the loop polls; a second one aborts."""
-    hits = []
-
-    def handler(signum, frame):
-        if hits:
-            raise KeyboardInterrupt
-        hits.append(signum)
-
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: leave Ctrl-C alone
-        yield lambda: False
-        return
-    try:
-        yield lambda: bool(hits)
-    finally:
-        signal.signal(signal.SIGINT, previous)
