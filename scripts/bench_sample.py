@@ -38,8 +38,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
+from bench_common import NEVER, base_parser  # noqa: E402
 
 from textgen import samplers  # noqa: E402
 from textgen.backend import keras, tf  # noqa: E402
@@ -49,8 +51,6 @@ from textgen.model import reset_states  # noqa: E402
 from textgen.runs import new_run  # noqa: E402
 from textgen.train import Trainer  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-NEVER = 10**9  # a step count no benchmark reaches
 TEXTGEN = "textgen generate (stateful)"
 
 
@@ -120,11 +120,7 @@ def timed(fn: Callable[[int], str], length: int) -> float:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "char-small.toml",
-                        help="TOML preset")
-    parser.add_argument("--corpus", type=Path, default=ROOT / "corpora" / "tiny-shakespeare.txt",
-                        help="corpus file or directory")
+    parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[200, 1000],
                         help="tokens to generate, one table block each")
     parser.add_argument("--train-steps", type=int, default=5, help="training steps first")
@@ -132,8 +128,6 @@ def parse_args() -> argparse.Namespace:
                         help="baseline window in tokens (0 = data.seq_len)")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="config override, e.g. model.units=256")
     args = parser.parse_args()
     if args.train_steps < 1 or min(args.lengths) < 1 or args.window < 0:
         parser.error("--train-steps and --lengths must be >= 1, --window >= 0")

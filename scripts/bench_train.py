@@ -42,8 +42,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
+from bench_common import NEVER, base_parser  # noqa: E402
 
 from textgen.backend import keras, tf  # noqa: E402
 from textgen.checkpoints import RunDir  # noqa: E402
@@ -52,9 +54,6 @@ from textgen.corpus import scan_corpus  # noqa: E402
 from textgen.data import StatefulBatches, encode_corpus  # noqa: E402
 from textgen.model import build_model  # noqa: E402
 from textgen.train import Reporter, Trainer  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-NEVER = 10**9  # a step count no benchmark reaches
 
 
 class StepClock(Reporter):
@@ -138,17 +137,11 @@ def check_layout(x: np.ndarray, y: np.ndarray, B: int) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "char-small.toml",
-                        help="TOML preset")
-    parser.add_argument("--corpus", type=Path, default=ROOT / "corpora" / "tiny-shakespeare.txt",
-                        help="corpus file or directory")
+    parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20,
                         help="timed steps per round (each round runs one more, untimed)")
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds per loop")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="config override, e.g. data.batch_size=64")
     args = parser.parse_args()
     for name in ("steps", "repeat", "warmup"):
         if getattr(args, name) < 1:
