@@ -116,6 +116,8 @@ def test_user_errors_are_one_line(trained, tmp_path, tiny_corpus):
         (["sample", tmp_path / "nothing"], "no such run directory"),
         (["sample", trained, "--checkpoint", "best"], "no 'best' checkpoint"),
         (["sample", trained, "--temperature", -1], "--temperature"),
+        (["sample", trained, "--temperature", "inf"], "temperature"),
+        (["train", tiny_corpus, "--out", out, "--set", "train.lr=nan"], "finite"),
         (["sample", trained, "--length", "many"], "--length"),
     ]
     for args, needle in cases:
@@ -179,7 +181,7 @@ def test_subprocess_ctrl_c_saves_and_kill_resumes(tiny_corpus, tmp_path):
     result = invoke("train", "--resume", run, "--max-steps", killed_at + 3)
     assert result.exit_code == 0, result.output
     assert f"step {killed_at:,}" in result.stderr
-    assert not list(run.glob("**/*.tmp"))  # no half-written files left behind
+    assert not list(run.glob("**/*.tmp"))  # a write cut short by the kill is cleaned up
 
 
 def test_python_dash_m_and_help():
@@ -202,3 +204,30 @@ def test_ctrl_c_while_sampling_stops_quietly(trained, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert "Traceback" not in err and "interrupted" in err
+
+
+def test_a_failed_start_can_be_retried_in_the_same_directory(tmp_path, tiny_corpus):
+    out = tmp_path / "r"
+    too_big = invoke("train", tiny_corpus, "--out", out, *sets("data.batch_size=512"))
+    assert_user_error(too_big, "corpus too small")
+    assert not (out / "config.json").exists()  # nothing written before the data was checked
+    ok = invoke("train", tiny_corpus, "--out", out, "--max-steps", 2, *sets())
+    assert ok.exit_code == 0, ok.output
+
+
+def test_unwritable_cache_warns_and_trains(tmp_path, tiny_corpus, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("TEXTGEN_CACHE_DIR", str(blocker / "cache"))
+    result = invoke("train", tiny_corpus, "--out", tmp_path / "r", "--max-steps", 2, *sets())
+    assert result.exit_code == 0, result.output
+    assert "warning: cannot write the encoded-corpus cache" in result.stderr
+
+
+def test_diverging_loss_is_an_error_that_keeps_the_checkpoint(tmp_path, tiny_corpus):
+    out = tmp_path / "r"
+    result = invoke("train", tiny_corpus, "--out", out, *sets("train.lr=1e38",
+                                                                "train.clip_norm=0"))
+    assert_user_error(result, "training loss became")
+    assert "--set train.lr=" in result.stderr
+    assert (out / "checkpoints" / "last.npz").exists()  # the step-0 checkpoint, untouched

@@ -37,6 +37,8 @@ def test_set_overrides_are_typed():
     ("data.val_frac=0.9", "must be <= 0.5"),
     ("train.epochs=0", "must be >= 1"),
     ("nonsense", "section.key=value"),
+    ("train.lr=nan", "finite"),
+    ("train.lr=inf", "finite"),
 ])
 def test_bad_overrides(item, needle):
     with pytest.raises(ConfigError, match=needle.replace("(", r"\(").replace("'", "'")):
@@ -63,6 +65,13 @@ def test_toml_errors(tmp_path):
         Config.load(bad)
     with pytest.raises(ConfigError, match="not found"):
         Config.load(tmp_path / "missing.toml")
+    bad.write_bytes("[model]\nunits = 3 # 注释\n".encode("gb18030"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        Config.load(bad)
+    listing = tmp_path / "config.json"
+    listing.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ConfigError, match="expected sections"):
+        Config.load(listing)
 
 
 def test_json_round_trip(tmp_path):

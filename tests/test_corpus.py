@@ -85,3 +85,14 @@ def test_fingerprint_tracks_content_and_normalisation(tmp_path):
     assert plain.fingerprint != nfkc.fingerprint
     p.write_text("ＡＢＣ full width!\n", encoding="utf-8")
     assert scan_corpus([p]).fingerprint != plain.fingerprint
+
+
+def test_error_offset_counts_the_bom(tmp_path):
+    p = tmp_path / "bom.txt"
+    p.write_bytes(b"\xef\xbb\xbfabc\xff")
+    with pytest.raises(CorpusError, match=r"at byte 6\)"):
+        scan_corpus([p])
+    only_bom = tmp_path / "only-bom.txt"
+    only_bom.write_bytes(b"\xef\xbb\xbf")
+    with pytest.raises(CorpusError, match="only whitespace"):
+        scan_corpus([only_bom])

@@ -5,6 +5,7 @@ import pytest
 
 from tests.conftest import tiny_config
 from textgen.checkpoints import RunDir
+from textgen.errors import IncompatibleCheckpoint
 from textgen.model import recurrent_layers
 from textgen.runs import new_run, open_run
 from textgen.train import Trainer
@@ -78,3 +79,22 @@ def test_resume_drops_metrics_rows_after_the_checkpoint(tiny_corpus, tmp_path):
     with open(run.metrics, encoding="utf-8") as f:
         steps = [int(r["step"]) for r in csv.DictReader(f)]
     assert steps == [5, 10, 15]
+
+
+def test_plain_resume_trains_past_an_earlier_step_limit(tiny_corpus, tmp_path):
+    _train(tiny_corpus, tmp_path / "r", 4, train__epochs=1)
+    cfg, run, enc = open_run(tmp_path / "r", [])
+    assert cfg.train.max_steps == 0  # the limit ended the first session only
+    trainer = Trainer(cfg, enc, run)
+    trainer.resume()
+    result = trainer.fit()
+    assert result.stop_reason == "done" and result.state.epoch == 1
+    assert result.state.step == len(trainer.batches)
+
+
+def test_resume_refuses_model_changes_but_allows_a_new_learning_rate(tiny_corpus, tmp_path):
+    _train(tiny_corpus, tmp_path / "r", 2)
+    with pytest.raises(IncompatibleCheckpoint, match="cannot change model.units"):
+        open_run(tmp_path / "r", ["model.units=32"])
+    cfg, _, _ = open_run(tmp_path / "r", ["train.lr=0.0005"])
+    assert cfg.train.lr == 0.0005

@@ -37,3 +37,19 @@ def test_word_model_trains_reports_bpc_and_samples_chinese(tmp_path):
     again = CliRunner().invoke(cli, ["sample", str(run), "--length", 100, "--seed", 1,
                                      "--prime", "士隐"])
     assert again.stdout == text
+
+
+def test_resume_needs_no_user_dictionary_file(tmp_path):
+    user_dict = tmp_path / "names.txt"
+    user_dict.write_text("甄士隐 10 nr\n", encoding="utf-8")
+    run = tmp_path / "run"
+    sets = [x for s in [*TINY_SETS, "data.tokenizer=word", f"data.user_dict={user_dict}"]
+            for x in ("--set", s)]
+    first = CliRunner().invoke(cli, ["train", str(EXCERPT), "--out", str(run),
+                                     "--max-steps", 3, *sets])
+    assert first.exit_code == 0, first.output
+    assert "甄士隐" in (run / "vocab.json").read_text(encoding="utf-8")
+    user_dict.unlink()  # vocab.json keeps the dictionary's text
+    resumed = CliRunner().invoke(cli, ["train", "--resume", str(run), "--max-steps", 6])
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming" in resumed.stderr

@@ -93,6 +93,19 @@ class RunDir:
             )
         return path
 
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Deletes temporary files that a killed process left mid-write.
+
+        Only call this when no other process is writing to the run (on resume).
+
+        Returns:
+            The files removed.
+        """
+        stale = [*self.path.glob(".*.tmp"), *(self.path / "checkpoints").glob(".*.tmp")]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
+
     def save_checkpoint(
         self,
         name: str,
@@ -174,9 +187,10 @@ class RunDir:
         """Returns the progress saved in `state.json`, or None before the first save."""
         try:
             raw = json.loads(self.state.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            known = {f.name for f in dataclasses.fields(TrainState)}
+            return TrainState(**{k: v for k, v in raw.items() if k in known})
+        except (OSError, ValueError, TypeError, AttributeError):
             return None
-        return TrainState(**{f.name: raw.get(f.name) for f in dataclasses.fields(TrainState)})
 
 
 def _assign(variables: list, data: dict[str, np.ndarray], prefix: str, path: Path) -> None:

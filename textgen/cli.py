@@ -115,6 +115,8 @@ def train(
             for notice in notices:
                 click.echo(notice, err=True)
     tok = enc.tokenizer
+    if enc.cache_warning:
+        click.echo(enc.cache_warning, err=True)
     click.echo(
         f"corpus: {enc.n_chars:,} characters, {enc.ids.size:,} {cfg.data.tokenizer} tokens"
         f"{' (cached)' if enc.cached else ''}; vocabulary {tok.vocab_size:,}, "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,14 +124,22 @@ class Config:
     @classmethod
     def load(cls, path: Path) -> Config:
         """Reads a config saved by `save` (JSON) or a TOML preset, by file suffix."""
+        path = Path(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError as e:
             raise ConfigError(f"config file not found: {path}") from e
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{path}: not UTF-8 text; save the config file as UTF-8") from e
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read the config file ({e.strerror or e})") from e
+        kind = "JSON" if path.suffix == ".json" else "TOML"
         try:
-            raw = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-        except (ValueError, tomllib.TOMLDecodeError) as e:
-            raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {e}") from e
+            raw = json.loads(text) if kind == "JSON" else tomllib.loads(text)
+        except ValueError as e:  # tomllib.TOMLDecodeError is a ValueError
+            raise ConfigError(f"{path}: not valid {kind}: {e}") from e
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected sections of key = value, got {type(raw).__name__}")
         return cls.from_dict(raw, source=str(path))
 
 
@@ -178,6 +187,8 @@ def _coerce(dotted: str, f: dataclasses.Field, value: Any, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
         value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{source}: {dotted} must be a finite number, got {value!r}")
     if kind is str and not isinstance(value, str):
         raise bad
     meta = f.metadata

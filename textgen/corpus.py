@@ -139,14 +139,29 @@ def _try_decode(path: Path, encoding: str) -> CorpusFile | tuple[int, str]:
 
     Returns:
         A `CorpusFile` on success, else `(byte_offset, reason)` of the first error.
+
+    Raises:
+        CorpusError: the file cannot be read, is binary, empty or blank.
     """
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    try:
+        return _decode_stream(path, encoding)
+    except OSError as e:
+        raise CorpusError(f"{path}: cannot read it ({e.strerror or e}); check the file") from e
+
+
+def _decode_stream(path: Path, encoding: str) -> CorpusFile | tuple[int, str]:
+    # "utf-8-sig" is decoded as plain UTF-8 after skipping the BOM by hand, so
+    # that error offsets count the BOM's three bytes.
+    decoder = codecs.getincrementaldecoder("utf-8" if encoding == "utf-8-sig" else encoding)()
     h = hashlib.sha256()
     consumed = 0
     has_text = False
     with open(path, "rb") as f:
         while True:
             raw = f.read(CHUNK_BYTES)
+            if consumed == 0 and encoding == "utf-8-sig" and raw.startswith(codecs.BOM_UTF8):
+                h.update(codecs.BOM_UTF8)
+                raw, consumed = raw[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
             final = not raw
             if b"\x00" in raw:
                 at = consumed + raw.index(b"\x00")
@@ -173,6 +188,13 @@ def _try_decode(path: Path, encoding: str) -> CorpusFile | tuple[int, str]:
 
 def _iter_lines_chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[str]:
     """Yields decoded, CRLF-normalised text of one file, cut after newlines."""
+    try:
+        yield from _decoded_chunks(path, encoding, chunk_bytes)
+    except OSError as e:
+        raise CorpusError(f"{path}: cannot read it ({e.strerror or e}); check the file") from e
+
+
+def _decoded_chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     carry = ""
     with open(path, "rb") as f:

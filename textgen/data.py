@@ -56,6 +56,7 @@ class EncodedCorpus:
     coverage: float  # share of corpus tokens that are in the vocabulary
     unk_chars: float  # mean characters per out-of-vocabulary token (for bits/char)
     cached: bool  # True when read back from the cache
+    cache_warning: str | None = None  # why the cache could not be written, if it could not
 
     def char_lengths(self) -> np.ndarray:
         """Characters per token id, shape (V,), float; `<unk>` gets its corpus mean."""
@@ -74,15 +75,21 @@ class EncodedCorpus:
         }
 
 
-def cache_key(corpus: Corpus, cfg: DataConfig) -> str:
-    """Hashes what the encoded ids depend on: corpus bytes and tokenizer settings."""
+def cache_key(corpus: Corpus, cfg: DataConfig, settings: dict[str, Any] | None = None) -> str:
+    """Hashes what the encoded ids depend on: corpus bytes and tokenizer settings.
+
+    Args:
+        corpus: the checked corpus.
+        cfg: the data config.
+        settings: the tokenizer settings; `tokenizer_settings(cfg)` if None.
+    """
     spec = {
         "version": CACHE_VERSION,
         "corpus": corpus.fingerprint,
         "tokenizer": cfg.tokenizer,
         "max_vocab": cfg.max_vocab,
         "min_freq": cfg.min_freq,
-        "settings": tokenizer_settings(cfg),
+        "settings": tokenizer_settings(cfg) if settings is None else settings,
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -92,6 +99,7 @@ def encode_corpus(
     cfg: DataConfig,
     cache_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> EncodedCorpus:
     """Builds the vocabulary and encodes the corpus, reusing the on-disk cache.
 
@@ -100,18 +108,22 @@ def encode_corpus(
         cfg: the data config (tokenizer kind and vocabulary limits).
         cache_dir: where encoded corpora are kept; `default_cache_dir()` if None.
         progress: called with the number of characters processed, per chunk.
+        settings: tokenizer settings; read from `cfg` (user dictionary file
+            included) if None. A resumed run passes those saved in its vocab.json.
 
     Returns:
         The encoded corpus. Its ids are memory-mapped when read from the cache.
     """
-    stem = (Path(cache_dir) if cache_dir else default_cache_dir()) / cache_key(corpus, cfg)
+    settings = tokenizer_settings(cfg) if settings is None else settings
+    stem = (Path(cache_dir) if cache_dir else default_cache_dir()) / cache_key(
+        corpus, cfg, settings
+    )
     cached = _read_cache(stem)
     if cached is not None:
         return cached
 
     cls = tokenizer_class(cfg.tokenizer)
-    settings = tokenizer_settings(cfg)
-    counts = cls.count(_counting(corpus.iter_text(), progress, half=True), **settings)
+    counts = cls.count(_counting(corpus.iter_text(), progress), **settings)
     tok = cls.from_counts(counts, cfg.max_vocab, cfg.min_freq, **settings)
     oov = {t: c for t, c in counts.items() if tok.token_to_id(t) == 0}
     n_oov = sum(oov.values())
@@ -120,15 +132,20 @@ def encode_corpus(
     # The token count is known from the counts, so the ids go straight into one
     # preallocated array: memory stays at the ids plus one chunk.
     ids = np.empty(sum(counts.values()), dtype=tok.dtype)
-    pos = n_chars = 0
-    for chunk in _counting(corpus.iter_text(), progress, half=True):
-        piece = tok.encode(chunk)
+    seen = [0]  # characters read, counted as the chunks stream past
+    pos = 0
+    for piece in tok.encode_chunks(_counting(corpus.iter_text(), progress, seen)):
         ids[pos : pos + piece.size] = piece
         pos += piece.size
-        n_chars += len(chunk)
     assert pos == ids.size, (pos, ids.size)
-    enc = EncodedCorpus(ids, tok, n_chars, tok.coverage(counts), unk_chars, cached=False)
-    _write_cache(stem, enc)
+    enc = EncodedCorpus(ids, tok, seen[0], tok.coverage(counts), unk_chars, cached=False)
+    try:
+        _write_cache(stem, enc)
+    except OSError as e:  # the cache only saves time: training goes on without it
+        enc.cache_warning = (
+            f"warning: cannot write the encoded-corpus cache in {stem.parent} ({e}); "
+            "set TEXTGEN_CACHE_DIR to a writable directory to skip encoding next time"
+        )
     return enc
 
 
@@ -137,11 +154,16 @@ def load_cached(key: str, cache_dir: Path | None = None) -> EncodedCorpus | None
     return _read_cache((Path(cache_dir) if cache_dir else default_cache_dir()) / key)
 
 
-def _counting(chunks, progress, half: bool):
-    """Passes chunks through, reporting half their length (two passes make 100%)."""
+def _counting(chunks, progress, seen: list[int] | None = None):
+    """Passes chunks through, reporting half their length (two passes make 100%).
+
+    When given, `seen[0]` accumulates the number of characters passed through.
+    """
     for chunk in chunks:
         if progress is not None:
-            progress(len(chunk) // 2 if half else len(chunk))
+            progress(len(chunk) // 2)
+        if seen is not None:
+            seen[0] += len(chunk)
         yield chunk
 
 

@@ -34,3 +34,11 @@ class IncompatibleCheckpoint(CheckpointError):
 
 class UnknownTokens(TextgenError):
     """A prompt holds tokens the model's vocabulary does not have."""
+
+
+class TrainingDiverged(TextgenError):
+    """The training loss became NaN or infinite; the last checkpoint is kept intact."""
+
+
+class InvalidArgument(TextgenError, ValueError):
+    """A library argument has an invalid value (also a `ValueError`)."""

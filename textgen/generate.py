@@ -17,7 +17,7 @@ from textgen import samplers
 from textgen.backend import tf
 from textgen.checkpoints import RunDir, TrainState
 from textgen.config import Config
-from textgen.errors import TextgenError, UnknownTokens
+from textgen.errors import InvalidArgument, TextgenError, UnknownTokens
 from textgen.model import build_model, reset_states
 from textgen.tokenizers import load_tokenizer
 
@@ -88,7 +88,7 @@ class TextGenerator:
             drop_unknown: leave unknown prompt tokens out instead of failing.
         """
         if length < 0:
-            raise TextgenError(f"length must be >= 0, got {length}")
+            raise InvalidArgument(f"`length` must be >= 0. Received: length={length}")
         sampler = samplers.get(temperature, self.tokenizer.reserved_ids)
         rng = np.random.default_rng(seed)
         ids = self.prime_ids(prime, drop_unknown)

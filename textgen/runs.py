@@ -15,13 +15,25 @@ from pathlib import Path
 from textgen.checkpoints import RunDir
 from textgen.config import Config, apply_overrides
 from textgen.corpus import scan_corpus
-from textgen.data import EncodedCorpus, cache_key, encode_corpus, load_cached
+from textgen.data import (
+    EncodedCorpus,
+    StatefulBatches,
+    cache_key,
+    encode_corpus,
+    load_cached,
+    split_ids,
+)
 from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
 from textgen.fileio import atomic_write_text
 from textgen.tokenizers import load_tokenizer
 
-# Keys that may change on --resume without making the run a different experiment.
-RESUME_KEYS = ("train.epochs", "train.max_steps", "train.save_every", "train.log_every")
+# Keys that may change on --resume: how long to train, how often to save and log,
+# and the step size (to recover from a diverging loss). The rest shapes the model
+# or the data, and changing it makes a different experiment.
+RESUME_KEYS = (
+    "train.epochs", "train.max_steps", "train.save_every", "train.log_every",
+    "train.lr", "train.clip_norm",
+)
 
 Progress = Callable[[int], None]
 
@@ -43,13 +55,20 @@ def new_run(
         TextgenError: `out` already holds a run, or the corpus is unusable.
     """
     run = RunDir(out)
-    if run.has_checkpoint("last") or run.config.exists():
+    # A directory with a config but no checkpoint is a start that failed before
+    # training: nothing is lost by starting it again.
+    if run.has_checkpoint("last"):
         raise TextgenError(
             f"{out} already holds a run; continue it with `textgen train --resume {out}` "
             "or pick another --out"
         )
+    if run.path.exists() and not run.path.is_dir():
+        raise TextgenError(f"--out {out} is a file; give a directory path")
     corpus = scan_corpus(corpus_paths, cfg.data.normalize)
     enc = encode_corpus(corpus, cfg.data, cache_dir, progress)
+    # Fail on a corpus too small for one batch *before* writing the run directory.
+    StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
+                    cfg.data.seq_len)
     run.path.mkdir(parents=True, exist_ok=True)
     cfg.save(run.config)
     enc.tokenizer.save(run.vocab)
@@ -59,7 +78,7 @@ def new_run(
              "encoding": f.encoding}
             for f in corpus.files
         ],
-        "cache_key": cache_key(corpus, cfg.data),
+        "cache_key": cache_key(corpus, cfg.data, enc.tokenizer.settings),
         **enc.meta(),
         "vocab_size": enc.tokenizer.vocab_size,
     }
@@ -91,6 +110,7 @@ def open_run(
     """
     run = RunDir(path)
     run.require("last")
+    run.remove_stale_temp_files()
     cfg = Config.load(run.config)
     before = cfg.to_dict()
     changed = apply_overrides(cfg, overrides or [])
@@ -103,7 +123,12 @@ def open_run(
                 f"{before[section][name]!r}); only {', '.join(RESUME_KEYS)} may change. "
                 "Start a new run with --out to try other settings"
             )
-    return cfg, run, _reload_corpus(run, cfg, cache_dir, progress)
+    if "train.max_steps" not in changed:
+        # A step limit ends one session; a plain --resume trains on to train.epochs.
+        cfg.train.max_steps = 0
+    enc = _reload_corpus(run, cfg, cache_dir, progress)
+    cfg.save(run.config)  # so `textgen info` shows the epochs now aimed for
+    return cfg, run, enc
 
 
 def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress) -> EncodedCorpus:
@@ -112,6 +137,9 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress) -> EncodedCorp
     except (OSError, ValueError) as e:
         raise CheckpointError(f"{run.corpus} is missing or damaged; cannot resume") from e
     paths = [Path(f["path"]) for f in record["files"]]
+    # The tokenizer settings (a jieba user dictionary's text included) come from
+    # the run's own vocab.json, so the dictionary file itself is no longer needed.
+    settings = load_tokenizer(run.vocab).settings
     try:
         corpus = scan_corpus(paths, cfg.data.normalize)
     except TextgenError as e:
@@ -120,12 +148,12 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress) -> EncodedCorp
         if enc is None:
             raise IncompatibleCheckpoint(f"cannot re-read the run's corpus: {e}") from e
         return enc
-    if cache_key(corpus, cfg.data) != record["cache_key"]:
+    if cache_key(corpus, cfg.data, settings) != record["cache_key"]:
         raise IncompatibleCheckpoint(
             f"the corpus files of {run.path} changed since training started "
             f"({', '.join(map(str, paths))}); restore them or start a new run"
         )
-    enc = encode_corpus(corpus, cfg.data, cache_dir, progress)
+    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings)
     if enc.tokenizer.tokens != load_tokenizer(run.vocab).tokens:
         raise IncompatibleCheckpoint(
             f"{run.vocab} does not match the vocabulary of the corpus; restore it"

@@ -7,7 +7,11 @@ temperatures). Reserved ids such as `<unk>` are masked out before sampling.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from textgen.errors import InvalidArgument
 
 
 class Sampler:
@@ -19,8 +23,10 @@ class Sampler:
     """
 
     def __init__(self, temperature: float = 1.0, banned_ids: list[int] | tuple = ()):
-        if temperature < 0:
-            raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature}")
+        if not (math.isfinite(temperature) and temperature >= 0):
+            raise InvalidArgument(
+                f"`temperature` must be a finite number >= 0. Received: temperature={temperature}"
+            )
         self.temperature = temperature
         self.banned_ids = list(banned_ids)
 

@@ -27,6 +27,7 @@ from textgen.data import (
     split_ids,
     validation_batches,
 )
+from textgen.errors import TrainingDiverged
 from textgen.fileio import atomic_write_text
 from textgen.interrupt import sigint_flag
 from textgen.model import build_model, reset_states
@@ -169,9 +170,15 @@ class Trainer:
             is always saved before returning.
         """
         reporter = reporter or Reporter()
-        reason = "done"
+        if not self.run.has_checkpoint("last"):
+            # A step-0 checkpoint makes the run resumable from its first moment.
+            self.run.save_checkpoint("last", self.model, self.state, self.optimizer)
+        cfg, reason = self.cfg.train, "done"
         with sigint_flag() as interrupted:
-            while self.state.epoch < self.cfg.train.epochs and reason == "done":
+            while self.state.epoch < cfg.epochs and reason == "done":
+                if cfg.max_steps and self.state.step >= cfg.max_steps:
+                    reason = "max_steps"
+                    break
                 reason = self._run_epoch(reporter, interrupted)
                 if reason == "done":
                     self._end_epoch(reporter)
@@ -198,8 +205,12 @@ class Trainer:
                 return "interrupted"
             loss = float(self._train_step(*self.batches[st.batch_in_epoch]))
             if not math.isfinite(loss):
-                raise FloatingPointError(
-                    f"training loss became {loss} at step {st.step}; lower train.lr"
+                saved = self.run.read_state()
+                raise TrainingDiverged(
+                    f"training loss became {loss} at step {st.step + 1:,}; the 'last' "
+                    f"checkpoint (step {saved.step if saved else 0:,}) is intact. Resume with a "
+                    f"lower rate: textgen train --resume {self.run.path} --set train.lr="
+                    f"{self.cfg.train.lr / 4:g}"
                 )
             st.step += 1
             st.batch_in_epoch += 1
@@ -284,8 +295,12 @@ def _truncate_metrics(run: RunDir, step: int) -> None:
     if not run.metrics.exists():
         return
     with open(run.metrics, encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f))
-    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
+        rows = [r for r in csv.reader(f) if r]
+    # A kill can leave a torn last line; keep only whole rows up to `step`.
+    kept = [METRICS_COLUMNS] + [
+        r for r in rows[1:] if len(r) == len(METRICS_COLUMNS) and r[0].isdigit()
+        and int(r[0]) <= step
+    ]
     if len(kept) != len(rows):
         lines = [",".join(r) for r in kept]
         atomic_write_text(run.metrics, "\n".join(lines) + "\n")

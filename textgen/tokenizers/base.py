@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from textgen.errors import CheckpointError
+from textgen.errors import CheckpointError, InvalidArgument
 
 UNK = "<unk>"
 UNK_ID = 0
@@ -88,6 +88,11 @@ class Tokenizer(ABC):
         """Returns the ids of `text`, shape (N,), dtype `self.dtype`."""
         ids = self._ids
         return np.fromiter((ids.get(t, UNK_ID) for t in self.split(text)), dtype=self.dtype)
+
+    def encode_chunks(self, chunks: Iterable[str]) -> Iterator[np.ndarray]:
+        """Encodes a corpus given as text chunks, yielding ids piece by piece."""
+        for chunk in chunks:
+            yield self.encode(chunk)
 
     def decode(self, ids: Iterable[int]) -> str:
         """Returns the text of a sequence of ids."""
@@ -158,7 +163,9 @@ def tokenizer_class(kind: str) -> type[Tokenizer]:
         from textgen.tokenizers.word import WordTokenizer
 
         return WordTokenizer
-    raise ValueError(f"`tokenizer` must be 'char' or 'word'. Received: tokenizer={kind!r}")
+    raise InvalidArgument(
+        f"`tokenizer` must be 'char' or 'word'. Received: tokenizer={kind!r}"
+    )
 
 
 def load_tokenizer(path: Path) -> Tokenizer:
@@ -172,5 +179,7 @@ def load_tokenizer(path: Path) -> Tokenizer:
         return tokenizer_class(raw["kind"])(raw["tokens"], raw.get("settings", {}))
     except FileNotFoundError as e:
         raise CheckpointError(f"{path} is missing; is this a textgen run directory?") from e
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read it ({e.strerror or e})") from e
     except (ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"{path} is not a valid textgen vocabulary ({e})") from e

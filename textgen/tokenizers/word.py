@@ -138,13 +138,24 @@ class WordTokenizer(Tokenizer):
                 out.extend(_OTHER.findall(part))
         return out
 
-    def encode(self, text: str) -> np.ndarray:
-        """Returns the ids of `text`, shape (N,); long Chinese text uses several processes."""
-        workers = _workers_for(_han_count(text)) if len(text) >= PARALLEL_MIN_HAN else 1
-        if workers == 1:
-            return super().encode(text)
-        parts = [ids for _, ids in _pool_map(_encode_piece, _line_pieces(text), self, workers)]
-        return np.concatenate(parts)
+    def encode_chunks(
+        self, chunks: Iterable[str], workers: int | None = None
+    ) -> Iterator[np.ndarray]:
+        """Encodes a corpus given as chunks; one pool of processes serves them all.
+
+        Args:
+            chunks: text chunks.
+            workers: as in `count`.
+
+        Yields:
+            The ids of consecutive pieces of the text, shape (n,) each.
+        """
+        pieces, workers = _pieces_and_workers(chunks, workers)
+        if workers <= 1:
+            yield from map(self.encode, pieces)
+        else:
+            for _, ids in _pool_map(_encode_piece, pieces, self, workers):
+                yield ids
 
     @classmethod
     def count(
@@ -174,16 +185,7 @@ class WordTokenizer(Tokenizer):
             Token -> number of occurrences.
         """
         probe = cls([UNK], settings)
-        pieces: Iterable[str] = (p for chunk in chunks for p in _line_pieces(chunk))
-        if workers is None:
-            head, n_han = [], 0  # read ahead just far enough to choose
-            for piece in pieces:
-                head.append(piece)
-                n_han += _han_count(piece)
-                if n_han >= PARALLEL_MIN_HAN:
-                    break
-            workers = _workers_for(n_han)
-            pieces = itertools.chain(head, pieces)
+        pieces, workers = _pieces_and_workers(chunks, workers)
         if workers <= 1:
             results: Iterable[tuple[int, Any]] = ((len(p), probe.split(p)) for p in pieces)
         else:
@@ -194,6 +196,25 @@ class WordTokenizer(Tokenizer):
             if progress is not None:
                 progress(n_chars)
         return counts
+
+
+def _pieces_and_workers(chunks: Iterable[str], workers: int | None) -> tuple[Iterator[str], int]:
+    """Cuts chunks into line-aligned pieces and picks the number of processes.
+
+    With `workers=None`, reads ahead just far enough to see whether the text
+    holds `PARALLEL_MIN_HAN` Han characters (one process per CPU) or not (one).
+    """
+    pieces: Iterator[str] = (p for chunk in chunks for p in _line_pieces(chunk))
+    if workers is None:
+        head, n_han = [], 0
+        for piece in pieces:
+            head.append(piece)
+            n_han += _han_count(piece)
+            if n_han >= PARALLEL_MIN_HAN:
+                break
+        workers = _workers_for(n_han)
+        pieces = itertools.chain(head, pieces)
+    return pieces, workers
 
 
 def _han_count(text: str) -> int:
