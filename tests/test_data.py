@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -66,3 +68,28 @@ def test_damaged_cache_is_rebuilt(tmp_path):
     again = encode_corpus(corpus, DataConfig(), tmp_path / "cache")
     assert not again.cached
     np.testing.assert_array_equal(enc.ids, again.ids)
+
+
+def test_library_default_never_spawns_from_an_unguarded_script(tmp_path):
+    """Worker processes re-import __main__; the library default must not start any."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"  # no `if __name__ == "__main__":` on purpose
+    excerpt = Path(__file__).parent / "data" / "excerpts" / "hongloumeng.txt"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from textgen.tokenizers import word\n"
+        "word.PARALLEL_MIN_HAN = 1000  # this text would pick several processes\n"
+        "from textgen.config import DataConfig\n"
+        "from textgen.corpus import scan_corpus\n"
+        "from textgen.data import encode_corpus\n"
+        f"c = scan_corpus([Path({str(excerpt)!r})])\n"
+        f"e = encode_corpus(c, DataConfig(tokenizer='word'), Path({str(tmp_path / 'c')!r}))\n"
+        "print(e.ids.size)\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         encoding="utf-8", cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert int(out.stdout) > 1000

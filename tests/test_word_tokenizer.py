@@ -239,8 +239,8 @@ def test_large_chinese_text_picks_processes_itself(monkeypatch):
     tok = fit(text)
     # As many processes as for a huge text (one per CPU; 1 on a single-CPU machine).
     assert word_module._workers_for(word_module._han_count(text)) == word_module._workers_for(10**9)
-    assert WordTokenizer.count([text]) == WordTokenizer.count([text], workers=1)
-    parallel = np.concatenate(list(tok.encode_chunks([text[:5000], text[5000:]])))
+    assert WordTokenizer.count([text], workers=None) == WordTokenizer.count([text])
+    parallel = np.concatenate(list(tok.encode_chunks([text[:5000], text[5000:]], None)))
     assert np.array_equal(parallel, tok.encode(text))
 
 

@@ -104,14 +104,15 @@ def train(
         if resume:
             if corpus or config_file or out:
                 raise click.UsageError("--resume takes no CORPUS, --config or --out")
-            cfg, run, enc = open_run(resume, sets, progress=bar.update)
+            # The console script's entry point is guarded, so worker processes are safe.
+            cfg, run, enc = open_run(resume, sets, progress=bar.update, workers=None)
         else:
             if not corpus:
                 raise click.UsageError("give a CORPUS file or directory (or --resume RUN_DIR)")
             cfg = Config.load(config_file) if config_file else Config()
             apply_overrides(cfg, sets)
             run, enc, notices = new_run(cfg, list(corpus), out or _default_out(corpus[0]),
-                                        progress=bar.update)
+                                        progress=bar.update, workers=None)
             for notice in notices:
                 click.echo(notice, err=True)
     tok = enc.tokenizer

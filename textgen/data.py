@@ -100,6 +100,7 @@ def encode_corpus(
     cache_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
     settings: dict[str, Any] | None = None,
+    workers: int | None = 1,
 ) -> EncodedCorpus:
     """Builds the vocabulary and encodes the corpus, reusing the on-disk cache.
 
@@ -110,6 +111,9 @@ def encode_corpus(
         progress: called with the number of characters processed, per chunk.
         settings: tokenizer settings; read from `cfg` (user dictionary file
             included) if None. A resumed run passes those saved in its vocab.json.
+        workers: processes for word segmentation: 1 (the default, safe anywhere),
+            a number, or None to choose by corpus size. More than one needs the
+            program's entry point guarded by `if __name__ == "__main__":`.
 
     Returns:
         The encoded corpus. Its ids are memory-mapped when read from the cache.
@@ -123,7 +127,7 @@ def encode_corpus(
         return cached
 
     cls = tokenizer_class(cfg.tokenizer)
-    counts = cls.count(_counting(corpus.iter_text(), progress), **settings)
+    counts = cls.count(_counting(corpus.iter_text(), progress), workers=workers, **settings)
     tok = cls.from_counts(counts, cfg.max_vocab, cfg.min_freq, **settings)
     oov = {t: c for t, c in counts.items() if tok.token_to_id(t) == 0}
     n_oov = sum(oov.values())
@@ -134,7 +138,8 @@ def encode_corpus(
     ids = np.empty(sum(counts.values()), dtype=tok.dtype)
     seen = [0]  # characters read, counted as the chunks stream past
     pos = 0
-    for piece in tok.encode_chunks(_counting(corpus.iter_text(), progress, seen)):
+    chunks = _counting(corpus.iter_text(), progress, seen)
+    for piece in tok.encode_chunks(chunks, workers):
         ids[pos : pos + piece.size] = piece
         pos += piece.size
     assert pos == ids.size, (pos, ids.size)

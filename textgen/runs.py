@@ -44,8 +44,17 @@ def new_run(
     out: Path,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    workers: int | None = 1,
 ) -> tuple[RunDir, EncodedCorpus, list[str]]:
     """Creates run directory `out` for training `cfg` on `corpus_paths`.
+
+    Args:
+        cfg: the resolved config.
+        corpus_paths: corpus files and directories.
+        out: the run directory to create.
+        cache_dir: the encoded-corpus cache.
+        progress: encoding progress (characters processed).
+        workers: processes for word segmentation (see `encode_corpus`).
 
     Returns:
         The run directory, the encoded corpus, and notices for the user (files
@@ -65,7 +74,7 @@ def new_run(
     if run.path.exists() and not run.path.is_dir():
         raise TextgenError(f"--out {out} is a file; give a directory path")
     corpus = scan_corpus(corpus_paths, cfg.data.normalize)
-    enc = encode_corpus(corpus, cfg.data, cache_dir, progress)
+    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, workers=workers)
     # Fail on a corpus too small for one batch *before* writing the run directory.
     StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
                     cfg.data.seq_len)
@@ -94,6 +103,7 @@ def open_run(
     overrides: list[str] | None = None,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    workers: int | None = 1,
 ) -> tuple[Config, RunDir, EncodedCorpus]:
     """Opens an existing run for `--resume`.
 
@@ -102,6 +112,7 @@ def open_run(
         overrides: `--set` strings; only `RESUME_KEYS` may change.
         cache_dir: the encoded-corpus cache.
         progress: re-encoding progress, when the cache must be rebuilt.
+        workers: processes for word segmentation (see `encode_corpus`).
 
     Raises:
         CheckpointError: not a run directory, or no 'last' checkpoint.
@@ -126,12 +137,12 @@ def open_run(
     if "train.max_steps" not in changed:
         # A step limit ends one session; a plain --resume trains on to train.epochs.
         cfg.train.max_steps = 0
-    enc = _reload_corpus(run, cfg, cache_dir, progress)
+    enc = _reload_corpus(run, cfg, cache_dir, progress, workers)
     cfg.save(run.config)  # so `textgen info` shows the epochs now aimed for
     return cfg, run, enc
 
 
-def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress) -> EncodedCorpus:
+def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> EncodedCorpus:
     try:
         record = json.loads(run.corpus.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -153,7 +164,7 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress) -> EncodedCorp
             f"the corpus files of {run.path} changed since training started "
             f"({', '.join(map(str, paths))}); restore them or start a new run"
         )
-    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings)
+    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers)
     if enc.tokenizer.tokens != load_tokenizer(run.vocab).tokens:
         raise IncompatibleCheckpoint(
             f"{run.vocab} does not match the vocabulary of the corpus; restore it"

@@ -89,8 +89,13 @@ class Tokenizer(ABC):
         ids = self._ids
         return np.fromiter((ids.get(t, UNK_ID) for t in self.split(text)), dtype=self.dtype)
 
-    def encode_chunks(self, chunks: Iterable[str]) -> Iterator[np.ndarray]:
-        """Encodes a corpus given as text chunks, yielding ids piece by piece."""
+    def encode_chunks(
+        self, chunks: Iterable[str], workers: int | None = 1
+    ) -> Iterator[np.ndarray]:
+        """Encodes a corpus given as text chunks, yielding ids piece by piece.
+
+        `workers` lets a subclass use several processes (see `WordTokenizer`).
+        """
         for chunk in chunks:
             yield self.encode(chunk)
 
@@ -106,8 +111,13 @@ class Tokenizer(ABC):
     # === Building ===
 
     @classmethod
-    def count(cls, chunks: Iterable[str], **settings: Any) -> Counter[str]:
-        """Counts the tokens of a corpus given as text chunks."""
+    def count(
+        cls, chunks: Iterable[str], *, workers: int | None = 1, **settings: Any
+    ) -> Counter[str]:
+        """Counts the tokens of a corpus given as text chunks.
+
+        `workers` lets a subclass use several processes (see `WordTokenizer`).
+        """
         probe = cls([UNK], settings)
         counts: Counter[str] = Counter()
         for chunk in chunks:

@@ -45,8 +45,10 @@ class CharTokenizer(Tokenizer):
         return list(text)
 
     @classmethod
-    def count(cls, chunks: Iterable[str], **settings: Any) -> Counter[str]:
-        """Counts characters with `np.bincount` (no per-character Python loop)."""
+    def count(
+        cls, chunks: Iterable[str], *, workers: int | None = 1, **settings: Any
+    ) -> Counter[str]:
+        """Counts characters with `np.bincount` (fast enough in one process)."""
         totals = np.zeros(N_CODEPOINTS, dtype=np.int64)
         for chunk in chunks:
             totals += np.bincount(_codepoints(chunk), minlength=N_CODEPOINTS)

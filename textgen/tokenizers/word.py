@@ -139,7 +139,7 @@ class WordTokenizer(Tokenizer):
         return out
 
     def encode_chunks(
-        self, chunks: Iterable[str], workers: int | None = None
+        self, chunks: Iterable[str], workers: int | None = 1
     ) -> Iterator[np.ndarray]:
         """Encodes a corpus given as chunks; one pool of processes serves them all.
 
@@ -163,22 +163,24 @@ class WordTokenizer(Tokenizer):
         chunks: Iterable[str],
         *,
         progress: Callable[[int], None] | None = None,
-        workers: int | None = None,
+        workers: int | None = 1,
         **settings: Any,
     ) -> Counter[str]:
-        """Counts the tokens of a corpus, with several processes when that is faster.
+        """Counts the tokens of a corpus, with several processes when asked.
 
         Worker processes are started with "spawn", which imports the caller's
-        `__main__` again: a script that may count a large corpus must guard its
-        entry point with `if __name__ == "__main__":` (or pass `workers=1`).
+        `__main__` again and runs any unguarded top-level code there. So the
+        default is one process; only a program whose entry point is guarded with
+        `if __name__ == "__main__":` (the `textgen` command is) should pass
+        `workers=None` or a number.
 
         Args:
             chunks: the corpus as text chunks; the counts are those of `split` on
                 each chunk (pieces cut after newlines split the same way).
             progress: called after each piece of text with its number of
                 characters (an increment, as `tqdm.update` takes).
-            workers: processes to use; None means one per CPU when the text holds
-                enough Han characters to gain from it (`PARALLEL_MIN_HAN`), else 1.
+            workers: processes to use (default 1); None means one per CPU when the
+                text holds enough Han characters to gain from it (`PARALLEL_MIN_HAN`).
             **settings: tokenizer settings (see `settings_from`).
 
         Returns:
