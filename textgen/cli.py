@@ -149,14 +149,15 @@ def train(
 
 
 class TqdmReporter:
-    """Shows training progress: a tqdm bar per epoch on stderr, a summary line per epoch."""
+    """A `textgen.train.Reporter`: a tqdm bar per epoch on stderr, a summary line per epoch.
+
+    (Duck-typed rather than subclassed, so that `textgen --help` does not import
+    TensorFlow.)
+    """
 
     def __init__(self, epochs: int):
         self.epochs = epochs
         self._bar = None
-
-    def message(self, text: str) -> None:
-        click.echo(text, err=True)
 
     def epoch_start(self, epoch: int, n_batches: int, start_batch: int) -> None:
         from tqdm import tqdm

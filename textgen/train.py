@@ -60,9 +60,6 @@ class TrainResult:
 class Reporter:
     """Receives training progress. The default ignores it; the CLI draws tqdm bars."""
 
-    def message(self, text: str) -> None:
-        """A one-line notice (warnings, facts about the run)."""
-
     def epoch_start(self, epoch: int, n_batches: int, start_batch: int) -> None:
         """Epoch `epoch` (0-based) begins at `start_batch` of `n_batches`."""
 
