@@ -98,3 +98,14 @@ def test_resume_refuses_model_changes_but_allows_a_new_learning_rate(tiny_corpus
         open_run(tmp_path / "r", ["model.units=32"])
     cfg, _, _ = open_run(tmp_path / "r", ["train.lr=0.0005"])
     assert cfg.train.lr == 0.0005
+
+
+def test_small_layouts_are_warned_about(tiny_corpus, tmp_path):
+    cfg = tiny_config(data__batch_size=16, data__seq_len=16, data__val_frac=0.002)
+    run, enc, _ = new_run(cfg, [tiny_corpus], tmp_path / "r")
+    notices = Trainer(cfg, enc, run).notices()
+    assert any(n.startswith("warning: only 27 batches per epoch") for n in notices), notices
+    assert any("no validation" in n for n in notices), notices
+    quiet = tiny_config(data__batch_size=2, data__seq_len=16)
+    run, enc, _ = new_run(quiet, [tiny_corpus], tmp_path / "q")
+    assert Trainer(quiet, enc, run).notices() == []

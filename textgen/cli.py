@@ -162,8 +162,11 @@ class TqdmReporter:
     def epoch_start(self, epoch: int, n_batches: int, start_batch: int) -> None:
         from tqdm import tqdm
 
+        # Redirected to a log file, a bar redrawn 10 times a second floods it.
+        interval = 0.1 if sys.stderr.isatty() else 30.0
         self._bar = tqdm(total=n_batches, initial=start_batch, unit="batch", file=sys.stderr,
-                         desc=f"epoch {epoch + 1}/{self.epochs}", dynamic_ncols=True)
+                         desc=f"epoch {epoch + 1}/{self.epochs}", dynamic_ncols=True,
+                         mininterval=interval)
 
     def step(self, step: int, loss: float, tokens_per_s: float) -> None:
         self._bar.update(1)
