@@ -146,19 +146,25 @@ def _spawn(*args, tmp_path):
     )
 
 
-def _wait_for(path: Path, proc, timeout=120):
+def _wait_for_step(run: Path, proc, above: int, timeout=120) -> None:
+    """Waits until the 'last' checkpoint holds a step greater than `above`."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    while True:
+        try:
+            if _checkpoint_step(run) > above:
+                return
+        except (OSError, ValueError, KeyError):
+            pass  # not written yet
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def test_subprocess_ctrl_c_saves_and_kill_resumes(tiny_corpus, tmp_path):
     run = tmp_path / "run"
     args = ["train", tiny_corpus, "--out", run, "--epochs", 500, *sets("train.epochs=500")]
     proc = _spawn(*args, tmp_path=tmp_path)
-    _wait_for(run / "checkpoints" / "last.npz", proc)
+    _wait_for_step(run, proc, above=0)  # past the step-0 checkpoint, training for real
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -169,11 +175,7 @@ def test_subprocess_ctrl_c_saves_and_kill_resumes(tiny_corpus, tmp_path):
 
     # SIGKILL at an arbitrary moment: the run resumes from its last checkpoint.
     proc = _spawn("train", "--resume", run, tmp_path=tmp_path)
-    before = (run / "checkpoints" / "last.npz").stat().st_mtime_ns
-    deadline = time.monotonic() + 120
-    while (run / "checkpoints" / "last.npz").stat().st_mtime_ns == before:
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
+    _wait_for_step(run, proc, above=saved)  # a newer checkpoint, then SIGKILL mid-training
     proc.kill()
     proc.communicate(timeout=30)
     killed_at = _checkpoint_step(run)
