@@ -119,6 +119,9 @@ def test_user_errors_are_one_line(trained, tmp_path, tiny_corpus):
         (["sample", trained, "--temperature", "inf"], "temperature"),
         (["train", tiny_corpus, "--out", out, "--set", "train.lr=nan"], "finite"),
         (["sample", trained, "--length", "many"], "--length"),
+        (["sample", trained, "--seed", -1], "--seed"),
+        (["train", tiny_corpus, "--out", tiny_corpus / "sub"], "cannot create the run directory"),
+        (["train", "--resume", tmp_path / "nothing"], "no such run directory"),
     ]
     for args, needle in cases:
         assert_user_error(invoke(*args), needle)
@@ -233,3 +236,20 @@ def test_diverging_loss_is_an_error_that_keeps_the_checkpoint(tmp_path, tiny_cor
     assert_user_error(result, "training loss became")
     assert "--set train.lr=" in result.stderr
     assert (out / "checkpoints" / "last.npz").exists()  # the step-0 checkpoint, untouched
+
+
+def test_out_never_overwrites_a_users_folder(tmp_path, tiny_corpus):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"my_app": 1}', encoding="utf-8")
+    result = invoke("train", tiny_corpus, "--out", folder, "--max-steps", 1, *sets())
+    assert_user_error(result, "holds other files")
+    assert (folder / "config.json").read_text(encoding="utf-8") == '{"my_app": 1}'
+
+
+def test_a_run_being_trained_is_locked(trained):
+    from textgen.checkpoints import RunDir
+
+    with RunDir(trained).lock():  # as if another process were training it
+        assert_user_error(invoke("train", "--resume", trained, "--max-steps", 30),
+                          "another textgen process is training")

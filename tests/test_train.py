@@ -96,8 +96,12 @@ def test_resume_refuses_model_changes_but_allows_a_new_learning_rate(tiny_corpus
     _train(tiny_corpus, tmp_path / "r", 2)
     with pytest.raises(IncompatibleCheckpoint, match="cannot change model.units"):
         open_run(tmp_path / "r", ["model.units=32"])
-    cfg, _, _ = open_run(tmp_path / "r", ["train.lr=0.0005"])
+    cfg, run, enc = open_run(tmp_path / "r", ["train.lr=0.0005", "train.max_steps=3"])
     assert cfg.train.lr == 0.0005
+    trainer = Trainer(cfg, enc, run)
+    trainer.resume()  # restores the optimizer, whose saved rate is the old 0.002
+    trainer.fit()
+    assert float(trainer.optimizer.learning_rate) == pytest.approx(0.0005)
 
 
 def test_small_layouts_are_warned_about(tiny_corpus, tmp_path):

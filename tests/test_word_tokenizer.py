@@ -264,3 +264,18 @@ def test_jieba_prints_nothing_on_stderr():
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert TERM in done.stdout
+
+
+def test_choosing_processes_reads_a_bounded_head_of_english_text(monkeypatch):
+    monkeypatch.setattr(word_module, "PARALLEL_MIN_HAN", 1000)
+    read = []
+
+    def chunks():
+        for i in range(200):
+            read.append(i)
+            yield "plain English text; not one Chinese word.\n" * 100  # 4,200 characters
+
+    pieces, workers = word_module._pieces_and_workers(chunks(), None)
+    assert workers == 1
+    assert len(read) == 1  # 4,200 >= 4 * 1000 characters: decided after one chunk
+    assert sum(len(p) for p in pieces) == 200 * 4200  # and nothing is lost

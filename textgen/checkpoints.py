@@ -20,6 +20,8 @@ import dataclasses
 import json
 import math
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,12 @@ from typing import Any
 import numpy as np
 
 from textgen.backend import keras
-from textgen.errors import CheckpointError, IncompatibleCheckpoint
+from textgen.errors import (
+    CheckpointError,
+    IncompatibleCheckpoint,
+    TextgenError,
+    TrainingDiverged,
+)
 from textgen.fileio import atomic_write, atomic_write_text
 from textgen.model import recurrent_layers
 
@@ -86,12 +93,52 @@ class RunDir:
             )
         path = self.checkpoint(name)
         if not path.is_file():
-            hint = " (no validation has run yet; use --checkpoint last)" if name == "best" else ""
-            raise CheckpointError(
-                f"{self.path} has no '{name}' checkpoint yet{hint}; "
-                "train (or resume) until one is saved"
-            )
+            if name == "best":
+                fix = "no validation has run yet; use --checkpoint last, or train longer"
+            else:
+                fix = "training never started; run the original `textgen train` command again"
+            raise CheckpointError(f"{self.path} has no '{name}' checkpoint yet; {fix}")
         return path
+
+    def is_textgen_run(self) -> bool:
+        """Whether the directory holds textgen's run files (a checkpoint or not)."""
+        return self.config.is_file() and self.vocab.is_file() and self.corpus.is_file()
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Holds an exclusive lock on the run for the duration of the block.
+
+        Two processes training the same run would overwrite each other's
+        checkpoints; the second one gets a clear error instead. (POSIX only; on
+        other systems the lock is a no-op.)
+
+        Raises:
+            TextgenError: another process holds the lock, or the directory
+                cannot be created.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path / ".lock", "a+b")  # noqa: SIM115 -- held for the block
+        except OSError as e:
+            raise TextgenError(
+                f"cannot create the run directory {self.path} ({e.strerror or e}); "
+                "pick a writable --out"
+            ) from e
+        try:
+            try:
+                import fcntl
+
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except ImportError:  # not POSIX
+                pass
+            except BlockingIOError as e:
+                raise TextgenError(
+                    f"another textgen process is training {self.path}; wait for it to "
+                    "finish or stop it (Ctrl-C saves) before starting this one"
+                ) from e
+            yield
+        finally:
+            handle.close()  # also releases the lock
 
     def remove_stale_temp_files(self) -> list[Path]:
         """Deletes temporary files that a killed process left mid-write.
@@ -124,6 +171,13 @@ class RunDir:
         arrays: dict[str, np.ndarray] = {}
         for i, v in enumerate(model.variables):
             arrays[f"model/{i}"] = np.asarray(v.numpy())
+            if v.trainable and not np.isfinite(arrays[f"model/{i}"]).all():
+                # Never replace a good checkpoint with a diverged one.
+                raise TrainingDiverged(
+                    f"the weights became NaN or infinite at step {state.step:,}; the "
+                    f"'{name}' checkpoint was not overwritten. Resume with a lower "
+                    f"train.lr, or start a new run"
+                )
         for layer in recurrent_layers(model):
             for j, s in enumerate(layer.states):
                 arrays[f"rnn_state/{layer.name}/{j}"] = np.asarray(s.numpy())
@@ -187,8 +241,16 @@ class RunDir:
         """Returns the progress saved in `state.json`, or None before the first save."""
         try:
             raw = json.loads(self.state.read_text(encoding="utf-8"))
-            known = {f.name for f in dataclasses.fields(TrainState)}
-            return TrainState(**{k: v for k, v in raw.items() if k in known})
+            state = TrainState()
+            for f in dataclasses.fields(TrainState):
+                default = getattr(state, f.name)
+                value = raw.get(f.name, default)
+                if value is not None and default is not None:
+                    value = type(default)(value)  # int or float, or ValueError
+                elif value is not None:
+                    value = float(value)  # the optional val losses
+                setattr(state, f.name, value)
+            return state
         except (OSError, ValueError, TypeError, AttributeError):
             return None
 

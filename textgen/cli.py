@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from textgen import __version__
 from textgen.errors import TextgenError
+
+if TYPE_CHECKING:  # annotations only: importing these loads TensorFlow
+    from textgen.checkpoints import RunDir
+    from textgen.config import Config
+    from textgen.data import EncodedCorpus
 
 CHECKPOINTS = click.Choice(["last", "best"])
 
@@ -91,30 +97,42 @@ def train(
     Checkpoints go to the run directory every train.save_every steps, at each
     epoch end and on Ctrl-C; a stopped or killed run continues with --resume.
     """
+    from textgen.checkpoints import RunDir
     from textgen.config import Config, apply_overrides
     from textgen.runs import new_run, open_run
-    from textgen.train import Trainer
 
     sets = list(overrides)
     if epochs is not None:
         sets.append(f"train.epochs={epochs}")
     if max_steps is not None:
         sets.append(f"train.max_steps={max_steps}")
-    with _EncodeBar() as bar:
+    if resume:
+        if corpus or config_file or out:
+            raise click.UsageError("--resume takes no CORPUS, --config or --out")
+        RunDir(resume).require("last")  # a clear error before anything is created
+    elif not corpus:
+        raise click.UsageError("give a CORPUS file or directory (or --resume RUN_DIR)")
+    path = resume or out or _default_out(corpus[0])
+    with RunDir(path).lock(), _EncodeBar() as bar:
+        # workers=None: the console script's entry point is guarded, so jieba
+        # may use worker processes.
         if resume:
-            if corpus or config_file or out:
-                raise click.UsageError("--resume takes no CORPUS, --config or --out")
-            # The console script's entry point is guarded, so worker processes are safe.
             cfg, run, enc = open_run(resume, sets, progress=bar.update, workers=None)
         else:
-            if not corpus:
-                raise click.UsageError("give a CORPUS file or directory (or --resume RUN_DIR)")
             cfg = Config.load(config_file) if config_file else Config()
             apply_overrides(cfg, sets)
-            run, enc, notices = new_run(cfg, list(corpus), out or _default_out(corpus[0]),
-                                        progress=bar.update, workers=None)
+            run, enc, notices = new_run(cfg, list(corpus), path, progress=bar.update,
+                                        workers=None)
             for notice in notices:
                 click.echo(notice, err=True)
+        bar.close()
+        _train(cfg, run, enc, resumed=bool(resume))
+
+
+def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool) -> None:
+    """Reports on the data, trains, and says how it ended (inside the run's lock)."""
+    from textgen.train import Trainer
+
     tok = enc.tokenizer
     if enc.cache_warning:
         click.echo(enc.cache_warning, err=True)
@@ -127,7 +145,7 @@ def train(
     trainer = Trainer(cfg, enc, run)
     for notice in trainer.notices():
         click.echo(notice, err=True)
-    if resume:
+    if resumed:
         trainer.resume()
         click.echo(f"resuming {run.path} at step {trainer.state.step:,} "
                    f"(epoch {trainer.state.epoch + 1})", err=True)
@@ -212,9 +230,13 @@ class _EncodeBar:
                              file=sys.stderr, leave=False, disable=None)  # None: TTY only
         self._bar.update(n)
 
-    def __exit__(self, *exc) -> None:
+    def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 @cli.command()
@@ -226,7 +248,7 @@ class _EncodeBar:
               help="Tokens to generate (characters for a char model).")
 @click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="0 = always the likeliest token; lower is safer, higher is wilder.")
-@click.option("--seed", type=int, default=None,
+@click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Random seed; the same seed gives the same text.")
 @click.option("--drop-unknown", is_flag=True,
               help="Leave out prompt characters the model never saw instead of failing.")
@@ -249,7 +271,6 @@ def sample(
     with sigint_flag() as interrupted:
         for piece in pieces:
             if interrupted():
-                click.echo()
                 raise KeyboardInterrupt
             click.echo(piece, nl=False)
             sys.stdout.flush()

@@ -64,8 +64,6 @@ def new_run(
         TextgenError: `out` already holds a run, or the corpus is unusable.
     """
     run = RunDir(out)
-    # A directory with a config but no checkpoint is a start that failed before
-    # training: nothing is lost by starting it again.
     if run.has_checkpoint("last"):
         raise TextgenError(
             f"{out} already holds a run; continue it with `textgen train --resume {out}` "
@@ -73,14 +71,20 @@ def new_run(
         )
     if run.path.exists() and not run.path.is_dir():
         raise TextgenError(f"--out {out} is a file; give a directory path")
+    # Only an empty directory, or textgen's own files from a start that died
+    # before its first checkpoint, may be written into: never a user's folder.
+    if run.path.is_dir():
+        names = {p.name for p in run.path.iterdir()} - {".lock"}
+        ours = {"config.json", "vocab.json", "corpus.json", "checkpoints"}
+        if names and not (names <= ours and run.is_textgen_run()):
+            raise TextgenError(
+                f"--out {out} exists and holds other files; pick a new directory"
+            )
     corpus = scan_corpus(corpus_paths, cfg.data.normalize)
     enc = encode_corpus(corpus, cfg.data, cache_dir, progress, workers=workers)
     # Fail on a corpus too small for one batch *before* writing the run directory.
     StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
                     cfg.data.seq_len)
-    run.path.mkdir(parents=True, exist_ok=True)
-    cfg.save(run.config)
-    enc.tokenizer.save(run.vocab)
     record = {
         "files": [
             {"path": str(f.path.resolve()), "sha256": f.sha256, "bytes": f.n_bytes,
@@ -91,7 +95,15 @@ def new_run(
         **enc.meta(),
         "vocab_size": enc.tokenizer.vocab_size,
     }
-    atomic_write_text(run.corpus, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    try:
+        run.path.mkdir(parents=True, exist_ok=True)
+        cfg.save(run.config)
+        enc.tokenizer.save(run.vocab)
+        atomic_write_text(run.corpus, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    except OSError as e:
+        raise TextgenError(
+            f"cannot write the run directory {out} ({e.strerror or e}); pick a writable --out"
+        ) from e
     notices = [
         f"note: {f.path} is not UTF-8; decoded it as GB18030" for f in corpus.fallback_files
     ]
@@ -145,9 +157,10 @@ def open_run(
 def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> EncodedCorpus:
     try:
         record = json.loads(run.corpus.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
+        paths = [Path(f["path"]) for f in record["files"]]
+        record_key = str(record["cache_key"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"{run.corpus} is missing or damaged; cannot resume") from e
-    paths = [Path(f["path"]) for f in record["files"]]
     # The tokenizer settings (a jieba user dictionary's text included) come from
     # the run's own vocab.json, so the dictionary file itself is no longer needed.
     settings = load_tokenizer(run.vocab).settings
@@ -155,11 +168,11 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> En
         corpus = scan_corpus(paths, cfg.data.normalize)
     except TextgenError as e:
         # The files are gone or changed; the encoded cache is enough to resume.
-        enc = load_cached(record["cache_key"], cache_dir)
+        enc = load_cached(record_key, cache_dir)
         if enc is None:
             raise IncompatibleCheckpoint(f"cannot re-read the run's corpus: {e}") from e
         return enc
-    if cache_key(corpus, cfg.data, settings) != record["cache_key"]:
+    if cache_key(corpus, cfg.data, settings) != record_key:
         raise IncompatibleCheckpoint(
             f"the corpus files of {run.path} changed since training started "
             f"({', '.join(map(str, paths))}); restore them or start a new run"

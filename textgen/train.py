@@ -204,10 +204,11 @@ class Trainer:
             if not math.isfinite(loss):
                 saved = self.run.read_state()
                 raise TrainingDiverged(
-                    f"training loss became {loss} at step {st.step + 1:,}; the 'last' "
-                    f"checkpoint (step {saved.step if saved else 0:,}) is intact. Resume with a "
-                    f"lower rate: textgen train --resume {self.run.path} --set train.lr="
-                    f"{self.cfg.train.lr / 4:g}"
+                    f"training loss became {loss} at step {st.step + 1:,}; nothing was saved "
+                    f"after step {saved.step if saved else 0:,}. Resume with a lower rate "
+                    f"(textgen train --resume {self.run.path} --set train.lr="
+                    f"{self.cfg.train.lr / 4:g}); if it fails again, start a new run "
+                    "with a lower train.lr"
                 )
             st.step += 1
             st.batch_in_epoch += 1

@@ -204,15 +204,18 @@ def _pieces_and_workers(chunks: Iterable[str], workers: int | None) -> tuple[Ite
     """Cuts chunks into line-aligned pieces and picks the number of processes.
 
     With `workers=None`, reads ahead just far enough to see whether the text
-    holds `PARALLEL_MIN_HAN` Han characters (one process per CPU) or not (one).
+    holds `PARALLEL_MIN_HAN` Han characters (one process per CPU) or not (one),
+    and never more than `4 * PARALLEL_MIN_HAN` characters, so text with little
+    Chinese is not read into memory whole just to decide.
     """
     pieces: Iterator[str] = (p for chunk in chunks for p in _line_pieces(chunk))
     if workers is None:
-        head, n_han = [], 0
+        head, n_han, n_chars = [], 0, 0
         for piece in pieces:
             head.append(piece)
             n_han += _han_count(piece)
-            if n_han >= PARALLEL_MIN_HAN:
+            n_chars += len(piece)
+            if n_han >= PARALLEL_MIN_HAN or n_chars >= 4 * PARALLEL_MIN_HAN:
                 break
         workers = _workers_for(n_han)
         pieces = itertools.chain(head, pieces)
