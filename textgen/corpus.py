@@ -17,6 +17,7 @@ import codecs
 import hashlib
 import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,10 +144,8 @@ def _try_decode(path: Path, encoding: str) -> CorpusFile | tuple[int, str]:
     Raises:
         CorpusError: the file cannot be read, is binary, empty or blank.
     """
-    try:
+    with _read_errors(path):
         return _decode_stream(path, encoding)
-    except OSError as e:
-        raise CorpusError(f"{path}: cannot read it ({e.strerror or e}); check the file") from e
 
 
 def _decode_stream(path: Path, encoding: str) -> CorpusFile | tuple[int, str]:
@@ -188,8 +187,15 @@ def _decode_stream(path: Path, encoding: str) -> CorpusFile | tuple[int, str]:
 
 def _iter_lines_chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[str]:
     """Yields decoded, CRLF-normalised text of one file, cut after newlines."""
-    try:
+    with _read_errors(path):
         yield from _decoded_chunks(path, encoding, chunk_bytes)
+
+
+@contextmanager
+def _read_errors(path: Path) -> Iterator[None]:
+    """Turns an OS error reading `path` (permissions, I/O) into a `CorpusError`."""
+    try:
+        yield
     except OSError as e:
         raise CorpusError(f"{path}: cannot read it ({e.strerror or e}); check the file") from e
 

@@ -163,7 +163,8 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> En
         raise CheckpointError(f"{run.corpus} is missing or damaged; cannot resume") from e
     # The tokenizer settings (a jieba user dictionary's text included) come from
     # the run's own vocab.json, so the dictionary file itself is no longer needed.
-    settings = load_tokenizer(run.vocab).settings
+    saved = load_tokenizer(run.vocab)
+    settings = saved.settings
     try:
         corpus = scan_corpus(paths, cfg.data.normalize)
     except TextgenError as e:
@@ -178,7 +179,7 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> En
             f"({', '.join(map(str, paths))}); restore them or start a new run"
         )
     enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers)
-    if enc.tokenizer.tokens != load_tokenizer(run.vocab).tokens:
+    if enc.tokenizer.tokens != saved.tokens:
         raise IncompatibleCheckpoint(
             f"{run.vocab} does not match the vocabulary of the corpus; restore it"
         )

@@ -103,6 +103,7 @@ class Trainer:
             from_logits=True, reduction="sum"
         )
         self.state = TrainState()
+        self._epoch_losses: list[float] = []  # this epoch's (or this session's) step losses
 
     def notices(self) -> list[str]:
         """Warnings about the data layout worth showing before training."""
@@ -193,7 +194,7 @@ class Trainer:
             reset_states(self.model)
         self.optimizer.learning_rate.assign(lr_at_epoch(self.cfg, st.epoch))
         reporter.epoch_start(st.epoch, len(self.batches), st.batch_in_epoch)
-        self._epoch_losses: list[float] = []
+        self._epoch_losses = []
         window = _Window(self.batches.batch_size * self.batches.seq_len)
         while st.batch_in_epoch < len(self.batches):
             if cfg.max_steps and st.step >= cfg.max_steps:
