@@ -48,11 +48,11 @@ import numpy as np  # noqa: E402
 from bench_common import NEVER, base_parser  # noqa: E402
 
 from textgen.backend import keras, tf  # noqa: E402
-from textgen.checkpoints import RunDir  # noqa: E402
 from textgen.config import Config, apply_overrides  # noqa: E402
 from textgen.corpus import scan_corpus  # noqa: E402
 from textgen.data import StatefulBatches, encode_corpus  # noqa: E402
 from textgen.model import build_model  # noqa: E402
+from textgen.rundir import RunDir  # noqa: E402
 from textgen.train import Reporter, Trainer  # noqa: E402
 
 

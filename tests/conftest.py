@@ -50,3 +50,28 @@ TINY_SETS = [
     "model.embedding_dim=8", "model.units=16", "model.layers=2",
     "train.epochs=2", "train.save_every=5", "train.log_every=5",
 ]
+
+
+def train_run(root: Path, text: str = TINY_TEXT, steps: int = 30, **overrides) -> Path:
+    """Trains a tiny run through the library and returns its directory.
+
+    `overrides` are `section__key=value` pairs, as in `tiny_config`.
+    """
+    from textgen.runs import new_run
+    from textgen.train import Trainer
+
+    corpus = root / "corpus.txt"
+    corpus.write_text(text, encoding="utf-8")
+    cfg = tiny_config(**overrides)
+    cfg.train.max_steps = steps
+    run, enc, _ = new_run(cfg, [corpus], root / "run", cache_dir=root / "cache")
+    Trainer(cfg, enc, run).fit()
+    return run.path
+
+
+@pytest.fixture(scope="session")
+def char_run(tmp_path_factory) -> Path:
+    """A tiny character-level run trained past its first epoch, so it has a 'best'
+    checkpoint (shared: do not modify it)."""
+    return train_run(tmp_path_factory.mktemp("char_run"), steps=300, train__lr=0.01,
+                     model__units=32, train__epochs=5)

@@ -19,8 +19,8 @@ from textgen.cli import cli
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
+def invoke(*args, input=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
 
 
 def sets(*extra):
@@ -65,8 +65,10 @@ def test_sample_is_reproducible_and_streams_prime_first(trained):
     assert a.exit_code == 0, a.output
     assert a.stdout == b.stdout != c.stdout
     assert a.stdout.startswith("All:") and len(a.stdout) >= 204
-    greedy = invoke("sample", trained, "--length", 50, "--temperature", 0, "--seed", 5)
-    assert greedy.stdout == invoke("sample", trained, "--length", 50, "--temperature", 0).stdout
+    greedy = invoke("sample", trained, "--length", 50, "--temperature", 0, "--seed", 5,
+                    "--prime", "All")
+    assert greedy.stdout == invoke("sample", trained, "--length", 50, "--temperature", 0,
+                                   "--prime", "All").stdout
 
 
 def test_unknown_prompt_characters(trained):
@@ -248,7 +250,7 @@ def test_out_never_overwrites_a_users_folder(tmp_path, tiny_corpus):
 
 
 def test_a_run_being_trained_is_locked(trained):
-    from textgen.checkpoints import RunDir
+    from textgen.rundir import RunDir
 
     with RunDir(trained).lock():  # as if another process were training it
         assert_user_error(invoke("train", "--resume", trained, "--max-steps", 30),

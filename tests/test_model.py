@@ -1,8 +1,9 @@
 import numpy as np
 
-from textgen.checkpoints import RunDir, TrainState
+from textgen.checkpoints import load_checkpoint, save_checkpoint
 from textgen.config import ModelConfig
 from textgen.model import build_model, lstm_param_count, recurrent_layers, reset_states
+from textgen.rundir import RunDir, TrainState
 
 
 def test_lstm_parameter_count_matches_the_formula():
@@ -21,9 +22,9 @@ def test_weights_load_into_a_model_of_another_batch_size(tmp_path):
     x = np.random.default_rng(0).integers(0, 7, size=(3, 5)).astype(np.int32)
     expected = train(x, training=False).numpy()  # (3, 5, 7)
     run = RunDir(tmp_path)
-    run.save_checkpoint("last", train, TrainState(step=3))
+    save_checkpoint(run, "last", train, TrainState(step=3))
     single = build_model(cfg, vocab_size=7, batch_size=1)
-    assert run.load_checkpoint("last", single).step == 3
+    assert load_checkpoint(run, "last", single).step == 3
     for row in range(3):
         reset_states(single)
         np.testing.assert_allclose(single(x[row : row + 1]).numpy()[0], expected[row], atol=1e-5)

@@ -1,33 +1,120 @@
+"""Samplers on rigged logits: each filter's job, the choice, seeds and validation."""
+
 import numpy as np
 import pytest
 
-from textgen import samplers
+from textgen.errors import InvalidArgument
+from textgen.samplers import (
+    RepetitionPenalty,
+    Sampler,
+    SamplerSettings,
+    Temperature,
+    TopK,
+    TopP,
+    softmax,
+)
+
+RIGGED = np.log(np.array([[0.05, 0.4, 0.3, 0.15, 0.1]]))  # (1, 5)
 
 
-def test_greedy_takes_argmax_but_never_a_banned_id():
-    logits = np.array([9.0, 1.0, 3.0, 2.0])
-    assert samplers.get(0.0)(logits, np.random.default_rng(0)) == 0
-    assert samplers.get(0.0, banned_ids=[0])(logits, np.random.default_rng(0)) == 2
+def rngs(seed=0, n=1):
+    return [np.random.default_rng(seed + i) for i in range(n)]
 
 
-def test_random_sampler_follows_the_distribution_and_masks():
-    rng = np.random.default_rng(1)
-    s = samplers.get(1.0, banned_ids=[0])
-    logits = np.log(np.array([0.9, 0.05, 0.05]))
-    draws = [s(logits, rng) for _ in range(2000)]
-    assert 0 not in draws
-    assert 0.4 < np.mean(np.array(draws) == 1) < 0.6
+def draws(sampler, logits, n=3000, history=None):
+    rng = rngs(1)
+    return np.array([int(sampler.sample(logits, rng, history)[0]) for _ in range(n)])
 
 
-def test_low_temperature_sharpens_and_is_stable():
-    logits = np.array([0.0, 1.0, 0.5], dtype=np.float32)
-    rng = np.random.default_rng(2)
-    cold = samplers.get(0.01)
-    assert all(cold(logits, rng) == 1 for _ in range(100))
-    seq = lambda seed: [samplers.get(1.5)(logits, np.random.default_rng(seed)) for _ in range(5)]  # noqa: E731
-    assert seq(7) == seq(7)
+def test_greedy_takes_the_max_but_never_a_banned_id():
+    logits = np.array([[9.0, 1.0, 3.0, 2.0], [0.0, 5.0, 1.0, 7.0]])
+    greedy = SamplerSettings(temperature=0).build()
+    assert greedy.sample(logits, rngs(n=2)).tolist() == [0, 3]
+    banned = SamplerSettings(temperature=0).build(banned_ids=[0, 3])
+    assert banned.sample(logits, rngs(n=2)).tolist() == [2, 1]
 
 
-def test_negative_temperature_is_rejected():
-    with pytest.raises(ValueError, match="temperature"):
-        samplers.RandomSampler(-0.1)
+def test_random_draws_follow_the_distribution_and_never_the_banned_id():
+    counts = np.bincount(draws(SamplerSettings().build(banned_ids=[0]), RIGGED), minlength=5)
+    assert counts[0] == 0  # <unk> is never drawn
+    p = np.array([0.4, 0.3, 0.15, 0.1]) / 0.95
+    np.testing.assert_allclose(counts[1:] / counts.sum(), p, atol=0.03)
+
+
+def test_top_k_never_draws_outside_the_k_most_likely():
+    seen = set(draws(SamplerSettings(top_k=2).build(), RIGGED).tolist())
+    assert seen == {1, 2}
+    z = RIGGED.copy()
+    TopK(3)(z, None)
+    assert np.isfinite(z).sum() == 3 and np.isfinite(z[0, [1, 2, 3]]).all()
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p():
+    z = RIGGED.copy()
+    TopP(0.7)(z, None)  # 0.4 + 0.3 reaches 0.7: exactly two tokens
+    assert np.isfinite(z[0]).tolist() == [False, True, True, False, False]
+    z = RIGGED.copy()
+    TopP(0.71)(z, None)  # just over: the third most likely joins
+    assert np.isfinite(z[0]).tolist() == [False, True, True, True, False]
+    z = RIGGED.copy()
+    TopP(0.01)(z, None)  # the most likely token is always kept
+    assert np.isfinite(z[0]).tolist() == [False, True, False, False, False]
+    assert set(draws(SamplerSettings(top_p=0.7).build(), RIGGED).tolist()) == {1, 2}
+
+
+def test_repetition_penalty_lowers_only_recent_tokens():
+    history = np.array([[2, 4, -1]])  # -1: no token
+    z = RIGGED.copy()
+    RepetitionPenalty(2.0, window=64)(z, history)
+    p_before, p_after = softmax(RIGGED)[0], softmax(z)[0]
+    assert p_after[2] < p_before[2] and p_after[4] < p_before[4]
+    assert p_after[1] > p_before[1]
+    # The penalised token's odds against an unpenalised one drop by exactly 2x.
+    np.testing.assert_allclose((p_before[2] / p_before[1]) / (p_after[2] / p_after[1]), 2.0)
+    z = RIGGED.copy()
+    RepetitionPenalty(2.0, window=1)(z, np.array([[2, 4]]))  # only the last token counts
+    np.testing.assert_allclose(z[0, :4], RIGGED[0, :4])
+    assert z[0, 4] < RIGGED[0, 4]
+    greedy = SamplerSettings(temperature=0, repetition_penalty=1.5).build()
+    assert greedy.sample(RIGGED, rngs(), history=np.array([[1]]))[0] == 2  # 0.4/1.5 < 0.3
+
+
+def test_temperature_towards_zero_approaches_greedy_without_overflow():
+    logits = np.array([[0.0, 1.0, 0.5]], dtype=np.float32)
+    cold = SamplerSettings(temperature=1e-3).build()
+    assert set(draws(cold, logits, n=300).tolist()) == {1}
+    z = np.array(logits, dtype=np.float64)
+    Temperature(1e-6)(z, None)
+    assert np.isfinite(softmax(z)).all()
+    hot = set(draws(SamplerSettings(temperature=5).build(), logits, n=300).tolist())
+    assert hot == {0, 1, 2}
+
+
+def test_each_row_depends_only_on_its_own_generator():
+    s = SamplerSettings(temperature=1.5).build()
+    logits = np.repeat(RIGGED, 3, axis=0)  # (3, V)
+    in_batch, alone = rngs(7, 3), [np.random.default_rng(8)]
+    batch = [s.sample(logits, in_batch)[1] for _ in range(50)]  # row 1 uses seed 8
+    assert batch == [s.sample(RIGGED, alone)[0] for _ in range(50)]
+    assert len(set(batch)) > 1
+
+
+def test_filters_compose_in_a_sampler():
+    s = Sampler([Temperature(0.5), TopK(3), TopP(0.5)], banned_ids=[1])
+    z = s.filtered(RIGGED)
+    assert not np.isfinite(z[0, [0, 1, 4]]).any()  # banned, then outside the top 3
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"temperature": -0.1}, "temperature"),
+    ({"temperature": float("nan")}, "temperature"),
+    ({"top_k": -1}, "top_k"),
+    ({"top_p": 0.0}, "top_p"),
+    ({"top_p": 1.5}, "top_p"),
+    ({"repetition_penalty": 0.5}, "repetition_penalty"),
+    ({"repetition_penalty": float("inf")}, "repetition_penalty"),
+    ({"repetition_window": 0}, "repetition_window"),
+])
+def test_bad_settings_name_the_setting_and_the_value(kwargs, name):
+    with pytest.raises(InvalidArgument, match=f"`{name}`.*Received: {name}="):
+        SamplerSettings(**kwargs)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import tiny_config
-from textgen.checkpoints import RunDir
 from textgen.errors import IncompatibleCheckpoint
 from textgen.model import recurrent_layers
+from textgen.rundir import RunDir
 from textgen.runs import new_run, open_run
 from textgen.train import Trainer
 

@@ -1,261 +1,103 @@
-"""The run directory and its checkpoints.
+"""Saving a Keras model's training state into a run's checkpoint, and loading it back.
 
-    RUN_DIR/
-      config.json          resolved configuration (all keys, defaults filled in)
-      vocab.json           the tokenizer: kind, settings and tokens (UTF-8, readable)
-      corpus.json          the corpus files, their checksums and the encoded-cache key
-      checkpoints/last.npz newest training state: weights, optimizer, RNN state, progress
-      checkpoints/best.npz the weights with the lowest validation loss so far
-      state.json           readable copy of the progress stored in last.npz
-      metrics.csv          one row per logging step and per epoch
-
-A checkpoint is ONE `.npz` file written atomically, so weights, optimizer
-moments and progress can never disagree after a crash. Arrays are stored in the
-order Keras lists variables, with their paths and shapes kept for checking.
+The file layout and the Keras-free reading live in `textgen.rundir`; this
+module is the Keras side: which variables go into a checkpoint (weights,
+seed-generator states, optimizer moments, the LSTM states that Keras 3 keeps
+outside `model.variables`) and how they are assigned back.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
-import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from textgen.backend import keras
-from textgen.errors import (
-    CheckpointError,
-    IncompatibleCheckpoint,
-    TextgenError,
-    TrainingDiverged,
-)
+from textgen.errors import IncompatibleCheckpoint, TrainingDiverged
 from textgen.fileio import atomic_write, atomic_write_text
 from textgen.model import recurrent_layers
-
-FORMAT_VERSION = 1
-
-
-@dataclass
-class TrainState:
-    """Where training stands; enough to continue exactly."""
-
-    epoch: int = 0  # epochs completed
-    step: int = 0  # optimizer steps taken, over all epochs
-    batch_in_epoch: int = 0  # next batch index inside the current epoch
-    best_val_loss: float | None = None  # nats per token
-    last_val_loss: float | None = None
-    elapsed_s: float = 0.0  # training wall time, summed over resumed sessions
-    tokens_seen: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Returns a JSON-friendly dict."""
-        return dataclasses.asdict(self)
+from textgen.rundir import FORMAT_VERSION, RunDir, TrainState
 
 
-class RunDir:
-    """Paths and I/O of one run directory.
+def save_checkpoint(
+    run: RunDir,
+    name: str,
+    model: keras.Model,
+    state: TrainState,
+    optimizer: keras.optimizers.Optimizer | None = None,
+) -> None:
+    """Writes checkpoint `name` of `run` atomically (and `state.json` for "last").
 
     Args:
-        path: the run directory (created on first write).
+        run: the run directory.
+        name: "last" or "best".
+        model: the training model; its weights, RNG and recurrent states are saved.
+        state: training progress.
+        optimizer: saved too when given (needed for exact resume).
+
+    Raises:
+        TrainingDiverged: a trainable weight is NaN or infinite (nothing is written).
     """
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.config = self.path / "config.json"
-        self.vocab = self.path / "vocab.json"
-        self.corpus = self.path / "corpus.json"
-        self.state = self.path / "state.json"
-        self.metrics = self.path / "metrics.csv"
-
-    def checkpoint(self, name: str) -> Path:
-        """Path of checkpoint `name` ("last" or "best")."""
-        return self.path / "checkpoints" / f"{name}.npz"
-
-    def has_checkpoint(self, name: str = "last") -> bool:
-        """Whether checkpoint `name` exists."""
-        return self.checkpoint(name).is_file()
-
-    def require(self, name: str = "last") -> Path:
-        """Returns checkpoint `name`'s path, or raises a `CheckpointError` that says why."""
-        if not self.path.is_dir():
-            raise CheckpointError(
-                f"{self.path}: no such run directory; train one with `textgen train`"
+    arrays: dict[str, np.ndarray] = {}
+    for i, v in enumerate(model.variables):
+        arrays[f"model/{i}"] = np.asarray(v.numpy())
+        if v.trainable and not np.isfinite(arrays[f"model/{i}"]).all():
+            # Never replace a good checkpoint with a diverged one.
+            raise TrainingDiverged(
+                f"the weights became NaN or infinite at step {state.step:,}; the "
+                f"'{name}' checkpoint was not overwritten. Resume with a lower "
+                f"train.lr, or start a new run"
             )
-        if not self.config.is_file() or not self.vocab.is_file():
-            raise CheckpointError(
-                f"{self.path} is not a textgen run directory (no config.json/vocab.json)"
-            )
-        path = self.checkpoint(name)
-        if not path.is_file():
-            if name == "best":
-                fix = "no validation has run yet; use --checkpoint last, or train longer"
-            else:
-                fix = "training never started; run the original `textgen train` command again"
-            raise CheckpointError(f"{self.path} has no '{name}' checkpoint yet; {fix}")
-        return path
-
-    def is_textgen_run(self) -> bool:
-        """Whether the directory holds textgen's run files (a checkpoint or not)."""
-        return self.config.is_file() and self.vocab.is_file() and self.corpus.is_file()
-
-    @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Holds an exclusive lock on the run for the duration of the block.
-
-        Two processes training the same run would overwrite each other's
-        checkpoints; the second one gets a clear error instead. (POSIX only; on
-        other systems the lock is a no-op.)
-
-        Raises:
-            TextgenError: another process holds the lock, or the directory
-                cannot be created.
-        """
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            handle = open(self.path / ".lock", "a+b")  # noqa: SIM115 -- held for the block
-        except OSError as e:
-            raise TextgenError(
-                f"cannot create the run directory {self.path} ({e.strerror or e}); "
-                "pick a writable --out"
-            ) from e
-        try:
-            try:
-                import fcntl
-
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except ImportError:  # not POSIX
-                pass
-            except BlockingIOError as e:
-                raise TextgenError(
-                    f"another textgen process is training {self.path}; wait for it to "
-                    "finish or stop it (Ctrl-C saves) before starting this one"
-                ) from e
-            yield
-        finally:
-            handle.close()  # also releases the lock
-
-    def remove_stale_temp_files(self) -> list[Path]:
-        """Deletes temporary files that a killed process left mid-write.
-
-        Only call this when no other process is writing to the run (on resume).
-
-        Returns:
-            The files removed.
-        """
-        stale = [*self.path.glob(".*.tmp"), *(self.path / "checkpoints").glob(".*.tmp")]
-        for path in stale:
-            path.unlink(missing_ok=True)
-        return stale
-
-    def save_checkpoint(
-        self,
-        name: str,
-        model: keras.Model,
-        state: TrainState,
-        optimizer: keras.optimizers.Optimizer | None = None,
-    ) -> None:
-        """Writes checkpoint `name` atomically (and `state.json` for "last").
-
-        Args:
-            name: "last" or "best".
-            model: the training model; its weights, RNG and recurrent states are saved.
-            state: training progress.
-            optimizer: saved too when given (needed for exact resume).
-        """
-        arrays: dict[str, np.ndarray] = {}
-        for i, v in enumerate(model.variables):
-            arrays[f"model/{i}"] = np.asarray(v.numpy())
-            if v.trainable and not np.isfinite(arrays[f"model/{i}"]).all():
-                # Never replace a good checkpoint with a diverged one.
-                raise TrainingDiverged(
-                    f"the weights became NaN or infinite at step {state.step:,}; the "
-                    f"'{name}' checkpoint was not overwritten. Resume with a lower "
-                    f"train.lr, or start a new run"
-                )
-        for layer in recurrent_layers(model):
-            for j, s in enumerate(layer.states):
-                arrays[f"rnn_state/{layer.name}/{j}"] = np.asarray(s.numpy())
-        if optimizer is not None:
-            for i, v in enumerate(optimizer.variables):
-                arrays[f"optimizer/{i}"] = np.asarray(v.numpy())
-        meta = {
-            "format": FORMAT_VERSION,
-            "state": state.to_dict(),
-            "model_paths": [v.path for v in model.variables],
-        }
-        arrays["meta"] = np.array(json.dumps(meta))
-        atomic_write(self.checkpoint(name), lambda f: np.savez(f, **arrays))
-        if name == "last":
-            atomic_write_text(self.state, json.dumps(state.to_dict(), indent=2) + "\n")
-
-    def load_checkpoint(
-        self,
-        name: str,
-        model: keras.Model,
-        optimizer: keras.optimizers.Optimizer | None = None,
-    ) -> TrainState:
-        """Loads checkpoint `name` into `model` (and `optimizer`).
-
-        The recurrent state is restored only when the batch size matches (an exact
-        resume); a sampling model of batch 1 starts from a zero state.
-
-        Returns:
-            The saved training progress.
-
-        Raises:
-            CheckpointError: missing or unreadable checkpoint.
-            IncompatibleCheckpoint: its shapes do not match `model`.
-        """
-        path = self.checkpoint(name)
-        if not path.is_file():
-            raise CheckpointError(f"{path} does not exist; train (or resume) until one is saved")
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                data = {k: npz[k] for k in npz.files}
-            meta = json.loads(str(data["meta"]))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-            raise CheckpointError(f"{path} is damaged or not a textgen checkpoint ({e})") from e
-        if meta.get("format") != FORMAT_VERSION:
-            raise IncompatibleCheckpoint(
-                f"{path} has format {meta.get('format')}, this textgen reads {FORMAT_VERSION}"
-            )
-        _assign(model.variables, data, "model", path)
-        for layer in recurrent_layers(model):
-            saved = [data.get(f"rnn_state/{layer.name}/{j}") for j in range(len(layer.states))]
-            pairs = list(zip(saved, layer.states, strict=True))
-            if all(s is not None and s.shape == tuple(v.shape) for s, v in pairs):
-                for s, v in pairs:
-                    v.assign(s)
-        if optimizer is not None:
-            _assign(optimizer.variables, data, "optimizer", path)
-        raw = meta["state"]
-        return TrainState(**{f.name: raw[f.name] for f in dataclasses.fields(TrainState)})
-
-    def read_state(self) -> TrainState | None:
-        """Returns the progress saved in `state.json`, or None before the first save."""
-        try:
-            raw = json.loads(self.state.read_text(encoding="utf-8"))
-            state = TrainState()
-            for f in dataclasses.fields(TrainState):
-                default = getattr(state, f.name)
-                value = raw.get(f.name, default)
-                if value is not None and default is not None:
-                    value = type(default)(value)  # int or float, or ValueError
-                elif value is not None:
-                    value = float(value)  # the optional val losses
-                setattr(state, f.name, value)
-            return state
-        except (OSError, ValueError, TypeError, AttributeError):
-            return None
+    for layer in recurrent_layers(model):
+        for j, s in enumerate(layer.states):
+            arrays[f"rnn_state/{layer.name}/{j}"] = np.asarray(s.numpy())
+    if optimizer is not None:
+        for i, v in enumerate(optimizer.variables):
+            arrays[f"optimizer/{i}"] = np.asarray(v.numpy())
+    meta = {
+        "format": FORMAT_VERSION,
+        "state": state.to_dict(),
+        "model_paths": [v.path for v in model.variables],
+    }
+    arrays["meta"] = np.array(json.dumps(meta))
+    atomic_write(run.checkpoint(name), lambda f: np.savez(f, **arrays))
+    if name == "last":
+        atomic_write_text(run.state, json.dumps(state.to_dict(), indent=2) + "\n")
 
 
-def _assign(variables: list, data: dict[str, np.ndarray], prefix: str, path: Path) -> None:
+def load_checkpoint(
+    run: RunDir,
+    name: str,
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer | None = None,
+) -> TrainState:
+    """Loads checkpoint `name` of `run` into `model` (and `optimizer`).
+
+    The recurrent state is restored only when the batch size matches (an exact
+    resume); a model of another batch size starts from a zero state.
+
+    Returns:
+        The saved training progress.
+
+    Raises:
+        CheckpointError: missing or unreadable checkpoint.
+        IncompatibleCheckpoint: its shapes do not match `model`.
+    """
+    ckpt = run.read_checkpoint(name)
+    data = ckpt.arrays
+    _assign(model.variables, data, "model", ckpt.path)
+    for layer in recurrent_layers(model):
+        saved = [data.get(f"rnn_state/{layer.name}/{j}") for j in range(len(layer.states))]
+        pairs = list(zip(saved, layer.states, strict=True))
+        if all(s is not None and s.shape == tuple(v.shape) for s, v in pairs):
+            for s, v in pairs:
+                v.assign(s)
+    if optimizer is not None:
+        _assign(optimizer.variables, data, "optimizer", ckpt.path)
+    return ckpt.state
+
+
+def _assign(variables: list, data: dict[str, np.ndarray], prefix: str, path) -> None:
     saved = sorted(
         (k for k in data if k.startswith(prefix + "/")), key=lambda k: int(k.split("/")[1])
     )
@@ -273,8 +115,3 @@ def _assign(variables: list, data: dict[str, np.ndarray], prefix: str, path: Pat
                 "the run's config and vocabulary, or start a new run"
             )
         v.assign(data[key])
-
-
-def bits(nats: float) -> float:
-    """Converts nats to bits."""
-    return nats / math.log(2)

@@ -1,29 +1,68 @@
-"""Generation: prime the stateful model on a prompt, then one token at a time.
+"""Generation: read a prompt once, then write one token at a time, for N rows at once.
 
-The model is rebuilt with batch size 1 and the trained weights. The prompt is
-fed once; after that each new token is a single (1, 1) step that carries the
-LSTM state forward, so a long sample costs the same per token as a short one
-(no window is re-read).
+The network runs in NumPy (`textgen.runtime`), so generating never imports
+TensorFlow. A prompt is read in one pass; then each new token of every row is
+one `step` that carries the recurrent state forward, so a long sample costs the
+same per token as a short one (no window is re-read).
+
+Samples of one call are rows of one batch. Row i draws its tokens from its own
+random generator seeded with `seed + i`, so sample i is the same whatever the
+number of samples, and a sample can be redrawn alone with its own seed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from textgen import samplers
-from textgen.backend import tf
-from textgen.checkpoints import RunDir, TrainState
 from textgen.config import Config
-from textgen.errors import InvalidArgument, TextgenError, UnknownTokens
-from textgen.model import build_model, reset_states
-from textgen.tokenizers import load_tokenizer
+from textgen.errors import IncompatibleCheckpoint, InvalidArgument, TextgenError, UnknownTokens
+from textgen.rundir import RunDir
+from textgen.runtime import RecurrentLM, State
+from textgen.samplers import Sampler, SamplerSettings
+from textgen.tokenizers import UNK_ID, load_tokenizer
 
 
-class TextGenerator:
-    """Writes text with a trained run.
+@dataclass
+class Prime:
+    """An encoded prompt.
+
+    Attributes:
+        text: the prompt as the model reads it (without the dropped characters).
+        ids: its token ids (N,) int64.
+        dropped: characters left out because no token of the vocabulary covers them.
+    """
+
+    text: str
+    ids: np.ndarray
+    dropped: list[str]
+
+
+@dataclass
+class Sample:
+    """One finished sample.
+
+    Attributes:
+        text: the generated continuation (the prompt not included).
+        prime: the prompt it continues.
+        seed: the seed of its random generator (rerun with it to get this sample alone).
+        finish_reason: "length" (the token or character limit) or "stop" (a stop string).
+        tokens: tokens generated.
+    """
+
+    text: str
+    prime: str
+    seed: int
+    finish_reason: str
+    tokens: int
+
+
+class Generator:
+    """Writes text with a trained run, without TensorFlow.
 
     Args:
         run_path: the run directory.
@@ -31,26 +70,43 @@ class TextGenerator:
 
     Raises:
         CheckpointError: the run or checkpoint is missing or damaged.
+        IncompatibleCheckpoint: the checkpoint does not fit the run's config or vocabulary.
+
+    Example:
+        >>> gen = Generator("runs/demo")                                   # doctest: +SKIP
+        >>> gen.generate("ROMEO:", 200, settings=SamplerSettings(0.8), seed=1)  # doctest: +SKIP
     """
 
-    def __init__(self, run_path: Path, checkpoint: str = "last"):
-        run = RunDir(run_path)
+    def __init__(self, run_path: str | Path, checkpoint: str = "last"):
+        run = RunDir(Path(run_path))
         run.require(checkpoint)
+        self.run_path = run.path
+        self.checkpoint = checkpoint
         self.cfg = Config.load(run.config)
         self.tokenizer = load_tokenizer(run.vocab)
-        self.model = build_model(self.cfg.model, self.tokenizer.vocab_size, batch_size=1)
-        self.state: TrainState = run.load_checkpoint(checkpoint, self.model)
-        self._logits = tf.function(
-            lambda ids: self.model(ids, training=False)[:, -1, :],  # (1, T) -> (1, V)
-            input_signature=[tf.TensorSpec((1, None), tf.int32)],
-        )
+        ckpt = run.read_checkpoint(checkpoint, prefixes=("model/",))
+        self.step = ckpt.state.step
+        self.net = RecurrentLM.from_checkpoint(ckpt, self.cfg.model)
+        if self.net.vocab_size != self.tokenizer.vocab_size:
+            raise IncompatibleCheckpoint(
+                f"{ckpt.path} has a vocabulary of {self.net.vocab_size:,} but {run.vocab} "
+                f"has {self.tokenizer.vocab_size:,} tokens; restore the run's vocab.json"
+            )
+        newline = self.tokenizer.token_to_id("\n")
+        # A zero state is rare in training (only at epoch starts), so the first
+        # tokens after it come out garbled. Reading a paragraph break first,
+        # unprinted, puts the state where text usually starts.
+        self.warmup = np.array([newline, newline] if newline else [], dtype=np.int64)
 
-    def prime_ids(self, prime: str, drop_unknown: bool = False) -> np.ndarray:
-        """Encodes the prompt, refusing (or dropping) tokens the model never saw.
+    # === Prompts ===
+
+    def encode_prime(self, prime: str, drop_unknown: bool = False) -> Prime:
+        """Encodes a prompt; a word the vocabulary lacks falls back to known pieces of it.
 
         Raises:
             TextgenError: the prompt is not valid Unicode (undecodable terminal input).
-            UnknownTokens: the prompt has unknown tokens and `drop_unknown` is False.
+            UnknownTokens: some characters are covered by no token and `drop_unknown`
+                is False.
         """
         try:
             prime.encode("utf-8")
@@ -59,58 +115,221 @@ class TextGenerator:
                 "the prompt is not valid UTF-8 (check your terminal's encoding, "
                 "e.g. export LANG=C.UTF-8)"
             ) from e
-        unknown = self.tokenizer.unknown_tokens(prime)
+        ids, unknown = self.tokenizer.encode_prompt(prime)
         if unknown and not drop_unknown:
             shown = " ".join(repr(t) for t in unknown[:20])
             raise UnknownTokens(
-                f"the prompt has {len(unknown)} token(s) the model never saw: {shown}; "
+                f"the prompt has {len(unknown)} character(s) the model never saw: {shown}; "
                 "rephrase it, or pass --drop-unknown to leave them out"
             )
-        ids = self.tokenizer.encode(prime)
-        return ids[ids != 0] if drop_unknown else ids
+        if unknown:
+            ids = ids[ids != UNK_ID]
+            prime = self.tokenizer.decode(ids)
+        return Prime(prime, ids, unknown)
 
-    def generate(
+    def start(self, prime: Prime, state: State | None = None) -> tuple[np.ndarray, State]:
+        """Reads a prompt into a state (a fresh one, warm-up included, when None).
+
+        Returns:
+            The next-token logits (1, V) and the state after the prompt. With
+            nothing to read (no prompt, no newline in the vocabulary) the logits
+            are all zero: every token equally likely.
+        """
+        if state is None:
+            state = self.net.zero_state(1)
+            ids = np.concatenate([self.warmup, prime.ids])
+        else:
+            ids = prime.ids
+        if ids.size == 0:
+            return np.zeros((1, self.net.vocab_size), np.float32), state
+        return self.net.read(ids[None, :], state)
+
+    # === Generating ===
+
+    def run(
         self,
-        prime: str = "",
+        prime: str | Prime = "",
         length: int = 500,
-        temperature: float = 1.0,
+        settings: SamplerSettings | None = None,
+        n: int = 1,
         seed: int | None = None,
+        stop: Sequence[str] = (),
+        max_chars: int | None = None,
         drop_unknown: bool = False,
-    ) -> Iterator[str]:
-        """Yields the prompt's text, then `length` generated tokens as text pieces.
+    ) -> Generation:
+        """Starts a batch of `n` samples; iterate the result for text as it comes.
 
         Args:
-            prime: text to continue; it is read after an unprinted paragraph break
-                ("\n\n"), which makes the first generated tokens better.
-            length: number of tokens to generate (characters for a char model).
-            temperature: 0 is greedy; otherwise softmax temperature (> 0).
-            seed: seeds the sampling RNG; the same seed gives the same text.
-            drop_unknown: leave unknown prompt tokens out instead of failing.
+            prime: text to continue ("" starts where a text usually starts, with a
+                first token drawn at temperature 1, so each seed begins differently).
+            length: tokens to generate per sample (characters for a char model).
+            settings: temperature, top-k, top-p, repetition penalty.
+            n: samples, generated together as one batch.
+            seed: sample i uses `seed + i`; None draws a random seed.
+            stop: strings that end a sample (not included in its text).
+            max_chars: also end a sample after this many characters.
+            drop_unknown: leave out prompt characters no token covers, instead of failing.
+
+        Raises:
+            InvalidArgument: a negative length, n < 1, an empty stop string, ...
+            UnknownTokens: see `encode_prime`.
         """
+        if isinstance(prime, str):
+            prime = self.encode_prime(prime, drop_unknown)
+        logits, state = self.start(prime)
+        return Generation(
+            self, prime, logits, state, length, settings or SamplerSettings(), n, seed, stop,
+            max_chars, free_start=prime.ids.size == 0,
+        )
+
+    def generate(self, prime: str = "", length: int = 500, n: int = 1, **kwargs) -> str | list[str]:
+        """Returns the continuation of `prime` (a list of `n` when n > 1).
+
+        Keyword arguments are those of `run`.
+        """
+        gen = self.run(prime, length, n=n, **kwargs)
+        gen.finish()
+        texts = [s.text for s in gen.samples]
+        return texts if n > 1 else texts[0]
+
+    def stream(self, prime: str = "", length: int = 500, **kwargs) -> Iterator[str]:
+        """Yields the continuation of `prime` piece by piece, as it is generated.
+
+        Keyword arguments are those of `run` (one sample).
+        """
+        for _, piece in self.run(prime, length, n=1, **kwargs):
+            yield piece
+
+
+class Generation:
+    """A batch of samples being written. Iterating yields `(row, text)` pieces in
+    the order they are final; afterwards `samples`, `state` and `logits` are set.
+
+    A piece is held back while it could be the start of a stop string, so no
+    text after a stop string is ever yielded.
+    """
+
+    def __init__(
+        self,
+        gen: Generator,
+        prime: Prime,
+        logits: np.ndarray,
+        state: State,
+        length: int,
+        settings: SamplerSettings,
+        n: int,
+        seed: int | None,
+        stop: Sequence[str],
+        max_chars: int | None,
+        free_start: bool,
+    ):
         if length < 0:
             raise InvalidArgument(f"`length` must be >= 0. Received: length={length}")
-        sampler = samplers.get(temperature, self.tokenizer.reserved_ids)
-        rng = np.random.default_rng(seed)
-        ids = self.prime_ids(prime, drop_unknown)
-        if ids.size:
-            yield self.tokenizer.decode(ids)
-        # A zero LSTM state is rare in training (only at epoch starts), so the
-        # first tokens after it come out garbled. Reading a paragraph break
-        # first, unprinted, puts the state where text usually starts.
-        newline = self.tokenizer.token_to_id("\n")
-        warmup = [newline, newline] if newline else []
-        if not warmup and not ids.size:
-            start = int(rng.integers(1, self.tokenizer.vocab_size))
-            yield self.tokenizer.id_to_token(start)
-            warmup = [start]
-        context = np.concatenate([np.array(warmup, dtype=np.int64), ids.astype(np.int64)])
-        reset_states(self.model)
-        logits = self._logits(context[None, :].astype(np.int32))  # (1, V)
-        step = np.zeros((1, 1), dtype=np.int32)
-        for _ in range(length):
-            token = sampler(logits.numpy()[0], rng)
-            yield self.tokenizer.id_to_token(token)
-            step[0, 0] = token
-            logits = self._logits(step)
+        if n < 1:
+            raise InvalidArgument(f"`n` must be >= 1. Received: n={n}")
+        if max_chars is not None and max_chars < 1:
+            raise InvalidArgument(f"`max_chars` must be >= 1. Received: max_chars={max_chars}")
+        if any(not s for s in stop):
+            raise InvalidArgument("a stop string must not be empty. Received: stop=''")
+        self.gen, self.prime, self.length, self.settings = gen, prime, length, settings
+        self.seed = secrets.randbelow(2**31) if seed is None else seed
+        self.seeds = [self.seed + i for i in range(n)]
+        self.logits = np.repeat(logits, n, axis=0)  # (n, V)
+        self.state = state.repeat(n)
+        self._rows = [_Row(tuple(stop), max_chars) for _ in range(n)]
+        self._free_start = free_start
+        self.samples: list[Sample] = []
+
+    def settings_dict(self) -> dict:
+        """The sampler settings as a plain dict (for JSON output)."""
+        return asdict(self.settings)
+
+    def finish(self) -> list[Sample]:
+        """Runs to the end without looking at the pieces; returns the samples."""
+        for _ in self:
+            pass
+        return self.samples
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        tok, net = self.gen.tokenizer, self.gen.net
+        banned = tok.reserved_ids
+        sampler = self.settings.build(banned)
+        free: Sampler = SamplerSettings().build(banned)  # the first token of an empty prompt
+        rngs = [np.random.default_rng(s) for s in self.seeds]
+        n = len(self.seeds)
+        history = np.full((n, self.prime.ids.size + self.length), -1, dtype=np.int64)
+        history[:, : self.prime.ids.size] = self.prime.ids
+        used = self.prime.ids.size
+        rows = self._rows
+        for k in range(self.length):
+            if all(r.reason for r in rows):
+                break
+            pick = free if (k == 0 and self._free_start) else sampler
+            ids = pick.sample(self.logits, rngs, history[:, :used])  # (n,)
+            history[:, used] = ids
+            used += 1
+            for i, row in enumerate(rows):
+                if not row.reason:
+                    piece = row.feed(tok.id_to_token(int(ids[i])))
+                    if piece:
+                        yield i, piece
+            # Read the new tokens, so that the state is always "after the text".
+            self.logits, self.state = net.step(ids, self.state)
+        for i, row in enumerate(rows):
+            piece = row.close()
+            if piece:
+                yield i, piece
+        self.samples = [
+            Sample(row.text, self.prime.text, seed, row.reason, row.tokens)
+            for row, seed in zip(rows, self.seeds, strict=True)
+        ]
 
 
+class _Row:
+    """One sample's text: stop strings (with hold-back) and the character limit."""
+
+    def __init__(self, stop: tuple[str, ...], max_chars: int | None):
+        self.stop, self.max_chars = stop, max_chars
+        self.text = ""  # final text so far
+        self.pending = ""  # generated, but maybe the start of a stop string
+        self.tokens = 0
+        self.reason = ""  # "" while running, then "stop" or "length"
+
+    def feed(self, piece: str) -> str:
+        """Adds a generated token's text; returns the text that became final."""
+        self.tokens += 1
+        text = self.pending + piece
+        hits = [i for i in (text.find(s) for s in self.stop) if i >= 0]
+        if hits:
+            self.pending, self.reason = "", "stop"
+            return self._emit(text[: min(hits)])
+        hold = max((_overlap(text, s) for s in self.stop), default=0)
+        self.pending = text[len(text) - hold :]
+        out = self._emit(text[: len(text) - hold])
+        if self.max_chars is not None and len(self.text) + len(self.pending) >= self.max_chars:
+            out += self.close()
+        return out
+
+    def close(self) -> str:
+        """Ends the sample (token limit reached); returns the held-back text."""
+        if self.reason:
+            return ""
+        self.reason = "length"
+        text, self.pending = self.pending, ""
+        return self._emit(text)
+
+    def _emit(self, text: str) -> str:
+        if self.max_chars is not None:
+            text = text[: self.max_chars - len(self.text)]
+            if len(self.text) + len(text) >= self.max_chars and not self.reason:
+                self.reason, self.pending = "length", ""
+        self.text += text
+        return text
+
+
+def _overlap(text: str, stop: str) -> int:
+    """Length of the longest end of `text` that is a proper beginning of `stop`."""
+    for n in range(min(len(stop) - 1, len(text)), 0, -1):
+        if text.endswith(stop[:n]):
+            return n
+    return 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textgen.checkpoints import RunDir
 from textgen.config import Config
 from textgen.errors import CheckpointError
+from textgen.rundir import RunDir
 from textgen.tokenizers import load_tokenizer
 
 

@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from textgen.checkpoints import RunDir
 from textgen.config import Config, apply_overrides
 from textgen.corpus import scan_corpus
 from textgen.data import (
@@ -25,6 +24,7 @@ from textgen.data import (
 )
 from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
 from textgen.fileio import atomic_write_text
+from textgen.rundir import RunDir
 from textgen.tokenizers import load_tokenizer
 
 # Keys that may change on --resume: how long to train, how often to save and log,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from textgen.backend import keras, tf
-from textgen.checkpoints import RunDir, TrainState, bits
+from textgen.checkpoints import load_checkpoint, save_checkpoint
 from textgen.config import Config
 from textgen.data import (
     MIN_BATCHES_PER_EPOCH,
@@ -31,6 +31,7 @@ from textgen.errors import TrainingDiverged
 from textgen.fileio import atomic_write_text
 from textgen.interrupt import sigint_flag
 from textgen.model import build_model, reset_states
+from textgen.rundir import RunDir, TrainState, bits
 
 METRICS_COLUMNS = [
     "step", "epoch", "train_loss", "val_loss", "val_bpc", "tokens_per_s", "lr", "elapsed_s",
@@ -124,7 +125,7 @@ class Trainer:
 
     def resume(self) -> None:
         """Restores model, optimizer, RNG, LSTM state and progress from 'last'."""
-        self.state = self.run.load_checkpoint("last", self.model, self.optimizer)
+        self.state = load_checkpoint(self.run, "last", self.model, self.optimizer)
         _truncate_metrics(self.run, self.state.step)
 
     # === Compiled steps ===
@@ -170,7 +171,7 @@ class Trainer:
         reporter = reporter or Reporter()
         if not self.run.has_checkpoint("last"):
             # A step-0 checkpoint makes the run resumable from its first moment.
-            self.run.save_checkpoint("last", self.model, self.state, self.optimizer)
+            save_checkpoint(self.run, "last", self.model, self.state, self.optimizer)
         cfg, reason = self.cfg.train, "done"
         with sigint_flag() as interrupted:
             while self.state.epoch < cfg.epochs and reason == "done":
@@ -180,7 +181,7 @@ class Trainer:
                 reason = self._run_epoch(reporter, interrupted)
                 if reason == "done":
                     self._end_epoch(reporter)
-        self.run.save_checkpoint("last", self.model, self.state, self.optimizer)
+        save_checkpoint(self.run, "last", self.model, self.state, self.optimizer)
         return TrainResult(self.state, reason)
 
     def _run_epoch(self, reporter: Reporter, interrupted: Callable[[], bool]) -> str:
@@ -222,7 +223,7 @@ class Trainer:
                 self._log(st.step, epoch, window.mean_loss(), None, None, window.tokens_per_s())
                 window.clear()
             if st.step % cfg.save_every == 0:
-                self.run.save_checkpoint("last", self.model, st, self.optimizer)
+                save_checkpoint(self.run, "last", self.model, st, self.optimizer)
         return "done"
 
     def _end_epoch(self, reporter: Reporter) -> None:
@@ -238,8 +239,8 @@ class Trainer:
         )
         if is_best:
             st.best_val_loss = val_loss
-            self.run.save_checkpoint("best", self.model, st)
-        self.run.save_checkpoint("last", self.model, st, self.optimizer)
+            save_checkpoint(self.run, "best", self.model, st)
+        save_checkpoint(self.run, "last", self.model, st, self.optimizer)
         losses = self._epoch_losses
         train_loss = float(np.mean(losses)) if losses else float("nan")
         self._log(st.step, float(st.epoch), train_loss, val_loss, val_bpc, None)

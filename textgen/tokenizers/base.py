@@ -11,6 +11,7 @@ run directory, and loaded back with `load_tokenizer`.
 
 from __future__ import annotations
 
+import functools
 import json
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -103,6 +104,43 @@ class Tokenizer(ABC):
         """Returns the text of a sequence of ids."""
         tokens = self.tokens
         return "".join(tokens[int(i)] for i in ids)
+
+    def encode_prompt(self, text: str) -> tuple[np.ndarray, list[str]]:
+        """Encodes a prompt, cutting tokens the vocabulary lacks into known pieces.
+
+        A word the vocabulary lacks is replaced by the longest known tokens that
+        spell it, left to right (a word model that never saw 春眠 as one word
+        still knows 春 and 眠), so only characters that no token covers are unknown.
+
+        Returns:
+            The ids (N,) int64, with `UNK_ID` for each unknown character, and the
+            distinct unknown characters in order of appearance.
+        """
+        ids: list[int] = []
+        unknown: list[str] = []
+        for token in self.split(text):
+            known = self._ids.get(token)
+            if known is not None:
+                ids.append(known)
+                continue
+            i = 0
+            while i < len(token):
+                for n in range(min(self._longest, len(token) - i), 0, -1):
+                    piece = self._ids.get(token[i : i + n])
+                    if piece is not None:
+                        ids.append(piece)
+                        i += n
+                        break
+                else:
+                    ids.append(UNK_ID)
+                    unknown.append(token[i])
+                    i += 1
+        return np.array(ids, dtype=np.int64), list(dict.fromkeys(unknown))
+
+    @functools.cached_property
+    def _longest(self) -> int:
+        """Characters in the longest token (for `encode_prompt`'s matching)."""
+        return max((len(t) for t in self.tokens[1:]), default=1)
 
     def unknown_tokens(self, text: str) -> list[str]:
         """Returns the distinct tokens of `text` that are not in the vocabulary, in order."""

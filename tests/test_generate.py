@@ -1,0 +1,106 @@
+"""Generation in NumPy: the Python API, seeds across batch sizes, stops, limits and prompts."""
+
+import numpy as np
+import pytest
+
+import textgen
+from textgen.errors import CheckpointError, InvalidArgument, UnknownTokens
+from textgen.generate import Generator, _Row
+from textgen.samplers import SamplerSettings
+
+GREEDY = SamplerSettings(temperature=0)
+
+
+@pytest.fixture(scope="module")
+def gen(char_run):
+    return Generator(char_run, "last")
+
+
+def test_the_python_api_loads_best_and_generates(char_run, tmp_path):
+    model = textgen.load(char_run)  # "best" by default
+    assert model.checkpoint == "best" and (char_run / "checkpoints" / "best.npz").exists()
+    text = model.generate("All:", 80, seed=3)
+    assert isinstance(text, str) and len(text) == 80  # a char model: one token, one char
+    assert text == "".join(model.stream("All:", 80, seed=3))
+    three = model.generate("All:", 40, n=3, seed=3)
+    assert isinstance(three, list) and len(three) == 3 and three[0] == text[:40]
+    assert len(set(three)) == 3
+    with pytest.raises(CheckpointError, match="no such run directory"):
+        textgen.load(tmp_path / "nope")
+
+
+def test_sample_i_is_the_same_whatever_the_number_of_samples(gen):
+    settings = SamplerSettings(temperature=1.2, top_k=10)
+    one = gen.run("All", 60, settings, n=1, seed=5).finish()
+    four = gen.run("All", 60, settings, n=4, seed=5).finish()
+    seven = gen.run("All", 60, settings, n=1, seed=7).finish()
+    assert four[0].text == one[0].text
+    assert four[2].text == seven[0].text and four[2].seed == 7
+    assert len({s.text for s in four}) == 4
+
+
+def test_an_empty_prime_varies_with_the_seed_even_when_greedy(gen):
+    texts = {gen.generate("", 30, settings=GREEDY, seed=s) for s in range(8)}
+    assert len(texts) > 1
+    assert gen.generate("", 30, settings=GREEDY, seed=4) == gen.generate(
+        "", 30, settings=GREEDY, seed=4)
+
+
+def test_temperature_changes_the_text_end_to_end(gen):
+    cold = gen.generate("All", 200, settings=SamplerSettings(0.05), seed=1)
+    assert cold == gen.generate("All", 200, settings=GREEDY, seed=1)
+    hot = gen.generate("All", 200, settings=SamplerSettings(3.0), seed=1)
+    assert len(set(hot)) > len(set(cold))  # a hot sample uses more different characters
+
+
+def test_stop_strings_end_samples_and_are_not_included(gen):
+    samples = gen.run("All:", 400, n=4, seed=1, stop=["\n\n"]).finish()
+    assert all(s.finish_reason == "stop" and "\n\n" not in s.text for s in samples)
+    assert all(s.tokens > len(s.text) for s in samples)  # the stop string's tokens were read
+
+
+def test_max_chars_cuts_exactly():
+    samples = []
+    for length, limit in [(500, 17), (5, 17)]:
+        row = _Row((), limit)
+        for _ in range(length):
+            row.feed("ab")
+            if row.reason:
+                break
+        row.close()
+        samples.append(row)
+    assert samples[0].text == "ab" * 8 + "a" and samples[0].reason == "length"
+    assert samples[1].text == "ab" * 5
+
+
+def test_a_stop_string_split_across_tokens_is_found_and_held_back():
+    row = _Row(("END",), None)
+    assert row.feed("xE") == "x"  # "E" may start "END": held back
+    assert row.feed("N") == ""
+    assert row.feed("Dy") == "" and row.reason == "stop" and row.text == "x"
+    row = _Row(("END", "\n\n"), None)
+    assert [row.feed(p) for p in ["EN", "d", "\n", "a"]] == ["", "ENd", "", "\na"]
+    assert row.close() == "" and row.text == "ENd\na" and row.reason == "length"
+
+
+def test_unknown_prompt_characters_are_refused_or_dropped_and_reported(gen):
+    with pytest.raises(UnknownTokens, match="never saw: 'é' '😀'"):
+        gen.encode_prime("All é 😀")
+    prime = gen.encode_prime("All é 😀!", drop_unknown=True)
+    assert prime.dropped == ["é", "😀", "!"] and prime.text == "All  "
+    assert gen.tokenizer.decode(prime.ids) == "All  "
+
+
+@pytest.mark.parametrize("kwargs", [{"length": -1}, {"n": 0}, {"stop": [""]},
+                                    {"max_chars": 0}])
+def test_bad_arguments_are_invalid_argument(gen, kwargs):
+    with pytest.raises(InvalidArgument):
+        gen.run("All", **{"length": 5, **kwargs})
+
+
+def test_the_state_continues_from_one_call_to_the_next(gen):
+    first = gen.run("All:", 30, GREEDY, seed=1)
+    first.finish()
+    continued, state = gen.start(gen.encode_prime("\n"), first.state)
+    fresh, _ = gen.start(gen.encode_prime("\n"))
+    assert not np.allclose(continued, fresh)  # the state remembers what came before

@@ -1,0 +1,153 @@
+"""`textgen sample` through CliRunner and a real subprocess: options, formats, interactive."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import assert_user_error, invoke
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_jsonl_has_one_record_per_sample_and_temperature(char_run):
+    result = invoke("sample", char_run, "--length", 30, "--temperature", "0,1.5", "-n", 2,
+                    "--seed", 4, "--prime", "All:", "--format", "jsonl", "--top-k", 7)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["settings"]["temperature"], r["seed"], r["sample"]) for r in records] == [
+        (0.0, 4, 0), (0.0, 5, 1), (1.5, 4, 0), (1.5, 5, 1)]
+    for r in records:
+        assert r["prime"] == "All:" and r["finish_reason"] == "length" and r["tokens"] == 30
+        assert len(r["text"]) == 30 and r["settings"]["top_k"] == 7
+        assert r["checkpoint"] == {"run": str(char_run), "name": "last", "step": 300}
+    assert records[2]["text"] != records[3]["text"]
+
+
+def test_text_blocks_are_labelled_and_output_goes_to_a_file(char_run, tmp_path):
+    args = ["sample", char_run, "--length", 40, "--temperature", "0.5,1.0", "-n", 2,
+            "--seed", 1, "--prime", "All:"]
+    shown = invoke(*args)
+    assert shown.exit_code == 0, shown.output
+    headers = [line for line in shown.stdout.splitlines() if line.startswith("=== ")]
+    assert headers == ["=== sample 1/2 · temperature 0.5 · seed 1 ===",
+                       "=== sample 2/2 · temperature 0.5 · seed 2 ===",
+                       "=== sample 1/2 · temperature 1 · seed 1 ===",
+                       "=== sample 2/2 · temperature 1 · seed 2 ==="]
+    assert shown.stdout.count("\nAll:") == 4
+    out = tmp_path / "samples.txt"
+    written = invoke(*args, "--output", out)
+    assert written.exit_code == 0 and written.stdout == ""
+    assert "wrote 4 sample(s)" in written.stderr
+    assert out.read_text(encoding="utf-8") == shown.stdout
+
+
+def test_no_prime_prime_file_and_stop(char_run, tmp_path):
+    base = ["sample", char_run, "--length", 300, "--seed", 2, "--temperature", 0.8]
+    with_prime = invoke(*base, "--prime", "All:\nSpeak")
+    without = invoke(*base, "--prime", "All:\nSpeak", "--no-prime")
+    assert with_prime.stdout == "All:\nSpeak" + without.stdout
+    prime_file = tmp_path / "prime.txt"
+    prime_file.write_bytes(b"\xef\xbb\xbfAll:\r\nSpeak")  # a BOM and a Windows line end
+    assert invoke(*base, "--prime-file", prime_file).stdout == with_prime.stdout
+    stopped = invoke(*base, "--prime", "All:\nSpeak", "--no-prime", "--stop", r"\n")
+    assert stopped.exit_code == 0, stopped.output
+    line = without.stdout.split("\n")[0]
+    assert stopped.stdout == line + "\n"
+    limited = invoke(*base, "--prime", "All:\nSpeak", "--no-prime", "--max-chars", 7)
+    assert limited.stdout == without.stdout[:7] + "\n"
+
+
+def test_dropped_prompt_characters_are_reported(char_run):
+    result = invoke("sample", char_run, "--prime", "All é", "--drop-unknown", "--length", 5)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("All ")
+    assert "left out 1 character(s) the model never saw: 'é'" in result.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--top-p", 0], "--top-p"),
+    (["--top-p", 1.5], "--top-p"),
+    (["--top-k", -1], "--top-k"),
+    (["--repetition-penalty", 0.5], "--repetition-penalty"),
+    (["--temperature", "0.5,abc"], "'abc' is not a number"),
+    (["--temperature", "0.5,nan"], "'nan' is not a number"),
+    (["--num-samples", 0], "--num-samples"),
+    (["--max-chars", 0], "--max-chars"),
+    (["--prime", "x", "--prime-file", "p.txt"], "not both"),
+    (["--prime-file", "/nonexistent/p.txt"], "no such file"),
+    (["--interactive", "--format", "jsonl"], "--interactive"),
+    (["--stop", ""], "stop string must not be empty"),
+])
+def test_bad_sample_options_are_one_line_errors(char_run, args, needle):
+    assert_user_error(invoke("sample", char_run, *args), needle)
+
+
+def test_a_non_utf8_prime_file_is_a_clear_error(char_run, tmp_path):
+    bad = tmp_path / "gbk.txt"
+    bad.write_bytes("春眠".encode("gb18030"))
+    assert_user_error(invoke("sample", char_run, "--prime-file", bad), "not UTF-8")
+
+
+def test_interactive_mode_driven_through_stdin(char_run):
+    from textgen.generate import Generator
+    from textgen.samplers import SamplerSettings
+
+    lines = ["/temperature 0", "/length 25", "All:", "/reset", "All:", "", "/top-p 2",
+             "/bogus", "/help", "/quit", "never read"]
+    result = invoke("sample", char_run, "-i", "--seed", 1, input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    # Greedy: the same prompt after /reset gives the same reply; the empty line
+    # continues from where the model was.
+    whole = Generator(char_run).generate("All:", 50, settings=SamplerSettings(0))
+    first, then = whole[:25], whole[25:]
+    shown = [t if t.endswith("\n") else t + "\n" for t in (first, first, then)]
+    assert result.stdout == "".join(shown)
+    assert "temperature 0, " in result.stderr and "length 25" in result.stderr
+    assert "/top-p 2: `top_p` must be a number in (0, 1]" in result.stderr
+    assert "unknown command /bogus" in result.stderr
+    assert "/repetition-penalty" in result.stderr  # the help text
+    assert "Traceback" not in result.output
+
+
+def test_interactive_replies_continue_the_conversation(char_run):
+    from textgen.generate import Generator
+    from textgen.interactive import Session
+    from textgen.samplers import SamplerSettings
+
+    session = Session(Generator(char_run), SamplerSettings(0), length=20)
+    first = session.handle("All:").generation
+    text1 = "".join(p for _, p in first)
+    session.finished(first)
+    cont = session.handle("").generation  # Enter alone: keep writing
+    text2 = "".join(p for _, p in cont)
+    session.finished(cont)
+    session.handle("/reset")
+    again = session.handle("All:").generation
+    assert "".join(p for _, p in again) == text1
+    fresh = Session(Generator(char_run), SamplerSettings(0), length=40).handle("All:").generation
+    assert "".join(p for _, p in fresh) == text1 + text2  # greedy: one continuous text
+
+
+NO_TF = """
+import sys
+{body}
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
+print("loaded:", loaded, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("body", [
+    "from textgen.cli import main\nsys.argv = ['textgen', 'sample', RUN, '--length', '50', "
+    "'--seed', '1', '--top-p', '0.9']\ntry:\n    main()\nexcept SystemExit:\n    pass",
+    "import textgen\nprint(textgen.load(RUN).generate('All:', 50, seed=1))",
+])
+def test_generation_does_not_import_tensorflow(char_run, body):
+    code = NO_TF.format(body=body.replace("RUN", repr(str(char_run))))
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, encoding="utf-8", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout) >= 50
+    assert "loaded: []" in result.stderr, result.stderr

@@ -1,0 +1,232 @@
+"""The run directory: its paths, its lock, and reading its files without Keras.
+
+    RUN_DIR/
+      config.json          resolved configuration (all keys, defaults filled in)
+      vocab.json           the tokenizer: kind, settings and tokens (UTF-8, readable)
+      corpus.json          the corpus files, their checksums and the encoded-cache key
+      checkpoints/last.npz newest training state: weights, optimizer, RNN state, progress
+      checkpoints/best.npz the weights with the lowest validation loss so far
+      state.json           readable copy of the progress stored in last.npz
+      metrics.csv          one row per logging step and per epoch
+
+A checkpoint is ONE `.npz` file written atomically, so weights, optimizer
+moments and progress can never disagree after a crash. Arrays are stored in the
+order Keras lists variables, with their paths and shapes kept for checking.
+
+This module needs only NumPy: sampling reads checkpoints through it without
+importing TensorFlow. Writing checkpoints from a Keras model, and loading them
+into one, is `textgen.checkpoints`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class TrainState:
+    """Where training stands; enough to continue exactly."""
+
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimizer steps taken, over all epochs
+    batch_in_epoch: int = 0  # next batch index inside the current epoch
+    best_val_loss: float | None = None  # nats per token
+    last_val_loss: float | None = None
+    elapsed_s: float = 0.0  # training wall time, summed over resumed sessions
+    tokens_seen: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns a JSON-friendly dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Checkpoint:
+    """What a checkpoint file holds, as NumPy arrays.
+
+    Attributes:
+        path: the `.npz` file.
+        state: the training progress at the time of the save.
+        model_paths: Keras variable paths, in order: `arrays["model/i"]` is `model_paths[i]`.
+        arrays: the arrays that were asked for, by key (`model/i`, `optimizer/i`,
+            `rnn_state/<layer>/j`).
+    """
+
+    path: Path
+    state: TrainState
+    model_paths: list[str]
+    arrays: dict[str, np.ndarray]
+
+    def weight(self, variable_path: str) -> np.ndarray:
+        """Returns the model variable saved under Keras path `variable_path`.
+
+        Raises:
+            IncompatibleCheckpoint: the checkpoint has no such variable.
+        """
+        try:
+            return self.arrays[f"model/{self.model_paths.index(variable_path)}"]
+        except (ValueError, KeyError) as e:
+            raise IncompatibleCheckpoint(
+                f"{self.path} has no weight {variable_path!r}; it does not match the run's "
+                "config.json. Restore the run's files, or train a new run"
+            ) from e
+
+
+class RunDir:
+    """Paths and I/O of one run directory.
+
+    Args:
+        path: the run directory (created on first write).
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.config = self.path / "config.json"
+        self.vocab = self.path / "vocab.json"
+        self.corpus = self.path / "corpus.json"
+        self.state = self.path / "state.json"
+        self.metrics = self.path / "metrics.csv"
+
+    def checkpoint(self, name: str) -> Path:
+        """Path of checkpoint `name` ("last" or "best")."""
+        return self.path / "checkpoints" / f"{name}.npz"
+
+    def has_checkpoint(self, name: str = "last") -> bool:
+        """Whether checkpoint `name` exists."""
+        return self.checkpoint(name).is_file()
+
+    def require(self, name: str = "last") -> Path:
+        """Returns checkpoint `name`'s path, or raises a `CheckpointError` that says why."""
+        if not self.path.is_dir():
+            raise CheckpointError(
+                f"{self.path}: no such run directory; train one with `textgen train`"
+            )
+        if not self.config.is_file() or not self.vocab.is_file():
+            raise CheckpointError(
+                f"{self.path} is not a textgen run directory (no config.json/vocab.json)"
+            )
+        path = self.checkpoint(name)
+        if not path.is_file():
+            if name == "best":
+                fix = "no validation has run yet; use --checkpoint last, or train longer"
+            else:
+                fix = "training never started; run the original `textgen train` command again"
+            raise CheckpointError(f"{self.path} has no '{name}' checkpoint yet; {fix}")
+        return path
+
+    def is_textgen_run(self) -> bool:
+        """Whether the directory holds textgen's run files (a checkpoint or not)."""
+        return self.config.is_file() and self.vocab.is_file() and self.corpus.is_file()
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Holds an exclusive lock on the run for the duration of the block.
+
+        Two processes training the same run would overwrite each other's
+        checkpoints; the second one gets a clear error instead. (POSIX only; on
+        other systems the lock is a no-op.)
+
+        Raises:
+            TextgenError: another process holds the lock, or the directory
+                cannot be created.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path / ".lock", "a+b")  # noqa: SIM115 -- held for the block
+        except OSError as e:
+            raise TextgenError(
+                f"cannot create the run directory {self.path} ({e.strerror or e}); "
+                "pick a writable --out"
+            ) from e
+        try:
+            try:
+                import fcntl
+
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except ImportError:  # not POSIX
+                pass
+            except BlockingIOError as e:
+                raise TextgenError(
+                    f"another textgen process is training {self.path}; wait for it to "
+                    "finish or stop it (Ctrl-C saves) before starting this one"
+                ) from e
+            yield
+        finally:
+            handle.close()  # also releases the lock
+
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Deletes temporary files that a killed process left mid-write.
+
+        Only call this when no other process is writing to the run (on resume).
+
+        Returns:
+            The files removed.
+        """
+        stale = [*self.path.glob(".*.tmp"), *(self.path / "checkpoints").glob(".*.tmp")]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
+
+    def read_checkpoint(self, name: str, prefixes: tuple[str, ...] = ("",)) -> Checkpoint:
+        """Reads checkpoint `name`'s progress and the arrays whose keys start with `prefixes`.
+
+        Arrays are read lazily from the `.npz`, so asking only for "model/" skips
+        the optimizer moments (two thirds of a `last` checkpoint).
+
+        Raises:
+            CheckpointError: missing, unreadable or damaged checkpoint.
+            IncompatibleCheckpoint: a checkpoint format this textgen cannot read.
+        """
+        path = self.checkpoint(name)
+        if not path.is_file():
+            raise CheckpointError(f"{path} does not exist; train (or resume) until one is saved")
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                meta = json.loads(str(npz["meta"]))
+                arrays = {k: npz[k] for k in npz.files if k != "meta" and k.startswith(prefixes)}
+            raw = meta["state"]
+            state = TrainState(**{f.name: raw[f.name] for f in dataclasses.fields(TrainState)})
+            paths = [str(p) for p in meta["model_paths"]]
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:
+            raise CheckpointError(f"{path} is damaged or not a textgen checkpoint ({e})") from e
+        if meta.get("format") != FORMAT_VERSION:
+            raise IncompatibleCheckpoint(
+                f"{path} has format {meta.get('format')}, this textgen reads {FORMAT_VERSION}"
+            )
+        return Checkpoint(path, state, paths, arrays)
+
+    def read_state(self) -> TrainState | None:
+        """Returns the progress saved in `state.json`, or None before the first save."""
+        try:
+            raw = json.loads(self.state.read_text(encoding="utf-8"))
+            state = TrainState()
+            for f in dataclasses.fields(TrainState):
+                default = getattr(state, f.name)
+                value = raw.get(f.name, default)
+                if value is not None and default is not None:
+                    value = type(default)(value)  # int or float, or ValueError
+                elif value is not None:
+                    value = float(value)  # the optional val losses
+                setattr(state, f.name, value)
+            return state
+        except (OSError, ValueError, TypeError, AttributeError):
+            return None
+
+
+def bits(nats: float) -> float:
+    """Converts nats to bits."""
+    return nats / math.log(2)

@@ -1,0 +1,276 @@
+"""The trained network's forward pass in NumPy: fast generation without TensorFlow.
+
+Sampling runs the network one token at a time with the recurrent state carried,
+at batch sizes of 1 to a few dozen. There TensorFlow's per-call overhead
+dominates, while NumPy calls BLAS directly, so this module re-implements the
+forward pass of `textgen.model` (Embedding -> N x LSTM/GRU -> Dense) over the
+checkpoint's arrays, in the spirit of llama2.c's `forward(weights, token, state)`:
+
+    step(ids (B,), state) -> (logits (B, V), state)    one new token per row
+    read(ids (B, T), state) -> (logits (B, V), state)  a prompt: logits after its last token
+
+Activations are kept feature-major, (features, B): the recurrent product is then
+`U^T (G, H) @ h (H, B)`, which OpenBLAS runs about 30% faster than `h @ U` at
+batch 1 and no slower at batch 16 (measured on this project's 2-core CPU).
+Shapes: B rows, T time steps, E embedding, H units, G gate rows (4H LSTM, 3H
+GRU), V vocabulary.
+
+Gates are computed with one `tanh` call: sigmoid(x) = (1 + tanh(x / 2)) / 2, and
+the halving is folded into the sigmoid gates' weights at load time (exact: it
+only changes the binary exponent). A test checks the logits against the Keras
+model to 1e-4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from textgen.config import ModelConfig
+from textgen.rundir import Checkpoint
+
+# Above this size the layer-0 lookup table (V x G floats) is not precomputed;
+# the embedding is projected per step instead (large word vocabularies).
+TABLE_MAX_BYTES = 64 << 20
+READ_CHUNK = 1024  # prompt time steps per chunk: bounds memory for very long prompts
+
+
+@dataclass
+class State:
+    """The recurrent state of every layer, for B rows.
+
+    Attributes:
+        layers: per layer, `(h, c)` for an LSTM or `(h,)` for a GRU, each (H, B) float32.
+    """
+
+    layers: list[tuple[np.ndarray, ...]]
+
+    @property
+    def batch_size(self) -> int:
+        """B, the number of rows."""
+        return self.layers[0][0].shape[1]
+
+    def repeat(self, n: int) -> State:
+        """Returns a state of n x B rows: each row repeated n times (row-major)."""
+        return State([tuple(np.repeat(a, n, axis=1) for a in layer) for layer in self.layers])
+
+    def copy(self) -> State:
+        """Returns an independent copy."""
+        return State([tuple(a.copy() for a in layer) for layer in self.layers])
+
+
+class _Layer:
+    """One recurrent layer: weights transposed to (G, ·), sigmoid gates halved."""
+
+    n_states: int
+
+    def __init__(self, kernel: np.ndarray, recurrent: np.ndarray, bias: np.ndarray):
+        # kernel (In, G), recurrent (H, G): Keras's layout.
+        self.units = recurrent.shape[0]
+        self.wt = np.ascontiguousarray(kernel.T, dtype=np.float32)  # (G, In)
+        self.ut = np.ascontiguousarray(recurrent.T, dtype=np.float32)  # (G, H)
+        self.bias = np.asarray(bias, dtype=np.float32)  # (G,)
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """Input projection of N input rows x (N, In) -> (N, G), bias included."""
+        return x @ self.wt.T + self.bias
+
+    def zero(self, batch: int) -> tuple[np.ndarray, ...]:
+        """The zero state for `batch` rows."""
+        return tuple(np.zeros((self.units, batch), np.float32) for _ in range(self.n_states))
+
+    def recur(self, xw: np.ndarray, state: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """One time step: projected input xw (G, B) and the state -> the new state.
+
+        The new state's first array is the layer's output h (H, B).
+        """
+        raise NotImplementedError
+
+
+class _LSTM(_Layer):
+    """Keras LSTMCell: gates i, f, c, o; c' = f c + i tanh(x_c); h' = o tanh(c')."""
+
+    n_states = 2
+
+    def __init__(self, kernel: np.ndarray, recurrent: np.ndarray, bias: np.ndarray):
+        H = recurrent.shape[0]
+        # Reorder Keras's (i, f, c, o) to (i, f, o, c): one slice of sigmoid gates.
+        order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
+        scale = np.ones(4 * H, np.float32)
+        scale[: 3 * H] = 0.5
+        super().__init__(kernel[:, order] * scale, recurrent[:, order] * scale,
+                         bias[order] * scale)
+
+    def recur(self, xw, state):
+        h, c = state  # (H, B) each
+        H = self.units
+        z = self.ut @ h  # (G, B)
+        z += xw
+        np.tanh(z, out=z)
+        gates = z[: 3 * H]
+        gates *= 0.5
+        gates += 0.5  # sigmoid(i, f, o)
+        c = gates[H : 2 * H] * c
+        c += gates[:H] * z[3 * H :]
+        h = np.tanh(c)
+        h *= gates[2 * H : 3 * H]
+        return h, c
+
+
+class _GRU(_Layer):
+    """Keras GRUCell with reset_after=True: gates z, r, h; separate input/recurrent biases."""
+
+    n_states = 1
+
+    def __init__(self, kernel: np.ndarray, recurrent: np.ndarray, bias: np.ndarray):
+        H = recurrent.shape[0]
+        scale = np.ones(3 * H, np.float32)
+        scale[: 2 * H] = 0.5  # z and r are sigmoid gates
+        super().__init__(kernel * scale, recurrent * scale, bias[0] * scale)
+        self.rbias = (bias[1] * scale).astype(np.float32)[:, None]  # (G, 1)
+
+    def recur(self, xw, state):
+        (h,) = state  # (H, B)
+        H = self.units
+        inner = self.ut @ h  # (G, B)
+        inner += self.rbias
+        zr = xw[: 2 * H] + inner[: 2 * H]
+        np.tanh(zr, out=zr)
+        zr *= 0.5
+        zr += 0.5  # sigmoid(z, r)
+        hh = inner[2 * H :]
+        hh *= zr[H:]
+        hh += xw[2 * H :]
+        np.tanh(hh, out=hh)  # candidate
+        new = h - hh
+        new *= zr[:H]
+        new += hh  # z h + (1 - z) hh
+        return (new,)
+
+
+class RecurrentLM:
+    """Embedding -> recurrent layers -> Dense logits, on NumPy arrays.
+
+    Args:
+        embedding: (V, E).
+        layers: the recurrent layers, bottom first.
+        logits_kernel: (H, V).
+        logits_bias: (V,).
+    """
+
+    def __init__(
+        self,
+        embedding: np.ndarray,
+        layers: list[_Layer],
+        logits_kernel: np.ndarray,
+        logits_bias: np.ndarray,
+    ):
+        self.embedding = np.asarray(embedding, dtype=np.float32)  # (V, E)
+        self.layers = layers
+        self.dt = np.ascontiguousarray(logits_kernel.T, dtype=np.float32)  # (V, H)
+        self.db = np.asarray(logits_bias, dtype=np.float32)[:, None]  # (V, 1)
+        V, G = self.embedding.shape[0], layers[0].wt.shape[0]
+        # Layer 0's input projection of every token, precomputed: a step then
+        # looks a row up instead of multiplying by the kernel.
+        self.table = layers[0].project(self.embedding) if V * G * 4 <= TABLE_MAX_BYTES else None
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint, cfg: ModelConfig) -> RecurrentLM:
+        """Builds the network from a checkpoint's arrays and the run's model config.
+
+        Raises:
+            IncompatibleCheckpoint: a weight is missing or its shape does not fit.
+        """
+        from textgen.errors import IncompatibleCheckpoint
+
+        layer_cls = {"lstm": _LSTM, "gru": _GRU}[cfg.cell]
+        layers = []
+        for i in range(cfg.layers):
+            prefix = f"rnn_{i}/{cfg.cell}_cell/"
+            layers.append(layer_cls(*(ckpt.weight(prefix + name)
+                                      for name in ("kernel", "recurrent_kernel", "bias"))))
+        model = cls(ckpt.weight("embedding/embeddings"), layers,
+                    ckpt.weight("logits/kernel"), ckpt.weight("logits/bias"))
+        dims = [model.embedding.shape[1]] + [layer.units for layer in layers]
+        for i, layer in enumerate(layers):
+            if layer.wt.shape[1] != dims[i] or model.dt.shape[1] != dims[-1]:
+                raise IncompatibleCheckpoint(
+                    f"{ckpt.path}: layer rnn_{i} does not fit the layer below it; the "
+                    "checkpoint is damaged or from another model"
+                )
+        return model
+
+    @property
+    def vocab_size(self) -> int:
+        """V."""
+        return self.embedding.shape[0]
+
+    def zero_state(self, batch: int = 1) -> State:
+        """The all-zero state (what Keras's `reset_state()` gives) for `batch` rows."""
+        return State([layer.zero(batch) for layer in self.layers])
+
+    def _input(self, ids: np.ndarray) -> np.ndarray:
+        """Layer 0's projected input for ids (N,) -> (N, G)."""
+        if self.table is not None:
+            return self.table[ids]
+        return self.layers[0].project(self.embedding[ids])
+
+    def _logits(self, h: np.ndarray) -> np.ndarray:
+        """Logits (B, V) of the top layer's output h (H, B)."""
+        out = self.dt @ h  # (V, B)
+        out += self.db
+        return out.T
+
+    def step(self, ids: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        """Reads one token per row.
+
+        Args:
+            ids: (B,) integer token ids.
+            state: the state before the tokens (not modified).
+
+        Returns:
+            The next-token logits (B, V) float32 and the state after the tokens.
+        """
+        xw = self._input(np.asarray(ids)).T  # (G, B)
+        new = []
+        for i, layer in enumerate(self.layers):
+            if i:
+                xw = layer.wt @ xw  # (G, B)
+                xw += layer.bias[:, None]
+            s = layer.recur(xw, state.layers[i])
+            new.append(s)
+            xw = s[0]  # h (H, B), the next layer's input
+        return self._logits(xw), State(new)
+
+    def read(self, ids: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        """Reads a sequence per row, layer by layer, with each layer's input
+        projection computed for all time steps in one matrix product.
+
+        Args:
+            ids: (B, T) integer token ids, T >= 1.
+            state: the state before the sequence (not modified).
+
+        Returns:
+            The logits after the last token (B, V) and the state after the sequence.
+        """
+        ids = np.asarray(ids)
+        B, T = ids.shape
+        if T == 0:
+            raise ValueError("`read` needs at least one token per row")
+        layers = list(state.layers)
+        for start in range(0, T, READ_CHUNK):
+            chunk = ids[:, start : start + READ_CHUNK].T  # (Tc, B)
+            Tc = chunk.shape[0]
+            xw = self._input(chunk.reshape(-1)).reshape(Tc, B, -1)  # (Tc, B, G)
+            below = None  # the previous layer's outputs (Tc, B, H)
+            for i, layer in enumerate(self.layers):
+                if below is not None:
+                    xw = layer.project(below.reshape(Tc * B, -1)).reshape(Tc, B, -1)
+                below = np.empty((Tc, B, layer.units), np.float32)
+                s = layers[i]
+                for t in range(Tc):
+                    s = layer.recur(xw[t].T, s)
+                    below[t] = s[0].T
+                layers[i] = s
+        return self._logits(layers[-1][0]), State(layers)
