@@ -1,36 +1,38 @@
-"""Times `TextGenerator.generate` against the sliding-window `model.predict` baseline, in tokens/s.
+"""Generation speed: textgen's NumPy path against a hand-written NumPy step and the Keras ways.
 
 Usage:
-    python scripts/bench_sample.py [--config configs/char-small.toml]
-        [--corpus corpora/tiny-shakespeare.txt] [--lengths 200 1000] [--train-steps 5]
-        [--window T] [--temperature 1.0] [--seed 0] [--set section.key=value ...]
+    python scripts/bench_sample.py [--config configs/char-medium.toml] [--vocab 65 4000]
+        [--tokens 2000] [--keras-tokens 300] [--window 100] [--window-tokens 20]
+        [--repeat 3] [--prime-chars 10000] [--cli-length 200]
 
-A model is trained for a few steps (quality does not matter for speed) in a
-temporary run directory, then the same continuation of the same prompt is
-timed three ways:
+For each vocabulary size V, a run directory with the preset's shapes and random
+weights (speed does not depend on what the weights learnt) is written to a
+temporary directory, and the same generation task (continue a paragraph break,
+temperature 1) is timed five ways, in interleaved rounds, median of `--repeat`:
 
-- textgen: `TextGenerator.generate`, the batch-1 stateful model. The prompt is
-  read once, then every new token is one compiled (1, 1) step carrying the LSTM
-  state, so each token costs the same however long the text gets.
-- predict: the textgenrnn / TensorFlow-tutorial way. A non-stateful copy of the
-  model (same layers and weights; the last recurrent layer returns only its final
-  output, as in textgenrnn) is given the last `--window` tokens (default
-  `data.seq_len`) and `model.predict` is called once per new token, so the whole
-  window is re-read for every token, through predict's per-call machinery.
-- window call: the same sliding window through a compiled `tf.function` instead
-  of `predict`. This separates the cost of re-reading the window from the cost of
-  `predict` itself; it is not a stock Keras idiom.
+- textgen, batch 1 / batch 16: `Generator.run(..., n=1 or 16).finish()`, the
+  NumPy runtime plus sampling and decoding. Batch 16 counts all rows' tokens.
+- numpy reference: the obvious hand-written NumPy loop over the same weights
+  (embedding row, `x @ W + h @ U + b`, gates, `h @ D + d`, softmax, `rng.choice`).
+- Keras (1, 1) step: textgen 0.1's path, a batch-1 stateful Keras model called
+  through a `tf.function` once per token, sampled with the same sampler.
+- Keras predict window: the Keras/TF-tutorial/textgenrnn loop, `model.predict`
+  on the last `--window` tokens for every new token (non-stateful copy).
 
-All three use textgen's sampler with the same seed. The prompt is the corpus
-start, at least `--window` tokens, so the window is always full. Each way is
-warmed up (traced) before timing. tokens/s counts generated tokens only; the
-time includes reading the prompt, sampling and decoding.
+Then: reading a `--prime-chars` prompt (textgen `Generator.start` vs one Keras
+call on the whole prompt), and `textgen sample RUN --length N` end to end in a
+fresh process (import, load, generate, print) against the same job done the
+Keras way in a fresh process. Tracing and warm-up are excluded from the
+in-process timings, never from the end-to-end ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,164 +43,270 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from bench_common import NEVER, base_parser  # noqa: E402
+from bench_common import ROOT, base_parser  # noqa: E402
 
-from textgen import samplers  # noqa: E402
 from textgen.backend import keras, tf  # noqa: E402
+from textgen.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402
 from textgen.config import Config, ModelConfig, apply_overrides  # noqa: E402
-from textgen.generate import TextGenerator  # noqa: E402
-from textgen.model import reset_states  # noqa: E402
-from textgen.runs import new_run  # noqa: E402
-from textgen.train import Trainer  # noqa: E402
+from textgen.generate import Generator  # noqa: E402
+from textgen.model import build_model, reset_states  # noqa: E402
+from textgen.rundir import RunDir, TrainState  # noqa: E402
+from textgen.samplers import SamplerSettings  # noqa: E402
+from textgen.tokenizers import UNK, CharTokenizer  # noqa: E402
 
-TEXTGEN = "textgen generate (stateful)"
-
-
-def window_model(cfg: ModelConfig, vocab_size: int, window: int) -> keras.Model:
-    """The textgenrnn-style model: same layers as `build_model`, not stateful.
-
-    Returns:
-        A model mapping token ids (1, W) int32 to next-token logits (1, V).
-    """
-    rnn = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cfg.cell]
-    ids = keras.Input(batch_shape=(1, window), dtype="int32", name="ids")  # (1, W)
-    x = keras.layers.Embedding(vocab_size, cfg.embedding_dim, name="embedding")(ids)  # (1,W,E)
-    for i in range(cfg.layers):
-        last = i == cfg.layers - 1
-        x = rnn(cfg.units, return_sequences=not last, name=f"rnn_{i}")(x)  # (1,W,H) / (1,H)
-        if cfg.dropout > 0:
-            x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
-    logits = keras.layers.Dense(vocab_size, name="logits")(x)  # (1, V)
-    return keras.Model(ids, logits, name="window_lm")
+SEED = 1
 
 
-def copy_weights(source: keras.Model, target: keras.Model) -> None:
-    """Copies weights layer by layer, by name (the LSTM state is not a weight)."""
-    for layer in target.layers:
+def make_run(cfg: Config, vocab_size: int, path: Path) -> None:
+    """Writes a run directory with the preset's shapes, V tokens and random weights."""
+    first = 0x4E00 if vocab_size > 200 else 0x21  # CJK for big vocabularies, else ASCII
+    tokens = [UNK, "\n", " ", *(chr(first + i) for i in range(vocab_size - 3))]
+    keras.utils.set_random_seed(0)
+    model = build_model(cfg.model, vocab_size, batch_size=1)
+    run = RunDir(path)
+    path.mkdir(parents=True)
+    cfg.save(run.config)
+    CharTokenizer(tokens).save(run.vocab)
+    save_checkpoint(run, "last", model, TrainState())
+
+
+def numpy_reference(run: Path, cfg: ModelConfig) -> Callable[[int], None]:
+    """The obvious NumPy loop: per token, per layer x @ W + h @ U + b, gates, logits."""
+    ckpt = RunDir(run).read_checkpoint("last", prefixes=("model/",))
+    emb = ckpt.weight("embedding/embeddings")
+    layers = [[ckpt.weight(f"rnn_{i}/lstm_cell/{n}") for n in ("kernel", "recurrent_kernel",
+                                                                "bias")]
+              for i in range(cfg.layers)]
+    D, d = ckpt.weight("logits/kernel"), ckpt.weight("logits/bias")
+    H = cfg.units
+
+    def sigmoid(x):
+        return 1 / (1 + np.exp(-x))
+
+    def generate(n: int) -> None:
+        rng = np.random.default_rng(SEED)
+        hs = [np.zeros(H, np.float32) for _ in layers]
+        cs = [np.zeros(H, np.float32) for _ in layers]
+        token = 1  # "\n"
+        for _ in range(n):
+            x = emb[token]
+            for i, (W, U, b) in enumerate(layers):
+                z = x @ W + hs[i] @ U + b
+                cs[i] = sigmoid(z[H:2 * H]) * cs[i] + sigmoid(z[:H]) * np.tanh(z[2 * H:3 * H])
+                hs[i] = x = sigmoid(z[3 * H:]) * np.tanh(cs[i])
+            z = (x @ D + d).astype(np.float64)
+            p = np.exp(z - z.max())
+            p[0] = 0  # never <unk>
+            token = int(rng.choice(p.size, p=p / p.sum()))
+
+    return generate
+
+
+def keras_step(run: Path, cfg: Config, vocab_size: int) -> Callable[[int], None]:
+    """textgen 0.1's sampling: a compiled (1, 1) step of the batch-1 stateful Keras model."""
+    model = build_model(cfg.model, vocab_size, batch_size=1)
+    load_checkpoint(RunDir(run), "last", model)
+    fn = tf.function(lambda ids: model(ids, training=False)[:, -1, :],
+                     input_signature=[tf.TensorSpec((1, None), tf.int32)])
+    sampler = SamplerSettings().build([0])
+
+    def generate(n: int) -> None:
+        rngs = [np.random.default_rng(SEED)]
+        reset_states(model)
+        step = np.array([[1, 1]], dtype=np.int32)  # the "\n\n" warm-up
+        for _ in range(n):
+            logits = fn(step).numpy()  # (1, V)
+            step = sampler.sample(logits, rngs)[None, :].astype(np.int32)
+
+    return generate
+
+
+def keras_window(run: Path, cfg: Config, vocab_size: int, window: int) -> Callable[[int], None]:
+    """The Keras-example loop: `predict` on the last `window` tokens for every new token."""
+    stateful = build_model(cfg.model, vocab_size, batch_size=1)
+    load_checkpoint(RunDir(run), "last", stateful)
+    rnn = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cfg.model.cell]
+    ids = keras.Input(batch_shape=(1, window), dtype="int32")
+    x = keras.layers.Embedding(vocab_size, cfg.model.embedding_dim, name="embedding")(ids)
+    for i in range(cfg.model.layers):
+        last = i == cfg.model.layers - 1
+        x = rnn(cfg.model.units, return_sequences=not last, name=f"rnn_{i}")(x)
+    model = keras.Model(ids, keras.layers.Dense(vocab_size, name="logits")(x))
+    for layer in model.layers:
         if layer.weights:
-            layer.set_weights(source.get_layer(layer.name).get_weights())
+            layer.set_weights(stateful.get_layer(layer.name).get_weights())
+    sampler = SamplerSettings().build([0])
+
+    def generate(n: int) -> None:
+        rngs = [np.random.default_rng(SEED)]
+        context = [1] * window
+        for _ in range(n):
+            logits = model.predict(np.array([context[-window:]], np.int32), verbose=0)
+            context.append(int(sampler.sample(logits, rngs)[0]))
+
+    return generate
 
 
-def sliding_window(
-    logits_fn: Callable[[np.ndarray], np.ndarray],
-    gen: TextGenerator,
-    context: np.ndarray,
-    length: int,
-    window: int,
-    temperature: float,
-    seed: int,
-) -> str:
-    """Generates `length` tokens, re-reading the last `window` tokens for each one.
-
-    Args:
-        logits_fn: maps ids (1, W) int32 to logits (1, V).
-        gen: supplies the tokenizer.
-        context: the token ids read so far, (N,) with N >= window.
-        length: tokens to generate.
-
-    Returns:
-        The generated text.
-    """
-    sampler = samplers.get(temperature, gen.tokenizer.reserved_ids)
-    rng = np.random.default_rng(seed)
-    ids = np.empty(context.size + length, dtype=np.int32)
-    ids[: context.size] = context
-    out = []
-    for n in range(context.size, ids.size):
-        logits = logits_fn(ids[None, n - window : n])  # (1, W) -> (1, V)
-        token = sampler(np.asarray(logits)[0], rng)
-        ids[n] = token
-        out.append(gen.tokenizer.id_to_token(token))
-    return "".join(out)
+KERAS_E2E = """
+import sys, numpy as np
+from textgen.backend import tf
+from textgen.config import Config
+from textgen.checkpoints import load_checkpoint
+from textgen.model import build_model
+from textgen.rundir import RunDir
+from textgen.samplers import SamplerSettings
+from textgen.tokenizers import load_tokenizer
+run = RunDir(sys.argv[1]); n = int(sys.argv[2])
+cfg = Config.load(run.config); tok = load_tokenizer(run.vocab)
+model = build_model(cfg.model, tok.vocab_size, batch_size=1)
+load_checkpoint(run, "last", model)
+fn = tf.function(lambda ids: model(ids, training=False)[:, -1, :],
+                 input_signature=[tf.TensorSpec((1, None), tf.int32)])
+sampler, rngs = SamplerSettings().build([0]), [np.random.default_rng(1)]
+step = np.array([[1, 1]], dtype=np.int32)
+for _ in range(n):
+    token = sampler.sample(fn(step).numpy(), rngs)
+    sys.stdout.write(tok.id_to_token(int(token[0])))
+    step = token[None, :].astype(np.int32)
+"""
 
 
-def timed(fn: Callable[[int], str], length: int) -> float:
-    """Returns the seconds `fn(length)` took."""
+def wall(cmd: list[str]) -> float:
+    """Seconds a command takes end to end (it must succeed)."""
     start = time.perf_counter()
-    fn(length)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
     return time.perf_counter() - start
+
+
+def median_times(ways: dict[str, tuple[Callable[[int], None], int]], repeat: int) -> dict:
+    """Median seconds of each way over `repeat` interleaved rounds (after a warm-up call)."""
+    for fn, _ in ways.values():
+        fn(2)
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    for r in range(repeat):
+        order = list(ways) if r % 2 == 0 else list(reversed(ways))
+        for name in order:
+            fn, n = ways[name]
+            start = time.perf_counter()
+            fn(n)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def parse_args() -> argparse.Namespace:
     parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--lengths", type=int, nargs="+", default=[200, 1000],
-                        help="tokens to generate, one table block each")
-    parser.add_argument("--train-steps", type=int, default=5, help="training steps first")
-    parser.add_argument("--window", type=int, default=0,
-                        help="baseline window in tokens (0 = data.seq_len)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
-    parser.add_argument("--seed", type=int, default=0, help="sampling seed")
-    args = parser.parse_args()
-    if args.train_steps < 1 or min(args.lengths) < 1 or args.window < 0:
-        parser.error("--train-steps and --lengths must be >= 1, --window >= 0")
-    return args
+    parser.set_defaults(config=ROOT / "configs" / "char-medium.toml")
+    parser.add_argument("--vocab", type=int, nargs="+", default=[65, 4000],
+                        help="vocabulary sizes, one table each")
+    parser.add_argument("--tokens", type=int, default=2000, help="tokens per row, NumPy ways")
+    parser.add_argument("--keras-tokens", type=int, default=300, help="tokens, Keras (1, 1) step")
+    parser.add_argument("--window", type=int, default=100, help="Keras predict window")
+    parser.add_argument("--window-tokens", type=int, default=20, help="tokens, predict window")
+    parser.add_argument("--repeat", type=int, default=3, help="timed rounds (median)")
+    parser.add_argument("--prime-chars", type=int, default=10_000, help="prompt length to read")
+    parser.add_argument("--cli-length", type=int, default=200, help="tokens, end-to-end runs")
+    return parser.parse_args()
+
+
+def bench_vocab(args: argparse.Namespace, cfg: Config, V: int, run: Path) -> dict:
+    """Prints the table of one vocabulary size; returns its rates and prompt-read time."""
+    m = cfg.model
+    make_run(cfg, V, run)
+    gen = Generator(run)
+    t1 = SamplerSettings()
+    ways = {
+        "textgen, batch 1": (lambda n: gen.run("", n, t1, 1, SEED).finish(), args.tokens),
+        "textgen, batch 16 (all rows)": (lambda n: gen.run("", n, t1, 16, SEED).finish(),
+                                         args.tokens),
+        "numpy reference step, batch 1": (numpy_reference(run, m), args.tokens),
+        "Keras (1, 1) step (textgen 0.1)": (keras_step(run, cfg, V), args.keras_tokens),
+        f"Keras predict, {args.window}-token window": (
+            keras_window(run, cfg, V, args.window), args.window_tokens),
+    }
+    seconds = median_times(ways, args.repeat)
+    rows = {name: ways[name][1] * (16 if "16" in name else 1) for name in ways}
+    rate = {name: rows[name] / s for name, s in seconds.items()}
+    ref = rate["numpy reference step, batch 1"]
+    print(f"V = {V:,}")
+    print(f"  {'way':<36} {'tokens':>7} {'seconds':>8} {'tokens/s':>10} {'vs ref':>7}")
+    for name, s in seconds.items():
+        print(f"  {name:<36} {rows[name]:>7,} {s:>8.3f} {rate[name]:>10,.0f} "
+              f"{rate[name] / ref:>6.2f}x")
+
+    prime = gen.encode_prime("".join(gen.tokenizer.tokens[1 + i % (V - 1)]
+                                     for i in range(args.prime_chars)))
+    read = statistics.median(_timed(lambda: gen.start(prime)) for _ in range(args.repeat))
+    model = build_model(m, V, batch_size=1)
+    load_checkpoint(RunDir(run), "last", model)
+    fn = tf.function(lambda ids: model(ids, training=False)[:, -1, :],
+                     input_signature=[tf.TensorSpec((1, None), tf.int32)])
+    ids = np.concatenate([[1, 1], prime.ids])[None, :].astype(np.int32)
+    fn(ids[:, :10])  # trace once; any length then runs the same graph
+    keras_read = statistics.median(
+        _timed(lambda: (reset_states(model), fn(ids).numpy())) for _ in range(2))
+    print(f"  reading a {args.prime_chars:,}-token prompt: textgen {read:.3f} s, "
+          f"Keras (one compiled call, textgen 0.1) {keras_read:.3f} s")
+    return {"rate": rate, "read": read, "keras_read": keras_read}
+
+
+def bench_cli(args: argparse.Namespace, run: Path) -> float:
+    """Prints and returns the end-to-end seconds of `textgen sample` in a fresh process."""
+    cli = [sys.executable, "-m", "textgen", "sample", str(run), "--length",
+           str(args.cli_length), "--seed", "1"]
+    old = [sys.executable, "-c", KERAS_E2E, str(run), str(args.cli_length)]
+    wall(cli)  # warm the file cache
+    e2e = statistics.median(wall(cli) for _ in range(args.repeat))
+    e2e_old = statistics.median(wall(old) for _ in range(args.repeat))
+    print(f"  `textgen sample RUN --length {args.cli_length}` end to end: {e2e:.2f} s; "
+          f"the Keras way in a fresh process: {e2e_old:.2f} s")
+    return e2e
 
 
 def main() -> None:
     args = parse_args()
     cfg = Config.load(args.config)
-    cfg.train.save_every = cfg.train.log_every = NEVER  # only the final 'last' checkpoint
     apply_overrides(cfg, args.overrides)
-    cfg.train.max_steps = args.train_steps
-    W = args.window or cfg.data.seq_len
-
+    m = cfg.model
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {np.__version__}; "
+          f"CPUs: {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}")
+    print(f"{args.config.name}: Embedding {m.embedding_dim} -> {m.layers} x "
+          f"{m.cell.upper()} {m.units}; batch 16 = 16 samples at once; medians of "
+          f"{args.repeat} interleaved rounds\n")
+    results: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench_sample_") as tmp:
-        os.environ["TEXTGEN_CACHE_DIR"] = str(Path(tmp) / "cache")
-        run, enc, _ = new_run(cfg, [args.corpus], Path(tmp) / "run")
-        Trainer(cfg, enc, run).fit()
-        gen = TextGenerator(run.path)
-        # The prompt: the corpus start, long enough that the baseline's window is full.
-        text = enc.tokenizer.decode(np.asarray(enc.ids[: 4 * W]))
+        for V in args.vocab:
+            run = Path(tmp) / f"v{V}"
+            results[V] = bench_vocab(args, cfg, V, run)
+            if V == args.vocab[0]:
+                results["e2e"] = bench_cli(args, run)
+            print()
+    _targets(args, results)
 
-    V = gen.tokenizer.vocab_size
-    prompt_ids = gen.prime_ids(text, drop_unknown=True)
-    newline = gen.tokenizer.token_to_id("\n")
-    # What generate() reads before the first new token: an unprinted "\n\n", then the prompt.
-    context = np.concatenate([[newline, newline] if newline else [], prompt_ids]).astype(np.int32)
-    if context.size < W:
-        sys.exit(f"error: the prompt has {context.size} tokens, fewer than --window {W}")
 
-    base = window_model(gen.cfg.model, V, W)
-    copy_weights(gen.model, base)
-    compiled = tf.function(lambda ids: base(ids, training=False))  # (1, W) -> (1, V)
-    # Check the copy: both models must give the same logits for the same W tokens.
-    reset_states(gen.model)
-    want = gen.model(context[None, -W:], training=False)[:, -1, :].numpy()  # (1, V)
-    gap = float(np.abs(compiled(context[None, -W:]).numpy() - want).max())
-    assert gap < 1e-3, f"the window model's logits differ from textgen's by {gap}"
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
-    def run_textgen(n: int) -> str:
-        return "".join(gen.generate(text, n, args.temperature, args.seed, drop_unknown=True))
 
-    def predict(ids: np.ndarray) -> np.ndarray:
-        return base.predict(ids, batch_size=1, verbose=0)  # as textgenrnn does
-
-    ways: dict[str, Callable[[int], str]] = {
-        TEXTGEN: run_textgen,
-        "predict, sliding window": lambda n: sliding_window(
-            predict, gen, context, n, W, args.temperature, args.seed),
-        "tf.function, sliding window": lambda n: sliding_window(
-            compiled, gen, context, n, W, args.temperature, args.seed),
-    }
-    for fn in ways.values():
-        fn(3)  # warm-up: traces every function
-
-    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}; CPUs: {os.cpu_count()}; "
-          f"GPUs: {len(tf.config.list_physical_devices('GPU'))}; "
-          f"load average: {os.getloadavg()[0]:.2f}")
-    print(f"{args.config.name} on {args.corpus.name}: V={V}, {gen.model.count_params():,} "
-          f"parameters; prompt {prompt_ids.size} tokens; baseline window W={W}; "
-          f"logits check: max gap {gap:.1e}\n")
-    print(f"{'length':>6}  {'way':<30} {'seconds':>8} {'tokens/s':>9} {'ms/token':>9} "
-          f"{'textgen is':>11}")
-    for n in args.lengths:
-        seconds = {name: timed(fn, n) for name, fn in ways.items()}
-        ours = seconds[TEXTGEN]
-        for name, s in seconds.items():
-            speedup = "" if name == TEXTGEN else f"{s / ours:>10.1f}x"
-            print(f"{n:>6}  {name:<30} {s:>8.2f} {n / s:>9,.0f} {1e3 * s / n:>9.2f} "
-                  f"{speedup:>11}")
-        print()
+def _targets(args: argparse.Namespace, results: dict) -> None:
+    small, big = args.vocab[0], args.vocab[-1]
+    r, rb = results[small]["rate"], results[big]["rate"]
+    ref = "numpy reference step, batch 1"
+    checks = [
+        (f"V={small}: batch 1 >= numpy reference", r["textgen, batch 1"] / r[ref], 1.0, ">="),
+        (f"V={small}: batch 16 >= 8x batch 1",
+         r["textgen, batch 16 (all rows)"] / r["textgen, batch 1"], 8.0, ">="),
+        (f"V={big}: numpy reference / batch 1 <= 1.5", rb[ref] / rb["textgen, batch 1"], 1.5,
+         "<="),
+        (f"sample --length {args.cli_length} end to end < 1.0 s", results["e2e"], 1.0, "<"),
+        (f"{args.prime_chars:,}-token prompt read < 0.5 s", results[small]["read"], 0.5, "<"),
+    ]
+    print("targets (issue 7)")
+    for what, value, bound, op in checks:
+        ok = {">=": value >= bound, "<=": value <= bound, "<": value < bound}[op]
+        print(f"  {what:<44} measured {value:8.2f}  {'met' if ok else 'MISSED'}")
+    print("\n" + json.dumps({str(k): v for k, v in results.items()}, default=float))
 
 
 if __name__ == "__main__":

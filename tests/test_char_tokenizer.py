@@ -41,6 +41,8 @@ def test_capping_maps_rare_characters_to_unk():
     assert tok.reserved_ids == [0]
     assert fit("aaaabbbc", min_freq=3).tokens == [UNK, "a", "b"]
     assert tok.unknown_tokens("cabdc") == ["c", "d"]
+    ids, unknown = tok.encode_prompt("cabdc")
+    assert ids.tolist() == [0, 1, 2, 0, 0] and unknown == ["c", "d"]
 
 
 def test_save_load_round_trip(tmp_path):

@@ -33,3 +33,20 @@ def test_bundled_corpora_have_sources():
     sources = (ROOT / "corpora" / "README.md").read_text(encoding="utf-8")
     for corpus in (ROOT / "corpora").glob("*.txt"):
         assert corpus.name in sources, corpus.name
+
+
+def test_every_sample_option_is_documented():
+    sample = cli.commands["sample"]
+    options = [opt for p in sample.params for opt in p.opts if opt.startswith("--")]
+    missing = [opt for opt in options if f"`{opt}" not in README and f"{opt} " not in README]
+    assert not missing, f"README lacks sample options: {missing}"
+
+
+def test_the_readme_python_example_runs(char_run, capsys):
+    block = README.split("### Generating from Python")[1].split("```python\n")[1].split("```")[0]
+    # The tiny test run knows only the letters of its corpus: swap the names.
+    code = block.replace('"runs/quickstart"', repr(str(char_run)))
+    code = code.replace("ROMEO:", "All:").replace("JULIET:", "First Citizen:")
+    exec(code, {})  # noqa: S102
+    out = capsys.readouterr().out
+    assert len(out) >= 200 + 500

@@ -156,6 +156,23 @@ def test_capping_maps_rare_tokens_to_unk():
     assert fit(text, min_freq=2).tokens == [UNK, "\n", "我们", "你们"]
 
 
+def test_prompt_words_the_model_never_saw_fall_back_to_known_pieces():
+    # A vocabulary with the poem's characters and some words, but not 春眠 or 闻啼鸟.
+    tok = WordTokenizer([UNK, "春", "眠", "不", "觉", "晓", "，", "处处", "闻", "啼", "鸟", "。",
+                         "不觉", " ", "  "])
+    poem = "春眠不觉晓，处处闻啼鸟。"
+    assert "春眠" in tok.unknown_tokens(poem)  # jieba's words are unknown...
+    ids, unknown = tok.encode_prompt(poem)
+    assert unknown == [] and tok.decode(ids) == poem  # ...but their pieces are known
+    assert tok.decode(ids[:2]).startswith("春")
+    ids, unknown = tok.encode_prompt("春眠 😀晓   x")
+    assert unknown == ["😀", "x"]
+    assert ids.tolist().count(0) == 2  # one <unk> per uncovered character
+    pieces = [tok.tokens[i] for i in ids]
+    assert pieces[-4:] == ["晓", "  ", " ", UNK]  # the longest known pieces first
+    assert "".join(pieces).replace(UNK, "?") == "春眠 ?晓   ?"
+
+
 def test_unknown_settings_are_rejected():
     with pytest.raises(ValueError, match="jieba_hmm"):
         WordTokenizer([UNK], {"hmm": True})

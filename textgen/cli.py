@@ -64,6 +64,8 @@ def cli() -> None:
     Quick tour:
       textgen train corpora/tiny-shakespeare.txt --config configs/char-small.toml --out runs/demo
       textgen sample runs/demo --length 500 --temperature 0.8
+      textgen sample runs/demo --prime "ROMEO:" --top-p 0.9 -n 3 --stop '\\n\\n'
+      textgen sample runs/demo --interactive
       textgen train --resume runs/demo --epochs 20
       textgen info runs/demo
     """
@@ -398,6 +400,7 @@ def _interactive(gen, prime: str, settings, stops: tuple[str, ...], options: dic
                 session.finished(reply.generation)
                 if not last.endswith("\n"):
                     click.echo()
+                sys.stdout.flush()
     except KeyboardInterrupt:
         click.echo()
 

@@ -176,10 +176,13 @@ class Sampler:
         z = self.filtered(logits, history)  # (B, V)
         if self.greedy:
             return np.argmax(z, axis=1)
-        cdf = np.cumsum(softmax(z), axis=1)  # (B, V)
-        u = np.array([rng.random() for rng in rngs])[:, None] * cdf[:, -1:]
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)  # unnormalised probabilities
+        cdf = np.cumsum(z, axis=1, out=z)  # (B, V)
+        u = np.fromiter((rng.random() for rng in rngs), np.float64, len(rngs))
+        u *= cdf[:, -1]
         # The first id whose cumulative probability exceeds u; never a -inf (p = 0) id.
-        ids = (cdf <= u).sum(axis=1)
+        ids = (cdf <= u[:, None]).sum(axis=1)
         return np.minimum(ids, z.shape[1] - 1)
 
 
