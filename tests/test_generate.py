@@ -100,7 +100,40 @@ def test_bad_arguments_are_invalid_argument(gen, kwargs):
 
 def test_the_state_continues_from_one_call_to_the_next(gen):
     first = gen.run("All:", 30, GREEDY, seed=1)
-    first.finish()
-    continued, state = gen.start(gen.encode_prime("\n"), first.state)
-    fresh, _ = gen.start(gen.encode_prime("\n"))
-    assert not np.allclose(continued, fresh)  # the state remembers what came before
+    text = first.finish()[0].text
+    continued, _ = gen.start(gen.encode_prime("\nAll:"), first.state)
+    whole, _ = gen.start(gen.encode_prime("All:" + text + "\nAll:"))  # read in one go
+    np.testing.assert_allclose(continued, whole, atol=1e-5)
+
+
+def test_the_repetition_penalty_sees_the_generated_tokens(gen):
+    # A huge penalty over a 10-token window: greedy text never repeats a token
+    # within 10 tokens, the prompt's included.
+    settings = SamplerSettings(temperature=0, repetition_penalty=1e9, repetition_window=10)
+    text = "All:" + gen.generate("All:", 150, settings=settings)
+    assert all(text[i] not in text[max(0, i - 10) : i] for i in range(4, len(text)))
+    plain = "All:" + gen.generate("All:", 150, settings=GREEDY)
+    assert any(plain[i] in plain[i - 10 : i] for i in range(10, len(plain)))
+
+
+def test_a_huge_length_allocates_nothing_up_front(gen):
+    pieces = gen.stream("All:", 10**15, seed=1)
+    assert len([next(pieces) for _ in range(5)]) == 5
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "3"])
+def test_a_bad_seed_is_invalid_argument(gen, seed):
+    with pytest.raises(InvalidArgument, match="seed"):
+        gen.run("All", 5, seed=seed)
+
+
+def test_an_unknown_checkpoint_name_is_invalid_argument(char_run):
+    with pytest.raises(InvalidArgument, match="'last' or 'best'"):
+        Generator(char_run, "newest")
+
+
+def test_the_earliest_stop_string_wins_and_a_limit_before_it_is_a_length_stop():
+    row = _Row(("b", "a"), None)
+    assert row.feed("xab") == "x" and row.reason == "stop"
+    row = _Row(("\n",), 1)
+    assert row.feed("bb\n") == "b" and row.reason == "length"  # the limit came first

@@ -87,3 +87,12 @@ def test_a_checkpoint_of_another_architecture_is_refused(tmp_path):
         RecurrentLM.from_checkpoint(ckpt, ModelConfig(5, 7, 2, "lstm"))
     with pytest.raises(IncompatibleCheckpoint, match="gru_cell"):
         RecurrentLM.from_checkpoint(ckpt, ModelConfig(5, 7, 1, "gru"))
+    with pytest.raises(IncompatibleCheckpoint, match=r"embedding/embeddings has shape \(11, 5\)"):
+        RecurrentLM.from_checkpoint(ckpt, ModelConfig(6, 7, 1, "lstm"))
+
+
+def test_weights_the_config_does_not_describe_are_refused(tmp_path):
+    keras_and_numpy(tmp_path, "lstm", layers=2)
+    ckpt = RunDir(tmp_path).read_checkpoint("last", prefixes=("model/",))
+    with pytest.raises(IncompatibleCheckpoint, match="does not describe.*rnn_1"):
+        RecurrentLM.from_checkpoint(ckpt, ModelConfig(5, 7, 1, "lstm"))

@@ -151,3 +151,73 @@ def test_generation_does_not_import_tensorflow(char_run, body):
     assert result.returncode == 0, result.stderr
     assert len(result.stdout) >= 50
     assert "loaded: []" in result.stderr, result.stderr
+
+
+def shown(text: str) -> str:
+    """A reply as the CLI prints it: with a line break after it."""
+    return text if text.endswith("\n") else text + "\n"
+
+
+def test_sampler_options_reach_the_sampler(char_run):
+    from textgen.generate import Generator
+    from textgen.samplers import SamplerSettings
+
+    opts = ["--temperature", 1.3, "--top-k", 5, "--top-p", 0.5, "--repetition-penalty", 3,
+            "--repetition-window", 8]
+    result = invoke("sample", char_run, "--prime", "All:", "--length", 120, "--seed", 2, *opts)
+    assert result.exit_code == 0, result.output
+    want = Generator(char_run).generate(
+        "All:", 120, settings=SamplerSettings(1.3, 5, 0.5, 3.0, 8), seed=2)
+    assert result.stdout == shown("All:" + want)
+    for i in range(0, len(opts) - 2, 2):  # each option alone changes the text (not the window)
+        alone = invoke("sample", char_run, "--prime", "All:", "--length", 120, "--seed", 2,
+                       *opts[i : i + 2])
+        assert alone.stdout != invoke("sample", char_run, "--prime", "All:", "--length", 120,
+                                      "--seed", 2).stdout, opts[i]
+
+
+def test_jsonl_reports_a_stop(char_run):
+    result = invoke("sample", char_run, "--prime", "All:", "--length", 200, "--seed", 1,
+                    "--stop", " ", "--stop", r"\n\n", "--format", "jsonl", "-n", 3)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["finish_reason"] for r in records] == ["stop"] * 3
+    assert all(" " not in r["text"] and r["tokens"] > len(r["text"]) for r in records)
+
+
+def test_stop_escapes():
+    from textgen.cli import _unescape
+
+    assert _unescape(r"\n\t\r\\x\q") == "\n\t\r\\x\\q"
+    assert _unescape("a\\") == "a\\" and _unescape("诗\\n") == "诗\n"
+
+
+def test_interactive_lines_continue_the_conversation_with_a_line_break(char_run):
+    from textgen.generate import Generator
+    from textgen.samplers import SamplerSettings
+
+    lines = ["/temperature 0", "/length 20", "All:", "First"]
+    result = invoke("sample", char_run, "-i", input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    gen, greedy = Generator(char_run), SamplerSettings(0)
+    first = gen.generate("All:", 20, settings=greedy)
+    # The second line is read after the first reply and a line break, as shown.
+    typed = ("" if first.endswith("\n") else "\n") + "First"
+    second = gen.generate("All:" + first + typed, 20, settings=greedy)
+    assert result.stdout == shown(first) + shown(second)
+
+
+def test_interactive_seed_max_chars_and_bad_input(char_run):
+    from textgen.generate import Generator
+
+    lines = ["/seed 5", "/max-chars 10", "All:", "/reset", "All:", "/seed -1", "/length 0",
+             "/max-chars x"]
+    result = invoke("sample", char_run, "-i", input=("\n".join(lines) + "\n").encode()
+                    + b"\xff\xfeAll\n/quit\n")
+    assert result.exit_code == 0, result.output
+    gen = Generator(char_run)
+    replies = [gen.generate("All:", 500, seed=s, max_chars=10) for s in (5, 6)]
+    assert result.stdout == "".join(shown(r) for r in replies)
+    assert "/seed -1: must be >= 0" in result.stderr
+    assert "/length 0: must be >= 1" in result.stderr
+    assert "/max-chars x:" in result.stderr
+    assert "not valid UTF-8" in result.stderr  # undecodable input: a message, not a crash

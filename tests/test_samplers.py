@@ -118,3 +118,21 @@ def test_filters_compose_in_a_sampler():
 def test_bad_settings_name_the_setting_and_the_value(kwargs, name):
     with pytest.raises(InvalidArgument, match=f"`{name}`.*Received: {name}="):
         SamplerSettings(**kwargs)
+
+
+def test_a_tiny_temperature_is_greedy_not_nan(recwarn):
+    logits = np.array([[5.0, 1.0, 3.0, -2.0]])
+    for t in (1e-310, 1e-320):
+        s = SamplerSettings(temperature=t).build(banned_ids=[0])
+        assert {int(s.sample(logits, rngs(k))[0]) for k in range(20)} == {2}
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_row_without_any_allowed_token_is_an_error():
+    from textgen.errors import TextgenError
+
+    s = SamplerSettings().build(banned_ids=[0, 1])
+    with pytest.raises(TextgenError, match="no usable score"):
+        s.sample(np.array([[1.0, 2.0]]), rngs())
+    with pytest.raises(TextgenError, match="no usable score"):
+        SamplerSettings(temperature=0).build().sample(np.array([[np.nan, 1.0]]), rngs())

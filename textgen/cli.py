@@ -41,6 +41,10 @@ class TextgenGroup(click.Group):
         except click.UsageError as e:
             where = e.ctx.command_path if e.ctx else "textgen"
             raise OneLineUsageError(f"{e.format_message()} (see '{where} --help')") from None
+        except MemoryError:
+            raise click.ClickException(
+                "out of memory; ask for less (fewer --num-samples, a shorter prime, a "
+                "smaller model or batch)") from None
         except KeyboardInterrupt:
             # Training handles Ctrl-C itself (it saves first); anywhere else
             # (encoding, sampling) there is nothing to save: stop quietly.

@@ -7,7 +7,9 @@ same per token as a short one (no window is re-read).
 
 Samples of one call are rows of one batch. Row i draws its tokens from its own
 random generator seeded with `seed + i`, so sample i is the same whatever the
-number of samples, and a sample can be redrawn alone with its own seed.
+number of samples, and a sample can be redrawn alone with its own seed (up to
+float rounding: BLAS sums a batch's products in another order than one row's,
+so after thousands of tokens a draw can tip the other way).
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class Generator:
     """
 
     def __init__(self, run_path: str | Path, checkpoint: str = "last"):
+        if checkpoint not in ("last", "best"):
+            raise InvalidArgument(
+                f"`checkpoint` must be 'last' or 'best'. Received: checkpoint={checkpoint!r}")
         run = RunDir(Path(run_path))
         run.require(checkpoint)
         self.run_path = run.path
@@ -231,6 +236,9 @@ class Generation:
             raise InvalidArgument(f"`max_chars` must be >= 1. Received: max_chars={max_chars}")
         if any(not s for s in stop):
             raise InvalidArgument("a stop string must not be empty. Received: stop=''")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                 or seed < 0):
+            raise InvalidArgument(f"`seed` must be an integer >= 0. Received: seed={seed!r}")
         self.gen, self.prime, self.length, self.settings = gen, prime, length, settings
         self.seed = secrets.randbelow(2**31) if seed is None else seed
         self.seeds = [self.seed + i for i in range(n)]
@@ -239,6 +247,7 @@ class Generation:
         self._rows = [_Row(tuple(stop), max_chars) for _ in range(n)]
         self._free_start = free_start
         self.samples: list[Sample] = []
+        self.last_token = ""  # the text of row 0's last generated token, once run
 
     def settings_dict(self) -> dict:
         """The sampler settings as a plain dict (for JSON output)."""
@@ -257,17 +266,18 @@ class Generation:
         free: Sampler = SamplerSettings().build(banned)  # the first token of an empty prompt
         rngs = [np.random.default_rng(s) for s in self.seeds]
         n = len(self.seeds)
-        history = np.full((n, self.prime.ids.size + self.length), -1, dtype=np.int64)
-        history[:, : self.prime.ids.size] = self.prime.ids
-        used = self.prime.ids.size
+        # The recent tokens the repetition penalty looks at (-1: none yet), oldest first.
+        recent = np.full((n, self.settings.repetition_window), -1, dtype=np.int64)
+        tail = self.prime.ids[-recent.shape[1] :]
+        recent[:, recent.shape[1] - tail.size :] = tail
         rows = self._rows
         for k in range(self.length):
             if all(r.reason for r in rows):
                 break
             pick = free if (k == 0 and self._free_start) else sampler
-            ids = pick.sample(self.logits, rngs, history[:, :used])  # (n,)
-            history[:, used] = ids
-            used += 1
+            ids = pick.sample(self.logits, rngs, recent)  # (n,)
+            recent[:, :-1] = recent[:, 1:]
+            recent[:, -1] = ids
             for i, row in enumerate(rows):
                 if not row.reason:
                     piece = row.feed(tok.id_to_token(int(ids[i])))
@@ -275,6 +285,7 @@ class Generation:
                         yield i, piece
             # Read the new tokens, so that the state is always "after the text".
             self.logits, self.state = net.step(ids, self.state)
+            self.last_token = tok.id_to_token(int(ids[0]))
         for i, row in enumerate(rows):
             piece = row.close()
             if piece:
@@ -301,8 +312,11 @@ class _Row:
         text = self.pending + piece
         hits = [i for i in (text.find(s) for s in self.stop) if i >= 0]
         if hits:
-            self.pending, self.reason = "", "stop"
-            return self._emit(text[: min(hits)])
+            cut = min(hits)
+            # A stop string past the character limit: the limit ended the sample first.
+            over = self.max_chars is not None and len(self.text) + cut > self.max_chars
+            self.pending, self.reason = "", "length" if over else "stop"
+            return self._emit(text[:cut])
         hold = max((_overlap(text, s) for s in self.stop), default=0)
         self.pending = text[len(text) - hold :]
         out = self._emit(text[: len(text) - hold])

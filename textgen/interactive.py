@@ -77,11 +77,15 @@ class Session:
         self.drop_unknown = drop_unknown
         self.state: State | None = None  # None: nothing read yet
         self.logits = None
+        self.at_line_start = True  # whether the model's last token ended a line
 
     def handle(self, line: str) -> Reply:
         """Interprets one input line (without its newline); mistakes become messages."""
         if line.startswith("/"):
             return self._command(line[1:].split())
+        if line and self.state is not None and not self.at_line_start:
+            # The reply was shown with a line break after it: the model reads one too.
+            line = "\n" + line
         try:
             prime = self.gen.encode_prime(line, self.drop_unknown)
         except TextgenError as e:
@@ -104,6 +108,9 @@ class Session:
     def finished(self, generation: Generation) -> None:
         """Keeps the state after a reply, so that the next line continues it."""
         self.state, self.logits = generation.state, generation.logits
+        read = generation.last_token or generation.prime.text
+        if read:
+            self.at_line_start = read.endswith("\n")
 
     def _command(self, words: list[str]) -> Reply:
         name, args = (words[0].lower(), words[1:]) if words else ("help", [])
@@ -113,6 +120,7 @@ class Session:
             return Reply(message=HELP)
         if name == "reset":
             self.state = self.logits = None
+            self.at_line_start = True
             return Reply(message="(conversation reset)")
         if name == "settings":
             return Reply(message=self.describe())
@@ -141,7 +149,10 @@ class Session:
                 raise ValueError("must be >= 0")
             self.max_chars = value or None
         else:
-            self.seed = int(text)
+            value = int(text)
+            if value < 0:
+                raise ValueError("must be >= 0")
+            self.seed = value
 
     def describe(self) -> str:
         """The current settings on one line."""

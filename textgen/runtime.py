@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from textgen.config import ModelConfig
+from textgen.errors import IncompatibleCheckpoint
 from textgen.rundir import Checkpoint
 
 # Above this size the layer-0 lookup table (V x G floats) is not precomputed;
@@ -179,27 +180,42 @@ class RecurrentLM:
     def from_checkpoint(cls, ckpt: Checkpoint, cfg: ModelConfig) -> RecurrentLM:
         """Builds the network from a checkpoint's arrays and the run's model config.
 
-        Raises:
-            IncompatibleCheckpoint: a weight is missing or its shape does not fit.
-        """
-        from textgen.errors import IncompatibleCheckpoint
+        Every weight's shape is checked against the config before use, and a
+        checkpoint holding weights the config does not describe is refused.
 
-        layer_cls = {"lstm": _LSTM, "gru": _GRU}[cfg.cell]
-        layers = []
+        Raises:
+            IncompatibleCheckpoint: a weight is missing, has the wrong shape, or is
+                left over (the checkpoint and config.json describe different models).
+        """
+        emb = ckpt.weight("embedding/embeddings")
+        V, E, H = emb.shape[0] if emb.ndim == 2 else -1, cfg.embedding_dim, cfg.units
+        G = {"lstm": 4, "gru": 3}[cfg.cell] * H
+        bias = (G,) if cfg.cell == "lstm" else (2, G)
+        want = {"embedding/embeddings": (V, E), "logits/kernel": (H, V), "logits/bias": (V,)}
         for i in range(cfg.layers):
             prefix = f"rnn_{i}/{cfg.cell}_cell/"
-            layers.append(layer_cls(*(ckpt.weight(prefix + name)
-                                      for name in ("kernel", "recurrent_kernel", "bias"))))
-        model = cls(ckpt.weight("embedding/embeddings"), layers,
-                    ckpt.weight("logits/kernel"), ckpt.weight("logits/bias"))
-        dims = [model.embedding.shape[1]] + [layer.units for layer in layers]
-        for i, layer in enumerate(layers):
-            if layer.wt.shape[1] != dims[i] or model.dt.shape[1] != dims[-1]:
+            want |= {prefix + "kernel": (E if i == 0 else H, G),
+                     prefix + "recurrent_kernel": (H, G), prefix + "bias": bias}
+        weights = {path: ckpt.weight(path) for path in want}
+        for path, shape in want.items():
+            if weights[path].shape != shape or weights[path].dtype.kind != "f":
                 raise IncompatibleCheckpoint(
-                    f"{ckpt.path}: layer rnn_{i} does not fit the layer below it; the "
-                    "checkpoint is damaged or from another model"
+                    f"{ckpt.path}: {path} has shape {weights[path].shape}, but config.json "
+                    f"describes {shape}; the checkpoint is damaged or from another model"
                 )
-        return model
+        extra = [p for p in ckpt.model_paths if p not in want and "seed_generator" not in p]
+        if extra:
+            raise IncompatibleCheckpoint(
+                f"{ckpt.path} holds weights that config.json does not describe "
+                f"({', '.join(extra[:3])}); restore the run's config.json"
+            )
+        layer_cls = {"lstm": _LSTM, "gru": _GRU}[cfg.cell]
+        layers = [
+            layer_cls(*(weights[f"rnn_{i}/{cfg.cell}_cell/{name}"]
+                        for name in ("kernel", "recurrent_kernel", "bias")))
+            for i in range(cfg.layers)
+        ]
+        return cls(emb, layers, weights["logits/kernel"], weights["logits/bias"])
 
     @property
     def vocab_size(self) -> int:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from textgen.errors import InvalidArgument
+from textgen.errors import InvalidArgument, TextgenError
 
 
 def _check(ok: bool, name: str, value: object, rule: str) -> None:
@@ -57,11 +57,15 @@ class Temperature(Filter):
         self.temperature = float(temperature)
 
     def __call__(self, logits, history):
-        logits /= self.temperature
+        # Shift first, so that the best token stays at 0 and a tiny temperature
+        # sends the others to -inf (never inf - inf = NaN).
+        with np.errstate(over="ignore", invalid="ignore"):  # a row of -inf: caught later
+            logits -= logits.max(axis=1, keepdims=True)
+            logits /= self.temperature
 
 
 class TopK(Filter):
-    """Keeps the `k` most likely tokens of each row (exactly k, ties broken by id)."""
+    """Keeps the `k` most likely tokens of each row (exactly k; ties broken arbitrarily)."""
 
     def __init__(self, k: int):
         _check(isinstance(k, int) and not isinstance(k, bool) and k >= 1, "top_k", k,
@@ -174,9 +178,15 @@ class Sampler:
             Token ids (B,) int64.
         """
         z = self.filtered(logits, history)  # (B, V)
+        best = z.max(axis=1, keepdims=True)  # (B, 1)
+        if not np.isfinite(best).all():
+            raise TextgenError(
+                "the model gave no usable score to any allowed token (NaN or infinite "
+                "logits); the checkpoint is damaged, or every token is banned"
+            )
         if self.greedy:
             return np.argmax(z, axis=1)
-        z -= z.max(axis=1, keepdims=True)
+        z -= best
         np.exp(z, out=z)  # unnormalised probabilities
         cdf = np.cumsum(z, axis=1, out=z)  # (B, V)
         u = np.fromiter((rng.random() for rng in rngs), np.float64, len(rngs))
