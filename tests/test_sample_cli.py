@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.test_cli import assert_user_error, invoke
@@ -129,6 +130,15 @@ def test_interactive_replies_continue_the_conversation(char_run):
     assert "".join(p for _, p in again) == text1
     fresh = Session(Generator(char_run), SamplerSettings(0), length=40).handle("All:").generation
     assert "".join(p for _, p in fresh) == text1 + text2  # greedy: one continuous text
+    # A typed line is read on top of the conversation, after a line break.
+    session.finished(again)
+    typed = session.handle("First").generation
+    gen = session.gen
+    sep = "" if text1.endswith("\n") else "\n"
+    whole, _ = gen.start(gen.encode_prime("All:" + text1 + sep + "First"))
+    alone, _ = gen.start(gen.encode_prime("\nFirst"))
+    np.testing.assert_allclose(typed.logits, whole, atol=1e-5)
+    assert not np.allclose(typed.logits, alone, atol=1e-3)
 
 
 NO_TF = """

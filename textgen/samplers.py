@@ -96,8 +96,7 @@ class TopP(Filter):
         order = np.argsort(-logits, axis=1, kind="stable")  # (B, V), most likely first
         probs = np.take_along_axis(softmax(logits), order, axis=1)
         before = np.cumsum(probs, axis=1) - probs  # mass of the more likely tokens
-        drop = before >= self.p
-        drop[:, 0] = False
+        drop = before >= self.p  # never the first: its `before` is 0 < p
         rows = np.nonzero(drop)[0]
         logits[rows, order[drop]] = -np.inf
 
