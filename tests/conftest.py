@@ -60,6 +60,7 @@ def train_run(root: Path, text: str = TINY_TEXT, steps: int = 30, **overrides) -
     from textgen.runs import new_run
     from textgen.train import Trainer
 
+    root.mkdir(parents=True, exist_ok=True)
     corpus = root / "corpus.txt"
     corpus.write_text(text, encoding="utf-8")
     cfg = tiny_config(**overrides)

@@ -115,3 +115,21 @@ def _assign(variables: list, data: dict[str, np.ndarray], prefix: str, path) -> 
                 "the run's config and vocabulary, or start a new run"
             )
         v.assign(data[key])
+
+
+def assign_weights(model: keras.Model, weights: dict[str, np.ndarray]) -> None:
+    """Sets the model's weights from arrays keyed by Keras variable path (fine-tuning).
+
+    Raises:
+        IncompatibleCheckpoint: a trainable-by-default weight of the model is missing
+            from `weights`, or has another shape.
+    """
+    for v in model.variables:
+        if "seed_generator" in v.path:
+            continue
+        if v.path not in weights or tuple(weights[v.path].shape) != tuple(v.shape):
+            got = weights[v.path].shape if v.path in weights else "nothing"
+            raise IncompatibleCheckpoint(
+                f"the base gives {got} for {v.path}, the new model needs {tuple(v.shape)}"
+            )
+        v.assign(weights[v.path])

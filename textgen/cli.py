@@ -17,9 +17,12 @@ from textgen import __version__
 from textgen.errors import TextgenError
 
 if TYPE_CHECKING:  # annotations only: importing these loads TensorFlow
+    from collections.abc import Callable
+
     from textgen.config import Config
     from textgen.data import EncodedCorpus
     from textgen.rundir import RunDir
+    from textgen.train import Trainer
 
 CHECKPOINTS = click.Choice(["last", "best"])
 
@@ -71,6 +74,7 @@ def cli() -> None:
       textgen sample runs/demo --prime "ROMEO:" --top-p 0.9 -n 3 --stop '\\n\\n'
       textgen sample runs/demo --interactive
       textgen train --resume runs/demo --epochs 20
+      textgen finetune runs/demo my-own-text.txt --out runs/mine
       textgen info runs/demo
     """
     _utf8_stdio()
@@ -135,8 +139,12 @@ def train(
         _train(cfg, run, enc, resumed=bool(resume))
 
 
-def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool) -> None:
-    """Reports on the data, trains, and says how it ended (inside the run's lock)."""
+def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
+           init: Callable[[Trainer], None] | None = None) -> None:
+    """Reports on the data, trains, and says how it ended (inside the run's lock).
+
+    `init` sets the new model's weights before the first checkpoint (fine-tuning).
+    """
     from textgen.train import Trainer
 
     tok = enc.tokenizer
@@ -149,6 +157,8 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool) -> None:
         err=True,
     )
     trainer = Trainer(cfg, enc, run)
+    if init is not None:
+        init(trainer)
     for notice in trainer.notices():
         click.echo(notice, err=True)
     if resumed:
@@ -170,6 +180,79 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool) -> None:
     else:
         click.echo(f"stopped at step {st.step:,} ({result.stop_reason}); run saved in "
                    f"{run.path}. Sample with: textgen sample {run.path}", err=True)
+
+
+@cli.command()
+@click.argument("base_run", type=click.Path(path_type=Path))
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory to create. [default: runs/<corpus name>-finetuned]")
+@click.option("--checkpoint", type=CHECKPOINTS, default=None,
+              help="The base's checkpoint to start from. [default: best if it has one, "
+                   "else last]")
+@click.option("--vocab", "vocab_mode", type=click.Choice(["extend", "unk", "strict"]),
+              default="extend", show_default=True,
+              help="Tokens the base never saw: extend = add them to the vocabulary, "
+                   "unk = map them to <unk>, strict = refuse.")
+@click.option("--freeze-embedding", is_flag=True,
+              help="Keep the embedding as the base learnt it (train.freeze_embedding).")
+@click.option("--freeze-layers", type=click.IntRange(min=0), default=None,
+              help="Keep the lowest N recurrent layers as the base learnt them.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML preset of data and train keys (model keys must match the base's).")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override one config key, e.g. --set train.lr=1e-4 (repeatable).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Shortcut for --set train.epochs=N.")
+@click.option("--max-steps", type=click.IntRange(min=0),
+              help="Stop at this global step (0 = no limit); shortcut for train.max_steps.")
+def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
+             checkpoint: str | None, vocab_mode: str, freeze_embedding: bool,
+             freeze_layers: int | None, config_file: Path | None, overrides: tuple[str, ...],
+             epochs: int | None, max_steps: int | None) -> None:
+    """Fine-tune the model of BASE_RUN on CORPUS (your own text), into a new run.
+
+    The new run starts from the base's weights, with its architecture and
+    tokenizer, and trains like `textgen train` (checkpoints, Ctrl-C, and
+    `textgen train --resume NEW_RUN`). The base run is only read. The learning
+    rate defaults to 0.0005, a quarter of training's default: the base is already
+    good, and big steps on a small corpus would wash out what it learnt. The
+    optimizer starts fresh (the base's Adam moments belong to its own corpus).
+    """
+    from textgen import finetune as ft
+    from textgen.config import read_config_file
+    from textgen.rundir import RunDir
+    from textgen.runs import new_run
+
+    base = ft.load_base(base_run, checkpoint)
+    sets = list(overrides)
+    if freeze_embedding:
+        sets.append("train.freeze_embedding=true")
+    for key, value in (("freeze_layers", freeze_layers), ("epochs", epochs),
+                       ("max_steps", max_steps)):
+        if value is not None:
+            sets.append(f"train.{key}={value}")
+    preset = read_config_file(config_file) if config_file else None
+    cfg = ft.finetune_config(base.cfg, preset, sets)
+    vocab = ft.Vocabulary(base.tokenizer, vocab_mode, cfg.data.max_vocab, cfg.data.min_freq)
+    path = out or _default_out(corpus[0], "-finetuned")
+    with RunDir(path).lock(), _EncodeBar() as bar:
+        run, enc, notices = new_run(cfg, list(corpus), path, progress=bar.update, workers=None,
+                                    vocabulary=vocab, lineage=lambda: ft.lineage(base, vocab))
+        bar.close()
+        for notice in notices:
+            click.echo(notice, err=True)
+        click.echo(f"fine-tuning {base.run.path} ({base.checkpoint} checkpoint, step "
+                   f"{base.step:,}); learning rate {cfg.train.lr:g}", err=True)
+        for line in ft.vocabulary_report(vocab):
+            click.echo(line, err=True)
+        weights = ft.grow_weights(base.weights, len(vocab.added))
+
+        def init(trainer: Trainer) -> None:
+            from textgen.checkpoints import assign_weights
+
+            assign_weights(trainer.model, weights)
+
+        _train(cfg, run, enc, resumed=False, init=init)
 
 
 class TqdmReporter:
@@ -212,8 +295,8 @@ class TqdmReporter:
             self._bar = None
 
 
-def _default_out(first: Path) -> Path:
-    base = Path("runs") / (first.stem or "run")
+def _default_out(first: Path, suffix: str = "") -> Path:
+    base = Path("runs") / ((first.stem or "run") + suffix)
     out, n = base, 1
     while out.exists():
         n += 1

@@ -75,6 +75,11 @@ class TrainConfig:
     # LSTMs occasionally explode; clipping the global norm at 5 is the classic fix.
     clip_norm: float = _opt(5.0, "clip gradients to this global norm (0 = off)", min=0.0)
     seed: int = _opt(1234, "random seed for weights, dropout and sampling", min=0)
+    # Fine-tuning on a small corpus: keeping the lower layers as the base learnt
+    # them guards against forgetting; the top layers adapt to the new style.
+    freeze_embedding: bool = _opt(False, "keep the embedding fixed (fine-tuning)")
+    freeze_layers: int = _opt(0, "keep the lowest N recurrent layers fixed (fine-tuning)",
+                              min=0)
     save_every: int = _opt(500, "write the 'last' checkpoint every this many steps", min=1)
     log_every: int = _opt(50, "append a metrics.csv row every this many steps", min=1)
 
@@ -124,23 +129,32 @@ class Config:
     @classmethod
     def load(cls, path: Path) -> Config:
         """Reads a config saved by `save` (JSON) or a TOML preset, by file suffix."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError as e:
-            raise ConfigError(f"config file not found: {path}") from e
-        except UnicodeDecodeError as e:
-            raise ConfigError(f"{path}: not UTF-8 text; save the config file as UTF-8") from e
-        except OSError as e:
-            raise ConfigError(f"{path}: cannot read the config file ({e.strerror or e})") from e
-        kind = "JSON" if path.suffix == ".json" else "TOML"
-        try:
-            raw = json.loads(text) if kind == "JSON" else tomllib.loads(text)
-        except ValueError as e:  # tomllib.TOMLDecodeError is a ValueError
-            raise ConfigError(f"{path}: not valid {kind}: {e}") from e
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: expected sections of key = value, got {type(raw).__name__}")
-        return cls.from_dict(raw, source=str(path))
+        return cls.from_dict(read_config_file(path), source=str(path))
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Reads a config file's sections as written (JSON by suffix, else TOML), unchecked.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not UTF-8 or not valid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ConfigError(f"config file not found: {path}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text; save the config file as UTF-8") from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the config file ({e.strerror or e})") from e
+    kind = "JSON" if path.suffix == ".json" else "TOML"
+    try:
+        raw = json.loads(text) if kind == "JSON" else tomllib.loads(text)
+    except ValueError as e:  # tomllib.TOMLDecodeError is a ValueError
+        raise ConfigError(f"{path}: not valid {kind}: {e}") from e
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected sections of key = value, got {type(raw).__name__}")
+    return raw
 
 
 def _sections() -> dict[str, type]:

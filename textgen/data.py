@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,23 +76,45 @@ class EncodedCorpus:
         }
 
 
-def cache_key(corpus: Corpus, cfg: DataConfig, settings: dict[str, Any] | None = None) -> str:
+def cache_key(
+    corpus: Corpus,
+    cfg: DataConfig,
+    settings: dict[str, Any] | None = None,
+    vocabulary: list[str] | None = None,
+) -> str:
     """Hashes what the encoded ids depend on: corpus bytes and tokenizer settings.
 
     Args:
         corpus: the checked corpus.
         cfg: the data config.
         settings: the tokenizer settings; `tokenizer_settings(cfg)` if None.
+        vocabulary: a given vocabulary (fine-tuning), instead of one built from
+            the corpus with `max_vocab`/`min_freq`.
     """
-    spec = {
+    spec: dict[str, Any] = {
         "version": CACHE_VERSION,
         "corpus": corpus.fingerprint,
         "tokenizer": cfg.tokenizer,
-        "max_vocab": cfg.max_vocab,
-        "min_freq": cfg.min_freq,
         "settings": tokenizer_settings(cfg) if settings is None else settings,
     }
+    if vocabulary is None:
+        spec |= {"max_vocab": cfg.max_vocab, "min_freq": cfg.min_freq}
+    else:
+        spec["vocabulary"] = hashlib.sha256("\0".join(vocabulary).encode()).hexdigest()
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def count_tokens(
+    corpus: Corpus,
+    cfg: DataConfig,
+    settings: dict[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = 1,
+) -> Counter[str]:
+    """Counts the corpus's tokens with the tokenizer of `cfg` (see `encode_corpus`)."""
+    settings = tokenizer_settings(cfg) if settings is None else settings
+    cls = tokenizer_class(cfg.tokenizer)
+    return cls.count(_counting(corpus.iter_text(), progress), workers=workers, **settings)
 
 
 def encode_corpus(
@@ -101,6 +124,8 @@ def encode_corpus(
     progress: Callable[[int], None] | None = None,
     settings: dict[str, Any] | None = None,
     workers: int | None = 1,
+    vocabulary: Tokenizer | None = None,
+    counts: Counter[str] | None = None,
 ) -> EncodedCorpus:
     """Builds the vocabulary and encodes the corpus, reusing the on-disk cache.
 
@@ -114,21 +139,29 @@ def encode_corpus(
         workers: processes for word segmentation: 1 (the default, safe anywhere),
             a number, or None to choose by corpus size. More than one needs the
             program's entry point guarded by `if __name__ == "__main__":`.
+        vocabulary: encode with this tokenizer's vocabulary instead of building one
+            (fine-tuning); tokens it lacks become `<unk>`.
+        counts: the corpus's token counts, when the caller has them already.
 
     Returns:
         The encoded corpus. Its ids are memory-mapped when read from the cache.
     """
     settings = tokenizer_settings(cfg) if settings is None else settings
+    fixed = None if vocabulary is None else vocabulary.tokens
     stem = (Path(cache_dir) if cache_dir else default_cache_dir()) / cache_key(
-        corpus, cfg, settings
+        corpus, cfg, settings, fixed
     )
     cached = _read_cache(stem)
     if cached is not None:
         return cached
 
     cls = tokenizer_class(cfg.tokenizer)
-    counts = cls.count(_counting(corpus.iter_text(), progress), workers=workers, **settings)
-    tok = cls.from_counts(counts, cfg.max_vocab, cfg.min_freq, **settings)
+    if counts is None:
+        counts = cls.count(_counting(corpus.iter_text(), progress), workers=workers, **settings)
+    if vocabulary is None:
+        tok = cls.from_counts(counts, cfg.max_vocab, cfg.min_freq, **settings)
+    else:
+        tok = cls(vocabulary.tokens, settings)
     oov = {t: c for t, c in counts.items() if tok.token_to_id(t) == 0}
     n_oov = sum(oov.values())
     unk_chars = sum(len(t) * c for t, c in oov.items()) / n_oov if n_oov else 1.0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from textgen.config import Config
 from textgen.errors import CheckpointError
+from textgen.finetune import describe_lineage
 from textgen.rundir import RunDir
 from textgen.tokenizers import load_tokenizer
 
@@ -50,4 +51,6 @@ def describe_run(path: Path) -> str:
         )
     ckpts = [n for n in ("last", "best") if run.has_checkpoint(n)]
     lines.append(f"checkpoints  {', '.join(ckpts) or 'none'}")
+    lines += [f"{'lineage' if i == 0 else '':<12} {line}"
+              for i, line in enumerate(describe_lineage(run))]
     return "\n".join(lines)

@@ -8,6 +8,7 @@
       checkpoints/best.npz the weights with the lowest validation loss so far
       state.json           readable copy of the progress stored in last.npz
       metrics.csv          one row per logging step and per epoch
+      lineage.json         fine-tuned runs only: the base run, checkpoint hash, vocabulary
 
 A checkpoint is ONE `.npz` file written atomically, so weights, optimizer
 moments and progress can never disagree after a crash. Arrays are stored in the
@@ -21,6 +22,7 @@ into one, is `textgen.checkpoints`.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import zipfile
@@ -100,6 +102,7 @@ class RunDir:
         self.corpus = self.path / "corpus.json"
         self.state = self.path / "state.json"
         self.metrics = self.path / "metrics.csv"
+        self.lineage = self.path / "lineage.json"  # fine-tuned runs: where they come from
 
     def checkpoint(self, name: str) -> Path:
         """Path of checkpoint `name` ("last" or "best")."""
@@ -181,21 +184,28 @@ class RunDir:
             path.unlink(missing_ok=True)
         return stale
 
-    def read_checkpoint(self, name: str, prefixes: tuple[str, ...] = ("",)) -> Checkpoint:
+    def read_checkpoint(
+        self, name: str, prefixes: tuple[str, ...] = ("",), data: bytes | None = None
+    ) -> Checkpoint:
         """Reads checkpoint `name`'s progress and the arrays whose keys start with `prefixes`.
 
         Arrays are read lazily from the `.npz`, so asking only for "model/" skips
         the optimizer moments (two thirds of a `last` checkpoint).
+
+        Args:
+            name: "last" or "best".
+            prefixes: which arrays to read.
+            data: the file's bytes, already read (then the file is not opened again).
 
         Raises:
             CheckpointError: missing, unreadable or damaged checkpoint.
             IncompatibleCheckpoint: a checkpoint format this textgen cannot read.
         """
         path = self.checkpoint(name)
-        if not path.is_file():
+        if data is None and not path.is_file():
             raise CheckpointError(f"{path} does not exist; train (or resume) until one is saved")
         try:
-            with np.load(path, allow_pickle=False) as npz:
+            with np.load(path if data is None else io.BytesIO(data), allow_pickle=False) as npz:
                 meta = json.loads(str(npz["meta"]))
                 arrays = {k: npz[k] for k in npz.files if k != "meta" and k.startswith(prefixes)}
             raw = meta["state"]

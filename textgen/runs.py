@@ -9,8 +9,10 @@ is gone, and refuses when anything that shapes the model or data changed.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from textgen.config import Config, apply_overrides
 from textgen.corpus import scan_corpus
@@ -18,14 +20,20 @@ from textgen.data import (
     EncodedCorpus,
     StatefulBatches,
     cache_key,
+    count_tokens,
     encode_corpus,
     load_cached,
     split_ids,
 )
-from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
+from textgen.errors import (
+    CheckpointError,
+    ConfigError,
+    IncompatibleCheckpoint,
+    TextgenError,
+)
 from textgen.fileio import atomic_write_text
 from textgen.rundir import RunDir
-from textgen.tokenizers import load_tokenizer
+from textgen.tokenizers import Tokenizer, load_tokenizer
 
 # Keys that may change on --resume: how long to train, how often to save and log,
 # and the step size (to recover from a diverging loss). The rest shapes the model
@@ -45,6 +53,8 @@ def new_run(
     cache_dir: Path | None = None,
     progress: Progress | None = None,
     workers: int | None = 1,
+    vocabulary: Callable[[Counter[str]], Tokenizer] | None = None,
+    lineage: Callable[[], dict[str, Any]] | None = None,
 ) -> tuple[RunDir, EncodedCorpus, list[str]]:
     """Creates run directory `out` for training `cfg` on `corpus_paths`.
 
@@ -55,6 +65,10 @@ def new_run(
         cache_dir: the encoded-corpus cache.
         progress: encoding progress (characters processed).
         workers: processes for word segmentation (see `encode_corpus`).
+        vocabulary: fine-tuning: makes the run's vocabulary from the corpus's token
+            counts (instead of building one with `data.max_vocab`/`data.min_freq`).
+        lineage: fine-tuning: returns where the run comes from (called once the
+            vocabulary is made), saved as `lineage.json`.
 
     Returns:
         The run directory, the encoded corpus, and notices for the user (files
@@ -75,13 +89,25 @@ def new_run(
     # before its first checkpoint, may be written into: never a user's folder.
     if run.path.is_dir():
         names = {p.name for p in run.path.iterdir()} - {".lock"}
-        ours = {"config.json", "vocab.json", "corpus.json", "checkpoints"}
+        ours = {"config.json", "vocab.json", "corpus.json", "lineage.json", "checkpoints"}
         if names and not (names <= ours and run.is_textgen_run()):
             raise TextgenError(
                 f"--out {out} exists and holds other files; pick a new directory"
             )
+    if cfg.train.freeze_layers > cfg.model.layers:
+        raise ConfigError(
+            f"train.freeze_layers={cfg.train.freeze_layers} but the model has "
+            f"{cfg.model.layers} recurrent layer(s); freeze at most {cfg.model.layers}"
+        )
     corpus = scan_corpus(corpus_paths, cfg.data.normalize)
-    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, workers=workers)
+    tok = None
+    if vocabulary is not None:
+        counts = count_tokens(corpus, cfg.data, progress=progress, workers=workers)
+        tok = vocabulary(counts)
+        enc = encode_corpus(corpus, cfg.data, cache_dir, progress, workers=workers,
+                            vocabulary=tok, counts=counts)
+    else:
+        enc = encode_corpus(corpus, cfg.data, cache_dir, progress, workers=workers)
     # Fail on a corpus too small for one batch *before* writing the run directory.
     StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
                     cfg.data.seq_len)
@@ -91,7 +117,8 @@ def new_run(
              "encoding": f.encoding}
             for f in corpus.files
         ],
-        "cache_key": cache_key(corpus, cfg.data, enc.tokenizer.settings),
+        "cache_key": cache_key(corpus, cfg.data, enc.tokenizer.settings,
+                               None if tok is None else tok.tokens),
         **enc.meta(),
         "vocab_size": enc.tokenizer.vocab_size,
     }
@@ -100,6 +127,9 @@ def new_run(
         cfg.save(run.config)
         enc.tokenizer.save(run.vocab)
         atomic_write_text(run.corpus, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        if lineage is not None:
+            atomic_write_text(run.lineage,
+                              json.dumps(lineage(), indent=2, ensure_ascii=False) + "\n")
     except OSError as e:
         raise TextgenError(
             f"cannot write the run directory {out} ({e.strerror or e}); pick a writable --out"
@@ -173,12 +203,15 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> En
         if enc is None:
             raise IncompatibleCheckpoint(f"cannot re-read the run's corpus: {e}") from e
         return enc
-    if cache_key(corpus, cfg.data, settings) != record_key:
+    # A fine-tuned run's vocabulary was given (the base's, maybe grown), not built.
+    given = saved if run.lineage.is_file() else None
+    fixed = None if given is None else given.tokens
+    if cache_key(corpus, cfg.data, settings, fixed) != record_key:
         raise IncompatibleCheckpoint(
             f"the corpus files of {run.path} changed since training started "
             f"({', '.join(map(str, paths))}); restore them or start a new run"
         )
-    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers)
+    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers, given)
     if enc.tokenizer.tokens != saved.tokens:
         raise IncompatibleCheckpoint(
             f"{run.vocab} does not match the vocabulary of the corpus; restore it"

@@ -27,7 +27,7 @@ from textgen.data import (
     split_ids,
     validation_batches,
 )
-from textgen.errors import TrainingDiverged
+from textgen.errors import ConfigError, TrainingDiverged
 from textgen.fileio import atomic_write_text
 from textgen.interrupt import sigint_flag
 from textgen.model import build_model, reset_states
@@ -96,6 +96,7 @@ class Trainer:
         )
         keras.utils.set_random_seed(cfg.train.seed)
         self.model = build_model(cfg.model, enc.tokenizer.vocab_size, d.batch_size)
+        freeze(self.model, cfg)
         self.optimizer = keras.optimizers.Adam(
             learning_rate=cfg.train.lr, global_clipnorm=cfg.train.clip_norm or None
         )
@@ -258,6 +259,22 @@ class Trainer:
                 fmt(tokens_per_s, 1), f"{float(self.optimizer.learning_rate):.6g}",
                 f"{self.state.elapsed_s:.2f}",
             ])
+
+
+def freeze(model: keras.Model, cfg: Config) -> None:
+    """Makes the layers that `train.freeze_embedding`/`train.freeze_layers` name untrainable.
+
+    Raises:
+        ConfigError: more layers to freeze than the model has.
+    """
+    if cfg.train.freeze_layers > cfg.model.layers:
+        raise ConfigError(
+            f"train.freeze_layers={cfg.train.freeze_layers} but the model has "
+            f"{cfg.model.layers} recurrent layer(s); freeze at most {cfg.model.layers}"
+        )
+    model.get_layer("embedding").trainable = not cfg.train.freeze_embedding
+    for i in range(cfg.train.freeze_layers):
+        model.get_layer(f"rnn_{i}").trainable = False
 
 
 class _Window:

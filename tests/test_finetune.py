@@ -1,0 +1,234 @@
+"""`textgen finetune`: vocabulary growth, freezing, lineage, resume, and a base left untouched."""
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import TINY_TEXT, train_run
+from tests.test_cli import assert_user_error, invoke
+from textgen.finetune import Vocabulary, grow_weights
+from textgen.generate import Generator
+from textgen.rundir import RunDir
+from textgen.tokenizers import load_tokenizer
+
+# The tiny corpus with accents and a few Chinese characters the base never saw.
+NEW_TEXT = TINY_TEXT.replace("Speak", "Speak 你好").replace("e", "é") * 2
+EXCERPT = Path(__file__).parent / "data" / "excerpts" / "xiyouji.txt"
+
+
+def weights(run: Path, name: str = "last") -> dict[str, np.ndarray]:
+    ckpt = RunDir(run).read_checkpoint(name, prefixes=("model/",))
+    return {p: ckpt.arrays[f"model/{i}"] for i, p in enumerate(ckpt.model_paths)
+            if "seed_generator" not in p}  # their names depend on the process
+
+
+def checksums(run: Path) -> dict[str, str]:
+    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(run.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+@pytest.fixture
+def new_corpus(tmp_path) -> Path:
+    path = tmp_path / "mine.txt"
+    path.write_text(NEW_TEXT, encoding="utf-8")
+    return path
+
+
+def finetune(base, corpus, out, *args):
+    result = invoke("finetune", base, corpus, "--out", out, *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_extend_keeps_the_base_rows_and_grows_the_vocabulary(tmp_path, new_corpus, cell):
+    base = train_run(tmp_path / "base", steps=10, model__cell=cell)
+    before = checksums(base)
+    out = tmp_path / "new"
+    # lr 0: two steps change nothing, so the new run holds exactly its initial weights.
+    result = finetune(base, new_corpus, out, "--max-steps", 2, "--set", "train.lr=0",
+                      "--checkpoint", "last")
+    assert checksums(base) == before  # the base run is only read
+    old, new = load_tokenizer(base / "vocab.json"), load_tokenizer(out / "vocab.json")
+    added = new.tokens[old.vocab_size :]
+    assert new.tokens[: old.vocab_size] == old.tokens and set(added) == {"é", "你", "好"}
+    assert "added 3 token(s) the base never saw" in result.stderr
+    w0, w1 = weights(base), weights(out)
+    V = old.vocab_size
+    emb, kernel, bias = (w1["embedding/embeddings"], w1["logits/kernel"], w1["logits/bias"])
+    assert emb.shape == (V + 3, 8) and kernel.shape == (16, V + 3) and bias.shape == (V + 3,)
+    assert np.array_equal(emb[:V], w0["embedding/embeddings"])  # bit for bit
+    assert np.array_equal(kernel[:, :V], w0["logits/kernel"])
+    assert np.array_equal(bias[:V], w0["logits/bias"])
+    np.testing.assert_allclose(emb[V:], np.repeat(emb[:V].mean(0, keepdims=True), 3, 0),
+                               rtol=1e-6)
+    assert not kernel[:, V:].any() and np.all(bias[V:] == bias[:V].min())
+    for path in w0:
+        if path.startswith("rnn_"):
+            assert np.array_equal(w0[path], w1[path]), path
+
+
+def test_a_fine_tuned_model_writes_the_new_characters(tmp_path, char_run, new_corpus):
+    out = tmp_path / "new"
+    finetune(char_run, new_corpus, out, "--max-steps", 40, "--set", "train.lr=0.01")
+    text = Generator(out).generate("All:", 400, seed=1)
+    assert "é" in text
+    assert Generator(out).generate("Spéak 你好", 5, seed=1)  # new characters in a prime too
+
+
+def test_unk_and_strict(tmp_path, char_run, new_corpus):
+    unk = finetune(char_run, new_corpus, tmp_path / "unk", "--vocab", "unk", "--max-steps", 1)
+    assert load_tokenizer(tmp_path / "unk" / "vocab.json").tokens == load_tokenizer(
+        char_run / "vocab.json").tokens
+    assert "3 unseen token(s) become <unk>; the base's vocabulary covers 86.52%" in unk.stderr
+    cfg = json.loads((tmp_path / "unk" / "config.json").read_text(encoding="utf-8"))
+    assert cfg["train"]["lr"] == 0.0005 and "learning rate 0.0005" in unk.stderr
+    strict = invoke("finetune", char_run, new_corpus, "--out", tmp_path / "s", "--vocab",
+                    "strict")
+    assert_user_error(strict, "never saw: 'é' '你' '好'")
+    assert not (tmp_path / "s" / "config.json").exists()
+
+
+def test_freezing_really_freezes(tmp_path, char_run, new_corpus):
+    out = tmp_path / "frozen"
+    finetune(char_run, new_corpus, out, "--max-steps", 3, "--freeze-embedding",
+             "--freeze-layers", 1, "--set", "train.lr=0.01")
+    base, new = weights(char_run, "best"), weights(out)
+    V = base["embedding/embeddings"].shape[0]
+    assert np.array_equal(new["embedding/embeddings"][:V], base["embedding/embeddings"])
+    for name in ("kernel", "recurrent_kernel", "bias"):
+        assert np.array_equal(new[f"rnn_0/lstm_cell/{name}"], base[f"rnn_0/lstm_cell/{name}"])
+        assert not np.array_equal(new[f"rnn_1/lstm_cell/{name}"],
+                                  base[f"rnn_1/lstm_cell/{name}"])
+    # Resuming keeps the layers frozen (the setting is part of the run's config).
+    assert invoke("train", "--resume", out, "--max-steps", 5).exit_code == 0
+    assert np.array_equal(weights(out)["rnn_0/lstm_cell/kernel"], base["rnn_0/lstm_cell/kernel"])
+
+
+def test_a_fine_tuned_run_resumes_exactly_and_is_fine_tuned_again(tmp_path, char_run,
+                                                                   new_corpus):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    finetune(char_run, new_corpus, straight, "--max-steps", 8)
+    finetune(char_run, new_corpus, split, "--max-steps", 4)
+    assert invoke("train", "--resume", split, "--max-steps", 8).exit_code == 0
+    a, b = weights(straight), weights(split)
+    for path in a:
+        np.testing.assert_allclose(a[path], b[path], atol=1e-6, err_msg=path)
+
+    again = tmp_path / "again"
+    finetune(split, new_corpus, again, "--max-steps", 2, "--checkpoint", "last")
+    info = invoke("info", again)
+    lines = [line for line in info.stdout.splitlines() if "fine-tuned from" in line
+             or "came from" in line]
+    assert len(lines) == 2 and str(split) in lines[0] and str(char_run) in lines[1]
+    assert "step 8" in lines[0] and "+3 tokens" in lines[1]
+    digest = hashlib.sha256((split / "checkpoints" / "last.npz").read_bytes()).hexdigest()
+    assert digest[:12] in lines[0]
+
+
+def test_a_word_model_extends_with_min_freq_and_max_vocab(tmp_path):
+    base = train_run(tmp_path / "base", EXCERPT.read_text(encoding="utf-8")[:6000], steps=3,
+                     data__tokenizer="word", data__max_vocab=300)
+    old = load_tokenizer(base / "vocab.json")
+    corpus = tmp_path / "mine.txt"
+    corpus.write_text("孙悟空骑着筋斗云，飞过花果山。\n" * 12 + "一次性的词汇\n", encoding="utf-8")
+    out = tmp_path / "new"
+    finetune(base, corpus, out, "--max-steps", 1, "--set", "data.min_freq=2",
+             "--set", f"data.max_vocab={old.vocab_size + 2}")
+    new = load_tokenizer(out / "vocab.json")
+    assert new.kind == "word" and new.tokens[: old.vocab_size] == old.tokens
+    added = new.tokens[old.vocab_size :]
+    assert len(added) == 2  # capped by max_vocab
+    counts = {t: corpus.read_text(encoding="utf-8").count(t) for t in added}
+    assert all(c >= 2 for c in counts.values())  # min_freq: words seen once are left out
+    assert weights(out)["embedding/embeddings"].shape[0] == old.vocab_size + 2
+
+
+def test_vocabulary_strategies_directly():
+    from collections import Counter
+
+    from textgen.tokenizers import CharTokenizer
+
+    base = CharTokenizer(["<unk>", "a", "b"])
+    counts = Counter({"a": 5, "c": 3, "d": 1, "b": 1})
+    grown = Vocabulary(base, "extend", 100, 2)(counts)
+    assert grown.tokens == ["<unk>", "a", "b", "c"]  # d is under min_freq
+    unk = Vocabulary(base, "unk", 100, 1)
+    assert unk(counts).tokens == base.tokens and unk.unseen == ["c", "d"]
+    assert unk.coverage == pytest.approx(6 / 10)
+    w = {"embedding/embeddings": np.ones((3, 2)), "logits/kernel": np.ones((4, 3)),
+         "logits/bias": np.array([0.0, -1.0, 2.0])}
+    assert grow_weights(w, 0) == w
+    assert grow_weights(w, 2)["logits/bias"].tolist() == [0, -1, 2, -1, -1]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--set", "model.units=64"], "cannot change model.units (the base has 32)"),
+    (["--set", "data.tokenizer=word"], "cannot change data.tokenizer"),
+    (["--set", "model.unitz=3"], "valid keys:"),
+    (["--freeze-layers", 3], "train.freeze_layers=3 but the model has 2"),
+    (["--checkpoint", "best", "--set", "train.lr=-1"], "train.lr must be >= 0"),
+])
+def test_incompatible_settings_are_one_line_errors(tmp_path, char_run, new_corpus, args,
+                                                   needle):
+    assert_user_error(invoke("finetune", char_run, new_corpus, "--out", tmp_path / "x",
+                             *args), needle)
+    assert not (tmp_path / "x" / "config.json").exists()
+
+
+def test_a_missing_base_is_a_one_line_error(tmp_path, new_corpus):
+    assert_user_error(invoke("finetune", tmp_path / "nope", new_corpus), "no such run directory")
+
+
+def test_a_base_that_is_saving_is_read_whole(tmp_path, char_run):
+    """While the base's 'last' checkpoint is replaced again and again (as a training
+    base does), every read gets one whole version, and the recorded hash is the
+    hash of the bytes the weights came from."""
+    from textgen.finetune import load_base
+
+    base = tmp_path / "base"
+    shutil.copytree(char_run, base)
+    versions = [base / "checkpoints" / "v0.npz", base / "checkpoints" / "v1.npz"]
+    shutil.copy(base / "checkpoints" / "last.npz", versions[0])
+    shutil.copy(base / "checkpoints" / "best.npz", versions[1])
+    digests = [hashlib.sha256(v.read_bytes()).hexdigest() for v in versions]
+    embeddings = [weights(base, "last"), weights(base, "best")]
+    stop = threading.Event()
+
+    def saver():
+        i = 0
+        while not stop.is_set():
+            tmp = base / "checkpoints" / ".last.npz.tmp"
+            shutil.copy(versions[i % 2], tmp)
+            os.replace(tmp, base / "checkpoints" / "last.npz")
+            i += 1
+
+    thread = threading.Thread(target=saver)
+    thread.start()
+    try:
+        for _ in range(40):
+            loaded = load_base(base, "last")
+            k = digests.index(loaded.sha256)  # one of the two whole versions
+            np.testing.assert_array_equal(loaded.weights["logits/bias"],
+                                          embeddings[k]["logits/bias"])
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_a_preset_sets_data_and_train_keys_but_not_the_model(tmp_path, char_run, new_corpus):
+    preset = tmp_path / "ft.toml"
+    preset.write_text("[train]\nlr = 1e-4\nepochs = 3\n[data]\nseq_len = 8\n", encoding="utf-8")
+    finetune(char_run, new_corpus, tmp_path / "a", "--config", preset, "--max-steps", 1)
+    cfg = json.loads((tmp_path / "a" / "config.json").read_text(encoding="utf-8"))
+    assert (cfg["train"]["lr"], cfg["train"]["epochs"], cfg["data"]["seq_len"]) == (1e-4, 3, 8)
+    assert cfg["model"]["units"] == 32 and cfg["data"]["batch_size"] == 4  # the base's
+    preset.write_text("[model]\nunits = 64\n", encoding="utf-8")
+    assert_user_error(invoke("finetune", char_run, new_corpus, "--out", tmp_path / "b",
+                             "--config", preset), "config cannot change model.units")

@@ -1,0 +1,268 @@
+"""Fine-tuning: a new run that starts from a trained run (the base) on a new corpus.
+
+The base is only read, never written: its checkpoint is read once into memory
+(so a base that is training at the same moment, whose checkpoints are replaced
+atomically, is read whole), hashed, and its weights copied into the new run.
+
+The architecture and tokenizer come from the base. The vocabulary is the base's,
+and for tokens of the new corpus that the base never saw (`--vocab`):
+
+    extend  append them after the base's ids; the embedding and the output layer
+            grow by as many rows/columns (existing weights kept bit for bit)
+    unk     map them to <unk>
+    strict  refuse, listing them
+
+This module needs no Keras; `textgen.checkpoints.assign_weights` puts the
+weights into the training model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textgen.config import Config, set_value
+from textgen.errors import ConfigError, IncompatibleCheckpoint, TextgenError
+from textgen.rundir import RunDir
+from textgen.runtime import RecurrentLM
+from textgen.tokenizers import UNK, Tokenizer, load_tokenizer
+
+# A quarter of train.lr's default: the base already sits in a good region, and
+# large steps on a small corpus wash out what it learnt (catastrophic forgetting).
+FINETUNE_LR = 5e-4
+# What fixes the shapes of the weights, or how text becomes the base's tokens.
+LOCKED_KEYS = (
+    "model.embedding_dim", "model.units", "model.layers", "model.cell",
+    "data.tokenizer", "data.jieba_hmm", "data.user_dict",
+)
+VOCAB_MODES = ("extend", "unk", "strict")
+
+
+@dataclass
+class Base:
+    """A trained run read for fine-tuning.
+
+    Attributes:
+        run: its directory.
+        cfg: its config.
+        tokenizer: its vocabulary.
+        checkpoint: "best" or "last".
+        sha256: the checkpoint file's SHA-256 (of the bytes the weights came from).
+        step: the checkpoint's training step.
+        weights: its model weights by Keras variable path.
+        chain: the base's own lineage (its bases, nearest first), or [].
+    """
+
+    run: RunDir
+    cfg: Config
+    tokenizer: Tokenizer
+    checkpoint: str
+    sha256: str
+    step: int
+    weights: dict[str, np.ndarray]
+    chain: list[dict[str, Any]] = field(default_factory=list)
+
+
+def load_base(path: Path, checkpoint: str | None = None) -> Base:
+    """Reads a base run for fine-tuning, without writing anything to it.
+
+    Args:
+        path: the base run directory (later, a name that resolves to one).
+        checkpoint: "best" or "last"; None takes "best" when the base has one.
+
+    Raises:
+        CheckpointError: not a run, or no such checkpoint.
+        IncompatibleCheckpoint: the checkpoint does not fit the base's config.
+    """
+    run = RunDir(Path(path))
+    name = checkpoint or ("best" if run.has_checkpoint("best") else "last")
+    file = run.require(name)
+    cfg = Config.load(run.config)
+    tok = load_tokenizer(run.vocab)
+    data = file.read_bytes()  # one read: a whole checkpoint even while the base trains
+    ckpt = run.read_checkpoint(name, prefixes=("model/",), data=data)
+    RecurrentLM.from_checkpoint(ckpt, cfg.model)  # checks every shape against the config
+    if ckpt.weight("embedding/embeddings").shape[0] != tok.vocab_size:
+        raise IncompatibleCheckpoint(
+            f"{file} has a vocabulary of {ckpt.weight('embedding/embeddings').shape[0]:,} but "
+            f"{run.vocab} has {tok.vocab_size:,} tokens; restore the base's vocab.json"
+        )
+    weights = {p: ckpt.arrays[f"model/{i}"] for i, p in enumerate(ckpt.model_paths)
+               if "seed_generator" not in p}
+    chain: list[dict[str, Any]] = []
+    if run.lineage.is_file():
+        try:
+            chain = list(json.loads(run.lineage.read_text(encoding="utf-8"))["chain"])
+        except (OSError, ValueError, KeyError, TypeError):
+            chain = []  # a damaged lineage loses history, not the base
+    return Base(run, cfg, tok, name, hashlib.sha256(data).hexdigest(), ckpt.state.step,
+                weights, chain)
+
+
+def finetune_config(base: Config, preset: dict[str, Any] | None, overrides: list[str]) -> Config:
+    """The new run's config: the base's model and data settings, fine-tuning defaults,
+    then a preset's keys and `--set` overrides; the architecture cannot change.
+
+    Args:
+        base: the base run's config.
+        preset: a TOML preset's sections, or None.
+        overrides: `--set section.key=value` strings.
+
+    Raises:
+        ConfigError: a bad key or value, or one that would change a `LOCKED_KEYS` key.
+    """
+    cfg = Config()
+    cfg.model = dataclasses.replace(base.model)
+    cfg.data = dataclasses.replace(base.data)
+    cfg.train.lr = FINETUNE_LR
+    items = []
+    for section, keys in (preset or {}).items():
+        if not isinstance(keys, dict):
+            raise ConfigError(f"config: [{section}] must be a table of key = value")
+        items += [(f"{section}.{k}", v, "config") for k, v in keys.items()]
+    for item in overrides:
+        dotted, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects section.key=value, got {item!r}")
+        items.append((dotted.strip(), value, "--set"))
+    before = cfg.to_dict()
+    for dotted, value, source in items:
+        set_value(cfg, dotted, value, source=source)  # checks the key and the value
+        section, key = dotted.split(".")
+        now = getattr(getattr(cfg, section), key)
+        if dotted in LOCKED_KEYS and now != before[section][key]:
+            raise ConfigError(
+                f"fine-tuning keeps the base's architecture and tokenizer: {source} cannot "
+                f"change {dotted} (the base has {before[section][key]!r}); leave it out, "
+                "or train a new model with `textgen train`"
+            )
+    return cfg
+
+
+class Vocabulary:
+    """Makes the new run's vocabulary from the base's and the new corpus's counts.
+
+    Args:
+        base: the base's tokenizer.
+        mode: "extend", "unk" or "strict".
+        max_vocab: `extend` never grows the vocabulary past this (or past the base's).
+        min_freq: `extend` adds only tokens seen at least this often.
+
+    After the call, `added` and `unseen` say what happened.
+    """
+
+    def __init__(self, base: Tokenizer, mode: str, max_vocab: int, min_freq: int):
+        if mode not in VOCAB_MODES:
+            raise ConfigError(f"--vocab must be one of {', '.join(VOCAB_MODES)}, got {mode!r}")
+        self.base, self.mode = base, mode
+        self.max_vocab, self.min_freq = max_vocab, min_freq
+        self.added: list[str] = []
+        self.unseen: list[str] = []
+        self.coverage = 1.0
+
+    def __call__(self, counts: Counter[str]) -> Tokenizer:
+        """Returns the new run's tokenizer for a corpus with these token counts.
+
+        Raises:
+            TextgenError: `strict`, and the corpus has tokens the base never saw.
+        """
+        known = set(self.base.tokens)
+        order = sorted(counts, key=lambda t: (-counts[t], t))
+        self.unseen = [t for t in order if t not in known and t != UNK]
+        total = sum(counts.values())
+        self.coverage = 1 - sum(counts[t] for t in self.unseen) / total if total else 1.0
+        if self.unseen and self.mode == "strict":
+            shown = " ".join(repr(t) for t in self.unseen[:30])
+            more = f" and {len(self.unseen) - 30:,} more" if len(self.unseen) > 30 else ""
+            raise TextgenError(
+                f"--vocab strict: the corpus has {len(self.unseen):,} token(s) the base "
+                f"never saw: {shown}{more}; use --vocab extend to add them or --vocab unk "
+                "to map them to <unk>"
+            )
+        if self.mode == "extend":
+            room = max(0, max(self.max_vocab, self.base.vocab_size) - self.base.vocab_size)
+            self.added = [t for t in self.unseen if counts[t] >= self.min_freq][:room]
+        return type(self.base)([*self.base.tokens, *self.added], self.base.settings)
+
+
+def grow_weights(weights: dict[str, np.ndarray], n_new: int) -> dict[str, np.ndarray]:
+    """Adds `n_new` tokens to the embedding and the output layer; keeps the rest exactly.
+
+    New embedding rows are the mean of the existing ones (a neutral input). New
+    output columns are zero with the lowest existing bias, so a new token starts
+    as rare as the rarest known one and rises as the corpus teaches it.
+
+    Args:
+        weights: model weights by Keras path (not modified).
+        n_new: tokens appended after the existing ids.
+
+    Returns:
+        The weights with embedding (V + n, E), logits kernel (H, V + n), bias (V + n,).
+    """
+    out = dict(weights)
+    if n_new == 0:
+        return out
+    emb = weights["embedding/embeddings"]  # (V, E)
+    kernel, bias = weights["logits/kernel"], weights["logits/bias"]  # (H, V), (V,)
+    out["embedding/embeddings"] = np.concatenate(
+        [emb, np.repeat(emb.mean(axis=0, keepdims=True), n_new, axis=0)])
+    out["logits/kernel"] = np.concatenate(
+        [kernel, np.zeros((kernel.shape[0], n_new), kernel.dtype)], axis=1)
+    out["logits/bias"] = np.concatenate([bias, np.full(n_new, bias.min(), bias.dtype)])
+    return out
+
+
+def lineage(base: Base, vocab: Vocabulary) -> dict[str, Any]:
+    """What `lineage.json` records: this run's base, then the base's own bases."""
+    entry = {
+        "run": str(base.run.path.resolve()),
+        "checkpoint": base.checkpoint,
+        "sha256": base.sha256,
+        "step": base.step,
+        "vocab": vocab.mode,
+        "tokens_added": len(vocab.added),
+        "added_examples": vocab.added[:20],
+    }
+    return {"chain": [entry, *base.chain]}
+
+
+def describe_lineage(run: RunDir) -> list[str]:
+    """Lines for `textgen info`: the chain of bases, nearest first ([] if not fine-tuned)."""
+    try:
+        chain = json.loads(run.lineage.read_text(encoding="utf-8"))["chain"]
+        lines = []
+        for i, e in enumerate(chain):
+            added = f", +{e['tokens_added']:,} tokens" if e["vocab"] == "extend" else ""
+            lines.append(
+                f"{'fine-tuned from' if i == 0 else '  which came from'} {e['run']} "
+                f"({e['checkpoint']} checkpoint, step {e['step']:,}, sha256 "
+                f"{e['sha256'][:12]}; vocabulary {e['vocab']}{added})"
+            )
+        return lines
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError):
+        return [f"({run.lineage} is damaged)"]
+
+
+def vocabulary_report(vocab: Vocabulary) -> list[str]:
+    """Lines that say what happened to the tokens the base never saw."""
+    lines = []
+    if vocab.mode == "extend":
+        shown = " ".join(repr(t) for t in vocab.added[:10])
+        more = " ..." if len(vocab.added) > 10 else ""
+        lines.append(f"vocabulary: added {len(vocab.added):,} token(s) the base never saw"
+                     + (f": {shown}{more}" if vocab.added else ""))
+    left = len(vocab.unseen) - len(vocab.added)
+    if left:
+        cover = (f"; the base's vocabulary covers {vocab.coverage:.2%} of the corpus"
+                 if vocab.mode == "unk" else " (beyond data.max_vocab or under data.min_freq)")
+        lines.append(f"vocabulary: {left:,} unseen token(s) become <unk>{cover}")
+    return lines
