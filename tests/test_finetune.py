@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import threading
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -66,8 +67,9 @@ def test_extend_keeps_the_base_rows_and_grows_the_vocabulary(tmp_path, new_corpu
     assert np.array_equal(emb[:V], w0["embedding/embeddings"])  # bit for bit
     assert np.array_equal(kernel[:, :V], w0["logits/kernel"])
     assert np.array_equal(bias[:V], w0["logits/bias"])
-    np.testing.assert_allclose(emb[V:], np.repeat(emb[:V].mean(0, keepdims=True), 3, 0),
-                               rtol=1e-6)
+    spread = emb[:V].std()
+    assert np.abs(emb[V:] - emb[:V].mean(0)).max() < 0.5 * spread  # near the mean...
+    assert len({row.tobytes() for row in emb[V:]}) == 3  # ...but each its own
     assert not kernel[:, V:].any() and np.all(bias[V:] == bias[:V].min())
     for path in w0:
         if path.startswith("rnn_"):
@@ -144,9 +146,11 @@ def test_a_word_model_extends_with_min_freq_and_max_vocab(tmp_path):
     new = load_tokenizer(out / "vocab.json")
     assert new.kind == "word" and new.tokens[: old.vocab_size] == old.tokens
     added = new.tokens[old.vocab_size :]
-    assert len(added) == 2  # capped by max_vocab
-    counts = {t: corpus.read_text(encoding="utf-8").count(t) for t in added}
-    assert all(c >= 2 for c in counts.values())  # min_freq: words seen once are left out
+    counts = Counter(new.split(corpus.read_text(encoding="utf-8")))
+    unseen = sorted((t for t in counts if t not in old.tokens), key=lambda t: (-counts[t], t))
+    # The most frequent unseen words seen at least twice (min_freq), two of them (max_vocab).
+    assert added == [t for t in unseen if counts[t] >= 2][:2]
+    assert counts[unseen[-1]] == 1 and unseen[-1] not in added
     assert weights(out)["embedding/embeddings"].shape[0] == old.vocab_size + 2
 
 
@@ -157,8 +161,9 @@ def test_vocabulary_strategies_directly():
 
     base = CharTokenizer(["<unk>", "a", "b"])
     counts = Counter({"a": 5, "c": 3, "d": 1, "b": 1})
-    grown = Vocabulary(base, "extend", 100, 2)(counts)
-    assert grown.tokens == ["<unk>", "a", "b", "c"]  # d is under min_freq
+    grown = Vocabulary(base, "extend", 100, 3)(counts)
+    assert grown.tokens == ["<unk>", "a", "b", "c"]  # d is under min_freq; c just makes it
+    assert Vocabulary(base, "extend", 3, 1)(counts).tokens == base.tokens  # max_vocab
     unk = Vocabulary(base, "unk", 100, 1)
     assert unk(counts).tokens == base.tokens and unk.unseen == ["c", "d"]
     assert unk.coverage == pytest.approx(6 / 10)
@@ -168,9 +173,23 @@ def test_vocabulary_strategies_directly():
     assert grow_weights(w, 2)["logits/bias"].tolist() == [0, -1, 2, -1, -1]
 
 
+@pytest.mark.parametrize("key, value", [
+    ("model.embedding_dim", 9), ("model.units", 64), ("model.layers", 3),
+    ("model.cell", "gru"), ("data.tokenizer", "word"), ("data.jieba_hmm", "false"),
+    ("data.user_dict", "names.txt"),
+])
+def test_every_locked_key_is_refused(tmp_path, char_run, new_corpus, key, value):
+    from textgen.finetune import LOCKED_KEYS
+
+    assert key in LOCKED_KEYS
+    result = invoke("finetune", char_run, new_corpus, "--out", tmp_path / "x", "--set",
+                    f"{key}={value}")
+    assert_user_error(result, f"--set cannot change {key} (the base has")
+    assert not (tmp_path / "x").exists()
+
+
 @pytest.mark.parametrize("args, needle", [
     (["--set", "model.units=64"], "cannot change model.units (the base has 32)"),
-    (["--set", "data.tokenizer=word"], "cannot change data.tokenizer"),
     (["--set", "model.unitz=3"], "valid keys:"),
     (["--freeze-layers", 3], "train.freeze_layers=3 but the model has 2"),
     (["--checkpoint", "best", "--set", "train.lr=-1"], "train.lr must be >= 0"),
@@ -184,6 +203,14 @@ def test_incompatible_settings_are_one_line_errors(tmp_path, char_run, new_corpu
 
 def test_a_missing_base_is_a_one_line_error(tmp_path, new_corpus):
     assert_user_error(invoke("finetune", tmp_path / "nope", new_corpus), "no such run directory")
+
+
+def test_the_new_run_cannot_be_inside_the_base(char_run, new_corpus):
+    before = checksums(char_run)
+    for out in (char_run, char_run / "sub"):
+        assert_user_error(invoke("finetune", char_run, new_corpus, "--out", out),
+                          "inside the base run")
+    assert checksums(char_run) == before and not (char_run / "sub").exists()
 
 
 def test_a_base_that_is_saving_is_read_whole(tmp_path, char_run):
@@ -231,4 +258,86 @@ def test_a_preset_sets_data_and_train_keys_but_not_the_model(tmp_path, char_run,
     assert cfg["model"]["units"] == 32 and cfg["data"]["batch_size"] == 4  # the base's
     preset.write_text("[model]\nunits = 64\n", encoding="utf-8")
     assert_user_error(invoke("finetune", char_run, new_corpus, "--out", tmp_path / "b",
-                             "--config", preset), "config cannot change model.units")
+                             "--config", preset), "ft.toml cannot change model.units")
+
+
+def test_unk_and_extend_runs_on_one_cache_get_their_own_ids(tmp_path, char_run, new_corpus):
+    finetune(char_run, new_corpus, tmp_path / "u", "--vocab", "unk", "--max-steps", 1)
+    finetune(char_run, new_corpus, tmp_path / "e", "--max-steps", 1)
+    from textgen.runs import open_run
+
+    ids = [open_run(tmp_path / name)[2].ids for name in ("u", "e")]
+    V = load_tokenizer(char_run / "vocab.json").vocab_size
+    assert (ids[0] == 0).sum() > 0 and ids[0].max() < V  # new characters are <unk>
+    assert (ids[1] == 0).sum() == 0 and ids[1].max() >= V  # ...or new ids
+
+
+def test_assign_weights_refuses_a_wrong_shape():
+    from textgen.checkpoints import assign_weights
+    from textgen.config import ModelConfig
+    from textgen.errors import IncompatibleCheckpoint
+    from textgen.model import build_model
+
+    model = build_model(ModelConfig(4, 5, 1), 7, 1)
+    good = {v.path: np.zeros(v.shape) for v in model.variables}
+    assign_weights(model, good)
+    with pytest.raises(IncompatibleCheckpoint, match="logits/bias"):
+        assign_weights(model, {**good, "logits/bias": np.zeros(8)})
+    with pytest.raises(IncompatibleCheckpoint, match="embedding"):
+        assign_weights(model, {k: v for k, v in good.items() if "embedding" not in k})
+
+
+def test_a_damaged_base_is_a_one_line_error_and_writes_nothing(tmp_path, char_run, new_corpus):
+    base = tmp_path / "base"
+    shutil.copytree(char_run, base)
+    vocab = json.loads((base / "vocab.json").read_text(encoding="utf-8"))
+    vocab["tokens"] = vocab["tokens"][:-1]
+    (base / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    assert_user_error(invoke("finetune", base, new_corpus, "--out", tmp_path / "x"),
+                      "has a vocabulary of")
+    shutil.copy(char_run / "vocab.json", base / "vocab.json")
+    cfg = json.loads((base / "config.json").read_text(encoding="utf-8"))
+    cfg["data"]["tokenizer"] = "word"
+    (base / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
+    assert_user_error(invoke("finetune", base, new_corpus, "--out", tmp_path / "x"),
+                      "holds a 'char' vocabulary")
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_run_record_not_lineage_json_says_the_vocabulary_was_given(tmp_path, char_run,
+                                                                      new_corpus):
+    out = tmp_path / "new"
+    finetune(char_run, new_corpus, out, "--max-steps", 2)
+    (out / "lineage.json").unlink()  # lineage lost: the run still resumes
+    result = invoke("train", "--resume", out, "--max-steps", 4)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_word_base_keeps_its_own_user_dictionary(tmp_path):
+    user_dict = tmp_path / "names.txt"
+    user_dict.write_text("孙行者 10 nr\n", encoding="utf-8")
+    text = EXCERPT.read_text(encoding="utf-8")[:6000]
+    base = train_run(tmp_path / "base", text, steps=2, data__tokenizer="word",
+                     data__user_dict=str(user_dict))
+    user_dict.write_text("孙 10\n", encoding="utf-8")  # the file changed since the base
+    corpus = tmp_path / "mine.txt"
+    corpus.write_text("孙行者道：“师父！”\n" * 20, encoding="utf-8")
+    finetune(base, corpus, tmp_path / "new", "--max-steps", 1)
+    new = load_tokenizer(tmp_path / "new" / "vocab.json")
+    assert new.settings["user_dict_text"] == "孙行者 10 nr\n"  # the base's, not the file's
+    assert "孙行者" in new.split("孙行者道")
+
+
+def test_a_plain_run_started_over_a_dead_fine_tune_start_drops_its_lineage(tmp_path, char_run,
+                                                                          new_corpus):
+    done = tmp_path / "done"
+    finetune(char_run, new_corpus, done, "--max-steps", 1)
+    dead = tmp_path / "dead"  # what a fine-tune that died before its first checkpoint leaves
+    dead.mkdir()
+    for name in ("config.json", "vocab.json", "corpus.json", "lineage.json"):
+        shutil.copy(done / name, dead / name)
+    result = invoke("train", new_corpus, "--out", dead, "--max-steps", 1,
+                    "--set", "data.batch_size=4", "--set", "data.seq_len=16")
+    assert result.exit_code == 0, result.output
+    assert not (dead / "lineage.json").exists()
+    assert "fine-tuned" not in invoke("info", dead).stdout

@@ -232,12 +232,16 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
         if value is not None:
             sets.append(f"train.{key}={value}")
     preset = read_config_file(config_file) if config_file else None
-    cfg = ft.finetune_config(base.cfg, preset, sets)
+    cfg = ft.finetune_config(base.cfg, preset, sets, str(config_file))
     vocab = ft.Vocabulary(base.tokenizer, vocab_mode, cfg.data.max_vocab, cfg.data.min_freq)
     path = out or _default_out(corpus[0], "-finetuned")
+    if path.resolve().is_relative_to(base.run.path.resolve()):
+        raise click.UsageError(f"--out {path} is inside the base run; the base is never "
+                               "written to, pick a directory outside it")
     with RunDir(path).lock(), _EncodeBar() as bar:
         run, enc, notices = new_run(cfg, list(corpus), path, progress=bar.update, workers=None,
-                                    vocabulary=vocab, lineage=lambda: ft.lineage(base, vocab))
+                                    vocabulary=vocab, lineage=lambda: ft.lineage(base, vocab),
+                                    settings=base.tokenizer.settings)
         bar.close()
         for notice in notices:
             click.echo(notice, err=True)
@@ -245,7 +249,10 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
                    f"{base.step:,}); learning rate {cfg.train.lr:g}", err=True)
         for line in ft.vocabulary_report(vocab):
             click.echo(line, err=True)
-        weights = ft.grow_weights(base.weights, len(vocab.added))
+        weights = ft.grow_weights(base.weights, len(vocab.added), cfg.train.seed)
+        if cfg.train.freeze_embedding and vocab.added:
+            click.echo(f"note: with --freeze-embedding the {len(vocab.added):,} new tokens keep "
+                       "their starting embeddings (near the mean of the others)", err=True)
 
         def init(trainer: Trainer) -> None:
             from textgen.checkpoints import assign_weights

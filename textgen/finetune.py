@@ -29,7 +29,12 @@ from typing import Any
 import numpy as np
 
 from textgen.config import Config, set_value
-from textgen.errors import ConfigError, IncompatibleCheckpoint, TextgenError
+from textgen.errors import (
+    CheckpointError,
+    ConfigError,
+    IncompatibleCheckpoint,
+    TextgenError,
+)
 from textgen.rundir import RunDir
 from textgen.runtime import RecurrentLM
 from textgen.tokenizers import UNK, Tokenizer, load_tokenizer
@@ -86,7 +91,15 @@ def load_base(path: Path, checkpoint: str | None = None) -> Base:
     file = run.require(name)
     cfg = Config.load(run.config)
     tok = load_tokenizer(run.vocab)
-    data = file.read_bytes()  # one read: a whole checkpoint even while the base trains
+    if tok.kind != cfg.data.tokenizer:
+        raise IncompatibleCheckpoint(
+            f"{run.path}: config.json says data.tokenizer={cfg.data.tokenizer!r} but "
+            f"vocab.json holds a {tok.kind!r} vocabulary; restore the base's files"
+        )
+    try:
+        data = file.read_bytes()  # one read: a whole checkpoint even while the base trains
+    except OSError as e:
+        raise CheckpointError(f"{file}: cannot read it ({e.strerror or e})") from e
     ckpt = run.read_checkpoint(name, prefixes=("model/",), data=data)
     RecurrentLM.from_checkpoint(ckpt, cfg.model)  # checks every shape against the config
     if ckpt.weight("embedding/embeddings").shape[0] != tok.vocab_size:
@@ -106,7 +119,9 @@ def load_base(path: Path, checkpoint: str | None = None) -> Base:
                 weights, chain)
 
 
-def finetune_config(base: Config, preset: dict[str, Any] | None, overrides: list[str]) -> Config:
+def finetune_config(
+    base: Config, preset: dict[str, Any] | None, overrides: list[str], source: str = "config"
+) -> Config:
     """The new run's config: the base's model and data settings, fine-tuning defaults,
     then a preset's keys and `--set` overrides; the architecture cannot change.
 
@@ -114,6 +129,7 @@ def finetune_config(base: Config, preset: dict[str, Any] | None, overrides: list
         base: the base run's config.
         preset: a TOML preset's sections, or None.
         overrides: `--set section.key=value` strings.
+        source: the preset's name, for error messages.
 
     Raises:
         ConfigError: a bad key or value, or one that would change a `LOCKED_KEYS` key.
@@ -125,8 +141,8 @@ def finetune_config(base: Config, preset: dict[str, Any] | None, overrides: list
     items = []
     for section, keys in (preset or {}).items():
         if not isinstance(keys, dict):
-            raise ConfigError(f"config: [{section}] must be a table of key = value")
-        items += [(f"{section}.{k}", v, "config") for k, v in keys.items()]
+            raise ConfigError(f"{source}: [{section}] must be a table of key = value")
+        items += [(f"{section}.{k}", v, source) for k, v in keys.items()]
     for item in overrides:
         dotted, sep, value = item.partition("=")
         if not sep:
@@ -192,16 +208,21 @@ class Vocabulary:
         return type(self.base)([*self.base.tokens, *self.added], self.base.settings)
 
 
-def grow_weights(weights: dict[str, np.ndarray], n_new: int) -> dict[str, np.ndarray]:
+def grow_weights(
+    weights: dict[str, np.ndarray], n_new: int, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Adds `n_new` tokens to the embedding and the output layer; keeps the rest exactly.
 
-    New embedding rows are the mean of the existing ones (a neutral input). New
-    output columns are zero with the lowest existing bias, so a new token starts
-    as rare as the rarest known one and rises as the corpus teaches it.
+    New embedding rows are the mean of the existing ones (a neutral input) plus
+    a little noise (a tenth of the rows' spread), so that new tokens differ from
+    each other even in a frozen embedding. New output columns are zero with the
+    lowest existing bias, so a new token starts as rare as the rarest known one
+    and rises as the corpus teaches it.
 
     Args:
         weights: model weights by Keras path (not modified).
         n_new: tokens appended after the existing ids.
+        seed: seeds the noise.
 
     Returns:
         The weights with embedding (V + n, E), logits kernel (H, V + n), bias (V + n,).
@@ -211,8 +232,9 @@ def grow_weights(weights: dict[str, np.ndarray], n_new: int) -> dict[str, np.nda
         return out
     emb = weights["embedding/embeddings"]  # (V, E)
     kernel, bias = weights["logits/kernel"], weights["logits/bias"]  # (H, V), (V,)
+    noise = np.random.default_rng(seed).normal(0, 0.1 * emb.std(), (n_new, emb.shape[1]))
     out["embedding/embeddings"] = np.concatenate(
-        [emb, np.repeat(emb.mean(axis=0, keepdims=True), n_new, axis=0)])
+        [emb, (emb.mean(axis=0) + noise).astype(emb.dtype)])
     out["logits/kernel"] = np.concatenate(
         [kernel, np.zeros((kernel.shape[0], n_new), kernel.dtype)], axis=1)
     out["logits/bias"] = np.concatenate([bias, np.full(n_new, bias.min(), bias.dtype)])
@@ -263,6 +285,8 @@ def vocabulary_report(vocab: Vocabulary) -> list[str]:
     left = len(vocab.unseen) - len(vocab.added)
     if left:
         cover = (f"; the base's vocabulary covers {vocab.coverage:.2%} of the corpus"
-                 if vocab.mode == "unk" else " (beyond data.max_vocab or under data.min_freq)")
+                 if vocab.mode == "unk" else
+                 f" (over data.max_vocab={vocab.max_vocab:,} or under data.min_freq="
+                 f"{vocab.min_freq}); raise --set data.max_vocab=N to add more")
         lines.append(f"vocabulary: {left:,} unseen token(s) become <unk>{cover}")
     return lines

@@ -55,6 +55,7 @@ def new_run(
     workers: int | None = 1,
     vocabulary: Callable[[Counter[str]], Tokenizer] | None = None,
     lineage: Callable[[], dict[str, Any]] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> tuple[RunDir, EncodedCorpus, list[str]]:
     """Creates run directory `out` for training `cfg` on `corpus_paths`.
 
@@ -69,6 +70,8 @@ def new_run(
             counts (instead of building one with `data.max_vocab`/`data.min_freq`).
         lineage: fine-tuning: returns where the run comes from (called once the
             vocabulary is made), saved as `lineage.json`.
+        settings: tokenizer settings to use (fine-tuning: the base's, its jieba user
+            dictionary's text included); read from `cfg.data` if None.
 
     Returns:
         The run directory, the encoded corpus, and notices for the user (files
@@ -102,12 +105,12 @@ def new_run(
     corpus = scan_corpus(corpus_paths, cfg.data.normalize)
     tok = None
     if vocabulary is not None:
-        counts = count_tokens(corpus, cfg.data, progress=progress, workers=workers)
+        counts = count_tokens(corpus, cfg.data, settings, progress, workers)
         tok = vocabulary(counts)
-        enc = encode_corpus(corpus, cfg.data, cache_dir, progress, workers=workers,
+        enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers,
                             vocabulary=tok, counts=counts)
     else:
-        enc = encode_corpus(corpus, cfg.data, cache_dir, progress, workers=workers)
+        enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers)
     # Fail on a corpus too small for one batch *before* writing the run directory.
     StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
                     cfg.data.seq_len)
@@ -121,6 +124,8 @@ def new_run(
                                None if tok is None else tok.tokens),
         **enc.meta(),
         "vocab_size": enc.tokenizer.vocab_size,
+        # "given": the vocabulary came with the run (fine-tuning), not from the corpus.
+        "vocabulary": "built" if tok is None else "given",
     }
     try:
         run.path.mkdir(parents=True, exist_ok=True)
@@ -130,6 +135,8 @@ def new_run(
         if lineage is not None:
             atomic_write_text(run.lineage,
                               json.dumps(lineage(), indent=2, ensure_ascii=False) + "\n")
+        else:
+            run.lineage.unlink(missing_ok=True)  # left by a fine-tune that died starting
     except OSError as e:
         raise TextgenError(
             f"cannot write the run directory {out} ({e.strerror or e}); pick a writable --out"
@@ -189,7 +196,8 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> En
         record = json.loads(run.corpus.read_text(encoding="utf-8"))
         paths = [Path(f["path"]) for f in record["files"]]
         record_key = str(record["cache_key"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        given_vocabulary = record.get("vocabulary") == "given"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise CheckpointError(f"{run.corpus} is missing or damaged; cannot resume") from e
     # The tokenizer settings (a jieba user dictionary's text included) come from
     # the run's own vocab.json, so the dictionary file itself is no longer needed.
@@ -204,7 +212,7 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> En
             raise IncompatibleCheckpoint(f"cannot re-read the run's corpus: {e}") from e
         return enc
     # A fine-tuned run's vocabulary was given (the base's, maybe grown), not built.
-    given = saved if run.lineage.is_file() else None
+    given = saved if given_vocabulary else None
     fixed = None if given is None else given.tokens
     if cache_key(corpus, cfg.data, settings, fixed) != record_key:
         raise IncompatibleCheckpoint(
