@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,8 +18,6 @@ from textgen import __version__
 from textgen.errors import TextgenError
 
 if TYPE_CHECKING:  # annotations only: importing these loads TensorFlow
-    from collections.abc import Callable
-
     from textgen.config import Config
     from textgen.data import EncodedCorpus
     from textgen.rundir import RunDir
@@ -80,17 +79,34 @@ def cli() -> None:
     _utf8_stdio()
 
 
+def _training_options(command: Callable) -> Callable:
+    """Adds the options `train` and `finetune` share: --set, --epochs, --max-steps."""
+    options = [
+        click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+                     help="Override one config key, e.g. --set train.lr=1e-4 (repeatable)."),
+        click.option("--epochs", type=click.IntRange(min=1),
+                     help="Shortcut for --set train.epochs=N."),
+        click.option("--max-steps", type=click.IntRange(min=0),
+                     help="Stop at this global step (0 = no limit); shortcut for "
+                          "train.max_steps."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _with_shortcuts(overrides: tuple[str, ...], **train_keys: object) -> list[str]:
+    """`--set` strings plus `train.KEY=VALUE` for each shortcut option that was given."""
+    return [*overrides, *(f"train.{k}={v}" for k, v in train_keys.items() if v is not None)]
+
+
 @cli.command()
 @click.argument("corpus", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML preset (see configs/); defaults apply to keys it leaves out.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create. [default: runs/<corpus name>, made unique]")
-@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Override one config key, e.g. --set model.units=256 (repeatable).")
-@click.option("--epochs", type=click.IntRange(min=1), help="Shortcut for --set train.epochs=N.")
-@click.option("--max-steps", type=click.IntRange(min=0),
-              help="Stop at this global step (0 = no limit); shortcut for train.max_steps.")
+@_training_options
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path),
               help="Continue the run in this directory exactly where it stopped.")
 def train(
@@ -111,11 +127,7 @@ def train(
     from textgen.rundir import RunDir
     from textgen.runs import new_run, open_run
 
-    sets = list(overrides)
-    if epochs is not None:
-        sets.append(f"train.epochs={epochs}")
-    if max_steps is not None:
-        sets.append(f"train.max_steps={max_steps}")
+    sets = _with_shortcuts(overrides, epochs=epochs, max_steps=max_steps)
     if resume:
         if corpus or config_file or out:
             raise click.UsageError("--resume takes no CORPUS, --config or --out")
@@ -200,11 +212,7 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
               help="Keep the lowest N recurrent layers as the base learnt them.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML preset of data and train keys (model keys must match the base's).")
-@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Override one config key, e.g. --set train.lr=1e-4 (repeatable).")
-@click.option("--epochs", type=click.IntRange(min=1), help="Shortcut for --set train.epochs=N.")
-@click.option("--max-steps", type=click.IntRange(min=0),
-              help="Stop at this global step (0 = no limit); shortcut for train.max_steps.")
+@_training_options
 def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
              checkpoint: str | None, vocab_mode: str, freeze_embedding: bool,
              freeze_layers: int | None, config_file: Path | None, overrides: tuple[str, ...],
@@ -224,13 +232,8 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     from textgen.runs import new_run
 
     base = ft.load_base(base_run, checkpoint)
-    sets = list(overrides)
-    if freeze_embedding:
-        sets.append("train.freeze_embedding=true")
-    for key, value in (("freeze_layers", freeze_layers), ("epochs", epochs),
-                       ("max_steps", max_steps)):
-        if value is not None:
-            sets.append(f"train.{key}={value}")
+    sets = _with_shortcuts(overrides, freeze_embedding=freeze_embedding or None,
+                           freeze_layers=freeze_layers, epochs=epochs, max_steps=max_steps)
     preset = read_config_file(config_file) if config_file else None
     cfg = ft.finetune_config(base.cfg, preset, sets, str(config_file))
     vocab = ft.Vocabulary(base.tokenizer, vocab_mode, cfg.data.max_vocab, cfg.data.min_freq)
