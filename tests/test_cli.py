@@ -217,7 +217,12 @@ def test_a_failed_start_can_be_retried_in_the_same_directory(tmp_path, tiny_corp
     out = tmp_path / "r"
     too_big = invoke("train", tiny_corpus, "--out", out, *sets("data.batch_size=512"))
     assert_user_error(too_big, "corpus too small")
-    assert not (out / "config.json").exists()  # nothing written before the data was checked
+    assert not out.exists()  # nothing written before the data was checked, not even a lock
+    assert_user_error(invoke("sample", out), "no such run directory")
+    given = tmp_path / "empty"
+    given.mkdir()  # a directory the user made stays, empty
+    assert_user_error(invoke("train", tmp_path / "missing.txt", "--out", given), "no such file")
+    assert given.is_dir() and not list(given.iterdir())
     ok = invoke("train", tiny_corpus, "--out", out, "--max-steps", 2, *sets())
     assert ok.exit_code == 0, ok.output
 

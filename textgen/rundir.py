@@ -143,13 +143,18 @@ class RunDir:
         checkpoints; the second one gets a clear error instead. (POSIX only; on
         other systems the lock is a no-op.)
 
+        A start that fails before writing anything leaves nothing behind: the
+        lock file it made is removed, and so is the directory if it made it.
+
         Raises:
             TextgenError: another process holds the lock, or the directory
                 cannot be created.
         """
+        lock_file = self.path / ".lock"
+        made_dir, made_lock = not self.path.exists(), not lock_file.exists()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            handle = open(self.path / ".lock", "a+b")  # noqa: SIM115 -- held for the block
+            handle = open(lock_file, "a+b")  # noqa: SIM115 -- held for the block
         except OSError as e:
             raise TextgenError(
                 f"cannot create the run directory {self.path} ({e.strerror or e}); "
@@ -170,6 +175,10 @@ class RunDir:
             yield
         finally:
             handle.close()  # also releases the lock
+            if made_lock and [p.name for p in self.path.iterdir()] == [".lock"]:
+                lock_file.unlink(missing_ok=True)
+                if made_dir:
+                    self.path.rmdir()
 
     def remove_stale_temp_files(self) -> list[Path]:
         """Deletes temporary files that a killed process left mid-write.
