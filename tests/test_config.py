@@ -79,3 +79,14 @@ def test_json_round_trip(tmp_path):
     apply_overrides(cfg, ["model.units=48", "data.tokenizer=word"])
     cfg.save(tmp_path / "config.json")
     assert Config.load(tmp_path / "config.json") == cfg
+
+
+def test_data_encoding_must_be_a_known_codec():
+    from textgen.config import Config, apply_overrides
+    from textgen.errors import ConfigError
+
+    cfg = Config()
+    apply_overrides(cfg, ["data.encoding=cp1252"])
+    assert cfg.data.encoding == "cp1252"
+    with pytest.raises(ConfigError, match="data.encoding must be 'auto' or a text encoding"):
+        apply_overrides(cfg, ["data.encoding=klingon"])

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from textgen.corpus import scan_corpus
@@ -96,3 +98,37 @@ def test_error_offset_counts_the_bom(tmp_path):
     only_bom.write_bytes(b"\xef\xbb\xbf")
     with pytest.raises(CorpusError, match="only whitespace"):
         scan_corpus([only_bom])
+
+
+# Latin-1 French whose accented letters are all followed by letters: it decodes as
+# GB18030 too, into rare characters standing alone (mojibake).
+LATIN_FRENCH = "Les élèves très fâchés étaient âgés.\nIl était sûr qu'elles étaient fâchées.\n"
+
+
+def test_latin1_that_decodes_as_gb18030_is_refused_with_the_fix(tmp_path):
+    p = tmp_path / "fr.txt"
+    p.write_bytes((LATIN_FRENCH * 20).encode("latin-1"))
+    (p.read_bytes()).decode("gb18030")  # the trap: it does decode
+    with pytest.raises(CorpusError, match=r"not Chinese .* --encoding cp1252 .* iconv"):
+        scan_corpus([p])
+    corpus = scan_corpus([p], encoding="cp1252")
+    assert corpus.read_text() == LATIN_FRENCH * 20 and corpus.files[0].encoding == "cp1252"
+
+
+def test_classical_chinese_in_gb18030_is_still_accepted(tmp_path):
+    # The Tang poems use many characters outside GB2312, but in whole lines.
+    text = (Path(__file__).parent / "data" / "excerpts" / "tang-poems.txt").read_text(
+        encoding="utf-8")
+    p = tmp_path / "poems.txt"
+    p.write_bytes(text.encode("gb18030"))
+    corpus = scan_corpus([p])
+    assert corpus.files[0].encoding == "gb18030" and corpus.read_text() == text
+
+
+def test_a_named_encoding_is_used_as_given(tmp_path):
+    p = tmp_path / "u.txt"
+    p.write_bytes("\ufeffhello 你好".encode())
+    assert scan_corpus([p], encoding="UTF8").read_text() == "hello 你好"  # BOM still dropped
+    p.write_bytes("hello 你好".encode())
+    with pytest.raises(CorpusError, match="not valid ascii .* at byte 6"):
+        scan_corpus([p], encoding="ascii")

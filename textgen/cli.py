@@ -80,8 +80,11 @@ def cli() -> None:
 
 
 def _training_options(command: Callable) -> Callable:
-    """Adds the options `train` and `finetune` share: --set, --epochs, --max-steps."""
+    """Adds the options `train` and `finetune` share: --encoding, --set, --epochs, --max-steps."""
     options = [
+        click.option("--encoding", metavar="CODEC",
+                     help="The corpus files' encoding, e.g. cp1252 or big5 (data.encoding). "
+                          "[default: UTF-8, or GB18030 for Chinese]"),
         click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                      help="Override one config key, e.g. --set train.lr=1e-4 (repeatable)."),
         click.option("--epochs", type=click.IntRange(min=1),
@@ -95,9 +98,11 @@ def _training_options(command: Callable) -> Callable:
     return command
 
 
-def _with_shortcuts(overrides: tuple[str, ...], **train_keys: object) -> list[str]:
-    """`--set` strings plus `train.KEY=VALUE` for each shortcut option that was given."""
-    return [*overrides, *(f"train.{k}={v}" for k, v in train_keys.items() if v is not None)]
+def _with_shortcuts(overrides: tuple[str, ...], encoding: str | None,
+                    **train_keys: object) -> list[str]:
+    """`--set` strings plus the keys that the shortcut options given stand for."""
+    sets = [*overrides, *(f"train.{k}={v}" for k, v in train_keys.items() if v is not None)]
+    return sets + ([f"data.encoding={encoding}"] if encoding else [])
 
 
 @cli.command()
@@ -113,6 +118,7 @@ def train(
     corpus: tuple[Path, ...],
     config_file: Path | None,
     out: Path | None,
+    encoding: str | None,
     overrides: tuple[str, ...],
     epochs: int | None,
     max_steps: int | None,
@@ -127,7 +133,7 @@ def train(
     from textgen.rundir import RunDir
     from textgen.runs import new_run, open_run
 
-    sets = _with_shortcuts(overrides, epochs=epochs, max_steps=max_steps)
+    sets = _with_shortcuts(overrides, encoding, epochs=epochs, max_steps=max_steps)
     if resume:
         if corpus or config_file or out:
             raise click.UsageError("--resume takes no CORPUS, --config or --out")
@@ -215,8 +221,8 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
 @_training_options
 def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
              checkpoint: str | None, vocab_mode: str, freeze_embedding: bool,
-             freeze_layers: int | None, config_file: Path | None, overrides: tuple[str, ...],
-             epochs: int | None, max_steps: int | None) -> None:
+             freeze_layers: int | None, config_file: Path | None, encoding: str | None,
+             overrides: tuple[str, ...], epochs: int | None, max_steps: int | None) -> None:
     """Fine-tune the model of BASE_RUN on CORPUS (your own text), into a new run.
 
     The new run starts from the base's weights, with its architecture and
@@ -232,7 +238,7 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     from textgen.runs import new_run
 
     base = ft.load_base(base_run, checkpoint)
-    sets = _with_shortcuts(overrides, freeze_embedding=freeze_embedding or None,
+    sets = _with_shortcuts(overrides, encoding, freeze_embedding=freeze_embedding or None,
                            freeze_layers=freeze_layers, epochs=epochs, max_steps=max_steps)
     preset = read_config_file(config_file) if config_file else None
     cfg = ft.finetune_config(base.cfg, preset, sets, str(config_file))

@@ -7,6 +7,7 @@ all call it. Each field's `metadata["help"]` is shown in error messages and docs
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
 import math
@@ -46,6 +47,10 @@ class DataConfig:
     user_dict: str = _opt("", "word tokenizer: path to a jieba user dictionary ('' = none)")
     normalize: str = _opt("none", "Unicode normalisation of the corpus: 'none' or 'nfkc'",
                           choices=("none", "nfkc"))
+    # "auto" reads UTF-8, else GB18030 when the text reads as Chinese; a file in
+    # another encoding (Latin-1, Windows-1252, Big5, ...) must be named.
+    encoding: str = _opt("auto", "corpus encoding: 'auto' (UTF-8, or GB18030 for Chinese) "
+                         "or a codec name such as 'cp1252' or 'big5'", codec=True)
 
 
 @dataclass
@@ -206,6 +211,14 @@ def _coerce(dotted: str, f: dataclasses.Field, value: Any, source: str) -> Any:
     if kind is str and not isinstance(value, str):
         raise bad
     meta = f.metadata
+    if meta.get("codec") and value != "auto":
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ConfigError(
+                f"{source}: {dotted} must be 'auto' or a text encoding Python knows "
+                f"(e.g. 'cp1252', 'latin-1', 'big5'), got {value!r}"
+            ) from None
     if "choices" in meta and value not in meta["choices"]:
         raise ConfigError(
             f"{source}: {dotted} must be one of {', '.join(map(repr, meta['choices']))}, "

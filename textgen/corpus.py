@@ -5,17 +5,23 @@ A corpus is read twice, in chunks, never whole: `scan_corpus` checks every file
 `Corpus.iter_text` then yields decoded text for the tokenizer. Memory stays at a
 few chunks whatever the corpus size.
 
-Decoding: UTF-8 (a BOM is stripped); if that fails, GB18030 (a superset of GBK
-and GB2312, common for Chinese novels), and the fallback is reported. CRLF
-becomes LF. Files are joined in order, with a newline added between two files
-when the first does not end with one.
+Decoding (`encoding="auto"`): UTF-8 (a BOM is stripped); if that fails,
+GB18030 (a superset of GBK and GB2312, common for Chinese novels), but only
+when the result reads as Chinese: most of its non-ASCII characters are among
+GB2312's 6,763 common ones, or they come in runs (words, lines of verse). A
+Latin-1 or Windows-1252 file often decodes as GB18030 too, into rare characters
+standing alone between ASCII letters: mojibake a model would learn. Any other
+`encoding` is a codec name used as given. CRLF becomes LF. Files are joined in
+order, with a newline added between two files when the first does not end with one.
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +30,13 @@ from pathlib import Path
 from textgen.errors import CorpusError
 
 CHUNK_BYTES = 1 << 22  # 4 MiB of raw bytes per read
-ENCODINGS = ("utf-8-sig", "gb18030")
+ENCODINGS = ("utf-8-sig", "gb18030")  # what "auto" tries, in order
+# Chinese text in GB18030 is nearly all GB2312 characters (the bundled novels:
+# over 99.8%), or, for classical or traditional text (the Tang poems: 71%), in
+# long runs of non-ASCII characters (whole lines). Latin-1 read as GB18030 is
+# neither: each accented letter swallows the next byte into one rare character.
+MIN_COMMON_CHINESE = 0.8
+MIN_MEAN_RUN = 3.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,7 @@ class Corpus:
 
     @property
     def fallback_files(self) -> list[CorpusFile]:
-        """Files that were not UTF-8 and were decoded as GB18030."""
+        """Files that were not read as UTF-8 (GB18030, or the encoding asked for)."""
         return [f for f in self.files if f.encoding != "utf-8-sig"]
 
     def iter_text(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
@@ -105,12 +117,14 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return out
 
 
-def scan_corpus(paths: list[Path], normalize: str = "none") -> Corpus:
+def scan_corpus(paths: list[Path], normalize: str = "none", encoding: str = "auto") -> Corpus:
     """Checks and fingerprints every corpus file.
 
     Args:
         paths: files and/or directories (a directory stands for its `*.txt` files).
         normalize: "none" or "nfkc" (Unicode compatibility normalisation).
+        encoding: "auto" (UTF-8, else GB18030 when it reads as Chinese), or a codec
+            name ("cp1252", "latin-1", "big5", ...) for every file.
 
     Returns:
         The checked `Corpus`.
@@ -118,21 +132,67 @@ def scan_corpus(paths: list[Path], normalize: str = "none") -> Corpus:
     Raises:
         CorpusError: a file is missing, empty, whitespace-only, binary or undecodable.
     """
-    return Corpus(tuple(_scan_file(p) for p in expand_paths(paths)), normalize)
+    return Corpus(tuple(_scan_file(p, encoding) for p in expand_paths(paths)), normalize)
 
 
-def _scan_file(path: Path) -> CorpusFile:
-    first_error: tuple[int, str] | None = None
-    for encoding in ENCODINGS:
-        result = _try_decode(path, encoding)
+def _scan_file(path: Path, encoding: str = "auto") -> CorpusFile:
+    if encoding != "auto":
+        codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+        result = _try_decode(path, codec)
         if isinstance(result, CorpusFile):
             return result
-        first_error = first_error or result
-    offset, reason = first_error  # type: ignore[misc]
+        offset, reason = result
+        raise CorpusError(
+            f"{path}: not valid {encoding} ({reason} at byte {offset:,}); check the "
+            "file's encoding, or leave out --encoding to detect it"
+        )
+    utf8 = _try_decode(path, "utf-8-sig")
+    if isinstance(utf8, CorpusFile):
+        return utf8
+    offset, reason = utf8
+    gb = _try_decode(path, "gb18030")
+    if isinstance(gb, CorpusFile):
+        share, mean_run = _chinese_evidence(gb)
+        if share >= MIN_COMMON_CHINESE or mean_run >= MIN_MEAN_RUN:
+            return gb
+        raise CorpusError(
+            f"{path}: not UTF-8 ({reason} at byte {offset:,}), and read as GB18030 it is "
+            f"not Chinese (only {share:.0%} common Chinese characters, in runs of "
+            f"{mean_run:.1f}): probably Latin-1 or Windows-1252. Pass --encoding cp1252 "
+            f"(or the right one), or convert it: iconv -f cp1252 -t utf-8 {path} > "
+            f"{path.stem}-utf8.txt"
+        )
     raise CorpusError(
-        f"{path}: not valid UTF-8 ({reason} at byte {offset:,}) nor GB18030; "
-        "convert it to UTF-8 (e.g. `iconv -f <encoding> -t utf-8`)"
+        f"{path}: not valid UTF-8 ({reason} at byte {offset:,}) nor GB18030; pass "
+        "--encoding with the file's encoding, or convert it to UTF-8 "
+        "(`iconv -f <encoding> -t utf-8`)"
     )
+
+
+def _chinese_evidence(f: CorpusFile, sample_bytes: int = CHUNK_BYTES) -> tuple[float, float]:
+    """How Chinese a decoded file looks, from its first chunk.
+
+    Returns:
+        The share of its non-ASCII characters that are in GB2312, and the mean
+        length of its runs of non-ASCII characters.
+    """
+    text = next(_iter_lines_chunks(f.path, f.encoding, sample_bytes), "")
+    runs = _NON_ASCII.findall(text)
+    odd = Counter("".join(runs))
+    total = sum(odd.values())
+    if not total:
+        return 1.0, 0.0
+    common = 0
+    for c, n in odd.items():
+        try:
+            c.encode("gb2312")
+            common += n
+        except UnicodeEncodeError:
+            pass
+    return common / total, total / len(runs)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def _try_decode(path: Path, encoding: str) -> CorpusFile | tuple[int, str]:

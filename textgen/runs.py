@@ -102,7 +102,7 @@ def new_run(
             f"train.freeze_layers={cfg.train.freeze_layers} but the model has "
             f"{cfg.model.layers} recurrent layer(s); freeze at most {cfg.model.layers}"
         )
-    corpus = scan_corpus(corpus_paths, cfg.data.normalize)
+    corpus = scan_corpus(corpus_paths, cfg.data.normalize, cfg.data.encoding)
     tok = None
     if vocabulary is not None:
         counts = count_tokens(corpus, cfg.data, settings, progress, workers)
@@ -142,7 +142,8 @@ def new_run(
             f"cannot write the run directory {out} ({e.strerror or e}); pick a writable --out"
         ) from e
     notices = [
-        f"note: {f.path} is not UTF-8; decoded it as GB18030" for f in corpus.fallback_files
+        f"note: {f.path} is not UTF-8; decoded it as {f.encoding.upper()}"
+        for f in corpus.fallback_files
     ]
     return run, enc, notices
 
@@ -204,7 +205,7 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> En
     saved = load_tokenizer(run.vocab)
     settings = saved.settings
     try:
-        corpus = scan_corpus(paths, cfg.data.normalize)
+        corpus = scan_corpus(paths, cfg.data.normalize, cfg.data.encoding)
     except TextgenError as e:
         # The files are gone or changed; the encoded cache is enough to resume.
         enc = load_cached(record_key, cache_dir)
