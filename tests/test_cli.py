@@ -129,6 +129,22 @@ def test_user_errors_are_one_line(trained, tmp_path, tiny_corpus):
         assert_user_error(invoke(*args), needle)
 
 
+def test_a_corpus_directory_says_what_it_read_and_skipped(tmp_path):
+    from tests.conftest import TINY_TEXT
+
+    d = tmp_path / "texts"
+    d.mkdir()
+    (d / "a.md").write_text(TINY_TEXT, encoding="utf-8")
+    (d / "b.txt").write_bytes(b"\x00binary")
+    assert_user_error(invoke("train", d, "--out", tmp_path / "r"), "no usable *.txt file")
+    result = invoke("train", d, "--glob", "*.md", "--out", tmp_path / "r", "--max-steps", 1,
+                    *sets())
+    assert result.exit_code == 0, result.output
+    assert "read 1 corpus file(s); skipped 1:" in result.stderr and "b.txt" in result.stderr
+    assert_user_error(invoke("train", "--resume", tmp_path / "r", "--glob", "*"),
+                      "--resume takes no")
+
+
 def test_gb18030_corpus_is_reported(tmp_path):
     corpus = tmp_path / "gbk.txt"
     corpus.write_bytes(("第一回 甄士隐梦幻识通灵 贾雨村风尘怀闺秀\n" * 30).encode("gb18030"))

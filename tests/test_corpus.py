@@ -63,7 +63,7 @@ def test_missing_paths_and_empty_directories(tmp_path):
     with pytest.raises(CorpusError, match="no such file or directory"):
         scan_corpus([tmp_path / "nope.txt"])
     (tmp_path / "d").mkdir()
-    with pytest.raises(CorpusError, match=r"holds no \*.txt files"):
+    with pytest.raises(CorpusError, match=r"no usable \*.txt file .* --glob"):
         scan_corpus([tmp_path / "d"])
 
 
@@ -76,6 +76,28 @@ def test_directory_files_sorted_and_joined_with_newline(tmp_path):
     corpus = scan_corpus([d])
     assert [f.path.name for f in corpus.files] == ["a.txt", "b.txt"]
     assert corpus.read_text() == "first\nsecond\n"
+    assert corpus.skipped == ((d / "skip.md", "does not match *.txt"),)
+
+
+def test_a_directory_skips_unusable_files_and_reads_what_the_glob_picks(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "good.txt").write_text("good text\n", encoding="utf-8")
+    (d / "image.txt").write_bytes(b"\x89PNG\x00\x00binary")
+    (d / "empty.txt").write_bytes(b"")
+    (d / "notes.md").write_text("# notes\n", encoding="utf-8")
+    (d / "README").write_text("plain text without a suffix\n", encoding="utf-8")
+    (d / ".hidden").write_text("x", encoding="utf-8")
+    corpus = scan_corpus([d])
+    assert [f.path.name for f in corpus.files] == ["good.txt"]
+    why = {q.name: reason for q, reason in corpus.skipped}
+    assert set(why) == {"image.txt", "empty.txt", "notes.md", "README"}
+    assert "NUL bytes" in why["image.txt"] and "empty" in why["empty.txt"]
+    assert why["README"] == "does not match *.txt"
+    everything = scan_corpus([d], pattern="*")
+    assert [f.path.name for f in everything.files] == ["README", "good.txt", "notes.md"]
+    with pytest.raises(CorpusError, match="NUL bytes"):  # a file named on its own must work
+        scan_corpus([d / "image.txt"])
 
 
 def test_fingerprint_tracks_content_and_normalisation(tmp_path):

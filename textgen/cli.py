@@ -80,8 +80,12 @@ def cli() -> None:
 
 
 def _training_options(command: Callable) -> Callable:
-    """Adds the options `train` and `finetune` share: --encoding, --set, --epochs, --max-steps."""
+    """Adds the options `train` and `finetune` share: --glob, --encoding, --set, --epochs,
+    --max-steps."""
     options = [
+        click.option("--glob", "pattern", default="*.txt", show_default=True,
+                     metavar="PATTERN",
+                     help="Which files of a CORPUS directory to read, e.g. '*.md' or '*'."),
         click.option("--encoding", metavar="CODEC",
                      help="The corpus files' encoding, e.g. cp1252 or big5 (data.encoding). "
                           "[default: UTF-8, or GB18030 for Chinese]"),
@@ -118,13 +122,14 @@ def train(
     corpus: tuple[Path, ...],
     config_file: Path | None,
     out: Path | None,
+    pattern: str,
     encoding: str | None,
     overrides: tuple[str, ...],
     epochs: int | None,
     max_steps: int | None,
     resume: Path | None,
 ) -> None:
-    """Train a model on CORPUS (text files, or directories of *.txt files).
+    """Train a model on CORPUS (text files, or directories of *.txt files; see --glob).
 
     Checkpoints go to the run directory every train.save_every steps, at each
     epoch end and on Ctrl-C; a stopped or killed run continues with --resume.
@@ -135,8 +140,9 @@ def train(
 
     sets = _with_shortcuts(overrides, encoding, epochs=epochs, max_steps=max_steps)
     if resume:
-        if corpus or config_file or out:
-            raise click.UsageError("--resume takes no CORPUS, --config or --out")
+        if corpus or config_file or out or pattern != "*.txt" or encoding:
+            raise click.UsageError(
+                "--resume takes no CORPUS, --config, --out, --glob or --encoding")
         RunDir(resume).require("last")  # a clear error before anything is created
     elif not corpus:
         raise click.UsageError("give a CORPUS file or directory (or --resume RUN_DIR)")
@@ -150,7 +156,7 @@ def train(
             cfg = Config.load(config_file) if config_file else Config()
             apply_overrides(cfg, sets)
             run, enc, notices = new_run(cfg, list(corpus), path, progress=bar.update,
-                                        workers=None)
+                                        workers=None, pattern=pattern)
             for notice in notices:
                 click.echo(notice, err=True)
         bar.close()
@@ -221,8 +227,9 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
 @_training_options
 def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
              checkpoint: str | None, vocab_mode: str, freeze_embedding: bool,
-             freeze_layers: int | None, config_file: Path | None, encoding: str | None,
-             overrides: tuple[str, ...], epochs: int | None, max_steps: int | None) -> None:
+             freeze_layers: int | None, config_file: Path | None, pattern: str,
+             encoding: str | None, overrides: tuple[str, ...], epochs: int | None,
+             max_steps: int | None) -> None:
     """Fine-tune the model of BASE_RUN on CORPUS (your own text), into a new run.
 
     The new run starts from the base's weights, with its architecture and
@@ -250,7 +257,7 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     with RunDir(path).lock(), _EncodeBar() as bar:
         run, enc, notices = new_run(cfg, list(corpus), path, progress=bar.update, workers=None,
                                     vocabulary=vocab, lineage=lambda: ft.lineage(base, vocab),
-                                    settings=base.tokenizer.settings)
+                                    settings=base.tokenizer.settings, pattern=pattern)
         bar.close()
         for notice in notices:
             click.echo(notice, err=True)

@@ -55,6 +55,8 @@ class Corpus:
 
     files: tuple[CorpusFile, ...]
     normalize: str = "none"
+    # Files of the given directories that were not used, with why (not in the fingerprint).
+    skipped: tuple[tuple[Path, str], ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -95,44 +97,65 @@ class Corpus:
         return "".join(self.iter_text())
 
 
-def expand_paths(paths: list[Path]) -> list[Path]:
-    """Expands directories to their `*.txt` files (sorted) and checks that files exist.
-
-    Raises:
-        CorpusError: a path does not exist, or a directory holds no `.txt` file.
-    """
-    if not paths:
-        raise CorpusError("no corpus given; pass one or more text files or directories")
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            txt = sorted(q for q in p.glob("*.txt") if q.is_file())
-            if not txt:
-                raise CorpusError(f"{p}: directory holds no *.txt files; point at a text file")
-            out.extend(txt)
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise CorpusError(f"{p}: no such file or directory; check the corpus path")
-    return out
-
-
-def scan_corpus(paths: list[Path], normalize: str = "none", encoding: str = "auto") -> Corpus:
+def scan_corpus(
+    paths: list[Path], normalize: str = "none", encoding: str = "auto", pattern: str = "*.txt"
+) -> Corpus:
     """Checks and fingerprints every corpus file.
 
+    A file named on its own must be usable. A directory stands for its files
+    that match `pattern`, in name order; the others, and matching files that
+    are empty, binary or undecodable, are skipped and listed in `Corpus.skipped`.
+
     Args:
-        paths: files and/or directories (a directory stands for its `*.txt` files).
+        paths: files and/or directories.
         normalize: "none" or "nfkc" (Unicode compatibility normalisation).
         encoding: "auto" (UTF-8, else GB18030 when it reads as Chinese), or a codec
             name ("cp1252", "latin-1", "big5", ...) for every file.
+        pattern: which files of a directory to read (a glob such as "*.md").
 
     Returns:
         The checked `Corpus`.
 
     Raises:
-        CorpusError: a file is missing, empty, whitespace-only, binary or undecodable.
+        CorpusError: a path is missing; a named file is empty, whitespace-only,
+            binary or undecodable; a directory has no usable file.
     """
-    return Corpus(tuple(_scan_file(p, encoding) for p in expand_paths(paths)), normalize)
+    if not paths:
+        raise CorpusError("no corpus given; pass one or more text files or directories")
+    files: list[CorpusFile] = []
+    skipped: list[tuple[Path, str]] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            used, passed = _scan_directory(p, encoding, pattern)
+            files += used
+            skipped += passed
+        elif p.is_file():
+            files.append(_scan_file(p, encoding))
+        else:
+            raise CorpusError(f"{p}: no such file or directory; check the corpus path")
+    return Corpus(tuple(files), normalize, tuple(skipped))
+
+
+def _scan_directory(
+    d: Path, encoding: str, pattern: str
+) -> tuple[list[CorpusFile], list[tuple[Path, str]]]:
+    hidden = lambda q: q.name.startswith(".") and not pattern.startswith(".")  # noqa: E731
+    chosen = sorted(q for q in d.glob(pattern) if q.is_file() and not hidden(q))
+    others = sorted(q for q in d.iterdir() if q.is_file() and not hidden(q) and q not in chosen)
+    skipped = [(q, f"does not match {pattern}") for q in others]
+    used = []
+    for q in chosen:
+        try:
+            used.append(_scan_file(q, encoding))
+        except CorpusError as e:
+            skipped.append((q, str(e).removeprefix(f"{q}: ").split(";")[0]))
+    if not used:
+        seen = ", ".join(f"{q.name} ({why})" for q, why in skipped[:5]) or "nothing"
+        raise CorpusError(
+            f"{d}: no usable {pattern} file in this directory (it holds: {seen}); pick "
+            "the files with --glob, e.g. --glob '*.md', or point at a text file"
+        )
+    return used, skipped
 
 
 def _scan_file(path: Path, encoding: str = "auto") -> CorpusFile:

@@ -56,6 +56,7 @@ def new_run(
     vocabulary: Callable[[Counter[str]], Tokenizer] | None = None,
     lineage: Callable[[], dict[str, Any]] | None = None,
     settings: dict[str, Any] | None = None,
+    pattern: str = "*.txt",
 ) -> tuple[RunDir, EncodedCorpus, list[str]]:
     """Creates run directory `out` for training `cfg` on `corpus_paths`.
 
@@ -72,6 +73,7 @@ def new_run(
             vocabulary is made), saved as `lineage.json`.
         settings: tokenizer settings to use (fine-tuning: the base's, its jieba user
             dictionary's text included); read from `cfg.data` if None.
+        pattern: which files of a corpus directory to read (a glob).
 
     Returns:
         The run directory, the encoded corpus, and notices for the user (files
@@ -102,7 +104,7 @@ def new_run(
             f"train.freeze_layers={cfg.train.freeze_layers} but the model has "
             f"{cfg.model.layers} recurrent layer(s); freeze at most {cfg.model.layers}"
         )
-    corpus = scan_corpus(corpus_paths, cfg.data.normalize, cfg.data.encoding)
+    corpus = scan_corpus(corpus_paths, cfg.data.normalize, cfg.data.encoding, pattern)
     tok = None
     if vocabulary is not None:
         counts = count_tokens(corpus, cfg.data, settings, progress, workers)
@@ -145,6 +147,13 @@ def new_run(
         f"note: {f.path} is not UTF-8; decoded it as {f.encoding.upper()}"
         for f in corpus.fallback_files
     ]
+    if corpus.skipped:
+        shown = "; ".join(f"{q} ({why})" for q, why in corpus.skipped[:10])
+        more = f"; and {len(corpus.skipped) - 10:,} more" if len(corpus.skipped) > 10 else ""
+        notices.append(
+            f"note: read {len(corpus.files):,} corpus file(s); skipped {len(corpus.skipped):,}: "
+            f"{shown}{more}. Use --glob to choose a directory's files"
+        )
     return run, enc, notices
 
 
