@@ -276,3 +276,22 @@ def test_a_run_being_trained_is_locked(trained):
     with RunDir(trained).lock():  # as if another process were training it
         assert_user_error(invoke("train", "--resume", trained, "--max-steps", 30),
                           "another textgen process is training")
+
+
+def test_ctrl_c_itself_saves(tiny_corpus, tmp_path):
+    # No periodic save can happen (save_every is huge): a checkpoint past step 0
+    # can only come from the Ctrl-C handler.
+    run = tmp_path / "run"
+    proc = _spawn("train", tiny_corpus, "--out", run, "--epochs", 500,
+                  *sets("train.epochs=500", "train.save_every=1000000", "train.log_every=2"),
+                  tmp_path=tmp_path)
+    deadline = time.monotonic() + 120
+    while not (run / "metrics.csv").exists():  # a row every 2 steps: training is under way
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "training did not start"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    step = _checkpoint_step(run)
+    assert step >= 2 and f"interrupted at step {step:,}; checkpoint saved" in err
