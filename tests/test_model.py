@@ -1,19 +1,23 @@
 import numpy as np
+import pytest
 
 from textgen.checkpoints import load_checkpoint, save_checkpoint
 from textgen.config import ModelConfig
-from textgen.model import build_model, lstm_param_count, recurrent_layers, reset_states
+from textgen.model import build_model, recurrent_layers, reset_states
 from textgen.rundir import RunDir, TrainState
 
 
-def test_lstm_parameter_count_matches_the_formula():
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_parameter_table_matches_keras(cell):
     # The classic novel model: Embedding(V, 512) -> LSTM(1024).
-    assert lstm_param_count(1024, 512) == 6_295_552
-    model = build_model(ModelConfig(embedding_dim=512, units=1024, layers=1), 50, batch_size=1)
-    assert model.get_layer("rnn_0").count_params() == 6_295_552
-    tiny = build_model(ModelConfig(embedding_dim=4, units=5, layers=2), 6, batch_size=2)
-    assert tiny.get_layer("rnn_0").count_params() == 4 * 5 * (5 + 4) + 4 * 5
-    assert tiny.get_layer("rnn_1").count_params() == lstm_param_count(5, 5)
+    classic = ModelConfig(embedding_dim=512, units=1024, layers=1)
+    assert classic.parameter_table(50)[1] == ("rnn_0", "LSTM", 6_295_552)
+    cfg = ModelConfig(embedding_dim=4, units=5, layers=3, cell=cell)
+    model = build_model(cfg, 6, batch_size=2)
+    table = cfg.parameter_table(6)
+    assert [(name, n) for name, _, n in table] == [
+        (layer.name, layer.count_params()) for layer in model.layers if layer.weights]
+    assert sum(n for _, _, n in table) == model.count_params()
 
 
 def test_weights_load_into_a_model_of_another_batch_size(tmp_path):

@@ -64,6 +64,21 @@ class ModelConfig:
     # 0 for small corpora runs; 0.2-0.5 once the model overfits (val loss rises).
     dropout: float = _opt(0.0, "dropout after each recurrent layer", min=0.0, max=0.95)
 
+    def parameter_table(self, vocab_size: int) -> list[tuple[str, str, int]]:
+        """(layer name, kind, parameters) of the model, computed from the shapes.
+
+        An LSTM layer has 4 gates x (kernel + recurrent kernel + bias):
+        4·H·(H + X) + 4·H; Keras's GRU (reset_after) has 3·H·(H + X) + 2·3·H.
+        """
+        V, E, H = vocab_size, self.embedding_dim, self.units
+        rows = [("embedding", "Embedding", V * E)]
+        gates, biases = (4, 1) if self.cell == "lstm" else (3, 2)
+        for i in range(self.layers):
+            x = E if i == 0 else H
+            rows.append((f"rnn_{i}", self.cell.upper(), gates * H * (H + x) + biases * gates * H))
+        rows.append(("logits", "Dense", H * V + V))
+        return rows
+
 
 @dataclass
 class TrainConfig:

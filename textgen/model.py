@@ -44,17 +44,3 @@ def reset_states(model: keras.Model) -> None:
     """Zeroes the carried state of every recurrent layer (Keras 3: per layer)."""
     for layer in recurrent_layers(model):
         layer.reset_state()
-
-
-def lstm_param_count(units: int, input_dim: int) -> int:
-    """Parameters of one LSTM layer: 4 gates x (kernel + recurrent kernel + bias)."""
-    return 4 * units * (units + input_dim) + 4 * units
-
-
-def layer_table(model: keras.Model) -> list[tuple[str, str, int]]:
-    """Returns (layer name, kind, parameter count) for every layer with weights."""
-    return [
-        (layer.name, type(layer).__name__, layer.count_params())
-        for layer in model.layers
-        if layer.weights
-    ]

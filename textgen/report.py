@@ -1,4 +1,7 @@
-"""`textgen info`: a readable summary of a run directory (returned as text)."""
+"""`textgen info`: a readable summary of a run directory (returned as text).
+
+Needs no TensorFlow: the parameter counts come from the config's shapes.
+"""
 
 from __future__ import annotations
 
@@ -18,18 +21,16 @@ def describe_run(path: Path) -> str:
     Raises:
         CheckpointError: `path` is not a textgen run directory.
     """
-    from textgen.model import build_model, layer_table
-
     run = RunDir(path)
     if not run.config.is_file() or not run.vocab.is_file():
         raise CheckpointError(f"{path} is not a textgen run directory (no config.json/vocab.json)")
     cfg = Config.load(run.config)
     tok = load_tokenizer(run.vocab)
-    model = build_model(cfg.model, tok.vocab_size, batch_size=1)
+    table = cfg.model.parameter_table(tok.vocab_size)
     lines = [f"run {run.path}", "", f"{'layer':<12} {'kind':<10} {'parameters':>14}"]
-    for name, kind, n in layer_table(model):
+    for name, kind, n in table:
         lines.append(f"{name:<12} {kind:<10} {n:>14,}")
-    lines.append(f"{'total':<23} {model.count_params():>14,}")
+    lines.append(f"{'total':<23} {sum(n for _, _, n in table):>14,}")
     lines += ["", f"tokenizer    {tok.kind}, vocabulary {tok.vocab_size:,} (incl. <unk>)"]
     try:
         corpus = json.loads(run.corpus.read_text(encoding="utf-8"))
