@@ -143,6 +143,41 @@ def test_a_corpus_directory_says_what_it_read_and_skipped(tmp_path):
     assert "read 1 corpus file(s); skipped 1:" in result.stderr and "b.txt" in result.stderr
     assert_user_error(invoke("train", "--resume", tmp_path / "r", "--glob", "*"),
                       "--resume takes no")
+    assert_user_error(invoke("train", "--resume", tmp_path / "r", "--encoding", "cp1252"),
+                      "--resume takes no")
+
+
+def test_encoding_option_and_resume_with_the_recorded_encoding(tmp_path, monkeypatch):
+    from tests.conftest import TINY_TEXT
+
+    corpus = tmp_path / "fr.txt"
+    corpus.write_bytes((TINY_TEXT.replace("e", "é")).encode("cp1252"))
+    run = tmp_path / "r"
+    assert_user_error(invoke("train", corpus, "--out", run, *sets()), "pass --encoding")
+    ok = invoke("train", corpus, "--out", run, "--encoding", "cp1252", "--max-steps", 2, *sets())
+    assert ok.exit_code == 0, ok.output
+    assert "decoded it as CP1252" in ok.stderr
+    assert "é" in json.loads((run / "vocab.json").read_text(encoding="utf-8"))["tokens"]
+    # A new, empty cache: resume re-reads the file with the encoding it recorded.
+    monkeypatch.setenv("TEXTGEN_CACHE_DIR", str(tmp_path / "new-cache"))
+    resumed = invoke("train", "--resume", run, "--max-steps", 4)
+    assert resumed.exit_code == 0, resumed.output
+
+
+def test_resume_reads_files_as_recorded_even_if_detection_changed(tmp_path, monkeypatch):
+    import textgen.corpus
+
+    corpus = tmp_path / "zh.txt"
+    corpus.write_bytes(("第一回 甄士隐梦幻识通灵 贾雨村风尘怀闺秀\n" * 30).encode("gb18030"))
+    run = tmp_path / "r"
+    assert invoke("train", corpus, "--out", run, "--max-steps", 2, *sets()).exit_code == 0
+    # As if a later textgen no longer took this file for GB18030 by itself:
+    monkeypatch.setattr(textgen.corpus, "MIN_COMMON_CHINESE", 2.0)
+    monkeypatch.setattr(textgen.corpus, "MIN_SHARE_IN_RUNS", 2.0)
+    assert_user_error(invoke("train", corpus, "--out", tmp_path / "r2", *sets()), "not Chinese")
+    monkeypatch.setenv("TEXTGEN_CACHE_DIR", str(tmp_path / "new-cache"))
+    resumed = invoke("train", "--resume", run, "--max-steps", 4)
+    assert resumed.exit_code == 0, resumed.output
 
 
 def test_gb18030_corpus_is_reported(tmp_path):
@@ -295,3 +330,19 @@ def test_ctrl_c_itself_saves(tiny_corpus, tmp_path):
     assert proc.returncode == 0, err
     step = _checkpoint_step(run)
     assert step >= 2 and f"interrupted at step {step:,}; checkpoint saved" in err
+
+
+def test_a_refused_second_start_never_cleans_up_the_first(tmp_path):
+    from textgen.errors import TextgenError
+    from textgen.rundir import RunDir
+
+    new = tmp_path / "new"
+    with RunDir(new).lock():  # the first start, still before its first file
+        with pytest.raises(TextgenError, match="another textgen process"):
+            with RunDir(new).lock():
+                pass
+        assert (new / ".lock").exists()  # the first start's lock and directory stay
+        with pytest.raises(TextgenError, match="another textgen process"):
+            with RunDir(new).lock():  # so a third start is refused too
+                pass
+    assert not new.exists()  # the first start failed: it cleans up after itself

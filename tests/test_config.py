@@ -88,5 +88,6 @@ def test_data_encoding_must_be_a_known_codec():
     cfg = Config()
     apply_overrides(cfg, ["data.encoding=cp1252"])
     assert cfg.data.encoding == "cp1252"
-    with pytest.raises(ConfigError, match="data.encoding must be 'auto' or a text encoding"):
-        apply_overrides(cfg, ["data.encoding=klingon"])
+    for bad in ("klingon", "rot13", "base64", "zlib"):  # not text encodings
+        with pytest.raises(ConfigError, match="data.encoding must be 'auto' or a text encoding"):
+            apply_overrides(cfg, [f"data.encoding={bad}"])

@@ -151,6 +151,51 @@ def test_a_named_encoding_is_used_as_given(tmp_path):
     p = tmp_path / "u.txt"
     p.write_bytes("\ufeffhello 你好".encode())
     assert scan_corpus([p], encoding="UTF8").read_text() == "hello 你好"  # BOM still dropped
-    p.write_bytes("hello 你好".encode())
+    p.write_bytes(b"hello \xe9t\xe9")  # neither UTF-8 nor ASCII
     with pytest.raises(CorpusError, match="not valid ascii .* at byte 6"):
         scan_corpus([p], encoding="ascii")
+    assert scan_corpus([p], encoding="latin-1").read_text() == "hello été"
+
+
+def test_with_a_named_encoding_utf8_files_stay_utf8_and_utf16_works(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.txt").write_text("Les élèves\n", encoding="utf-8")
+    (d / "b.txt").write_bytes("très fâchés\n".encode("cp1252"))
+    corpus = scan_corpus([d], encoding="cp1252")
+    assert corpus.read_text() == "Les élèves\ntrès fâchés\n"
+    assert [f.encoding for f in corpus.files] == ["utf-8-sig", "cp1252"]
+    wide = tmp_path / "w.txt"
+    wide.write_text("wide 文字\n", encoding="utf-16")
+    with pytest.raises(CorpusError, match="NUL bytes"):
+        scan_corpus([wide])
+    assert scan_corpus([wide], encoding="utf-16").read_text() == "wide 文字\n"
+
+
+def test_non_chinese_double_byte_text_is_not_taken_for_gb18030(tmp_path):
+    english = "This is a long English preamble line.\n" * 120_000  # past the first chunk
+    late = tmp_path / "late.txt"
+    late.write_bytes((english + LATIN_FRENCH).encode("latin-1"))
+    with pytest.raises(CorpusError, match="not Chinese"):
+        scan_corpus([late])
+    big5 = tmp_path / "big5.txt"
+    big5.write_bytes(("紅樓夢是中國古典小說。賈寶玉與林黛玉。\n" * 50).encode("big5"))
+    with pytest.raises(CorpusError, match="not Chinese"):
+        scan_corpus([big5])
+    mixed = tmp_path / "mixed.txt"  # English with a few Chinese words: short runs, all common
+    mixed.write_bytes(("The word 中国 means China, and 你好 is hello.\n" * 40).encode("gbk"))
+    assert scan_corpus([mixed]).files[0].encoding == "gb18030"
+
+
+@pytest.mark.parametrize("pattern", ["", "/abs/*.txt", "../*.txt"])
+def test_a_glob_must_stay_inside_the_directory(tmp_path, pattern):
+    (tmp_path / "a.txt").write_text("x\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="--glob"):
+        scan_corpus([tmp_path], pattern=pattern)
+
+
+def test_a_glob_skips_hidden_folders(tmp_path):
+    (tmp_path / "a.txt").write_text("x\n", encoding="utf-8")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "b.txt").write_text("y\n", encoding="utf-8")
+    assert [f.path.name for f in scan_corpus([tmp_path], pattern="**/*.txt").files] == ["a.txt"]

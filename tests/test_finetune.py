@@ -341,3 +341,33 @@ def test_a_plain_run_started_over_a_dead_fine_tune_start_drops_its_lineage(tmp_p
     assert result.exit_code == 0, result.output
     assert not (dead / "lineage.json").exists()
     assert "fine-tuned" not in invoke("info", dead).stdout
+
+
+def test_the_base_encoding_is_not_forced_on_the_new_corpus(tmp_path, new_corpus):
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(TINY_TEXT.replace("e", "é").encode("cp1252"))
+    base = tmp_path / "base"
+    result = invoke("train", latin, "--out", base, "--encoding", "cp1252", "--max-steps", 2,
+                    *[x for s in ["data.batch_size=4", "data.seq_len=16", "model.units=16",
+                                  "model.embedding_dim=8"] for x in ("--set", s)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "new"
+    tuned = finetune(base, new_corpus, out, "--max-steps", 1)  # new_corpus is UTF-8
+    assert "decoded it as" not in tuned.stderr
+    assert "Ã" not in load_tokenizer(out / "vocab.json").tokens
+    gbk = tmp_path / "gbk.txt"  # a Chinese corpus in GBK: detected, not read as cp1252
+    text = EXCERPT.read_text(encoding="utf-8")[:3000]
+    gbk.write_bytes(text.encode("gb18030"))
+    tuned = finetune(base, gbk, tmp_path / "zh", "--max-steps", 1)
+    assert "decoded it as GB18030" in tuned.stderr
+    assert set(text) <= set(load_tokenizer(tmp_path / "zh" / "vocab.json").tokens)
+
+
+def test_finetune_reads_the_files_its_glob_picks(tmp_path, char_run):
+    d = tmp_path / "mine"
+    d.mkdir()
+    (d / "a.md").write_text(NEW_TEXT, encoding="utf-8")
+    (d / "b.txt").write_text("x" * 10, encoding="utf-8")
+    finetune(char_run, d, tmp_path / "new", "--glob", "*.md", "--max-steps", 1)
+    record = json.loads((tmp_path / "new" / "corpus.json").read_text(encoding="utf-8"))
+    assert [Path(f["path"]).name for f in record["files"]] == ["a.md"]

@@ -112,7 +112,7 @@ def test_decoding_keeps_carriage_returns():
 
 
 @pytest.mark.parametrize("key, value", [
-    ("max_vocab", 3), ("min_freq", 2), ("jieba_hmm", False), ("tokenizer", "word"),
+    ("max_vocab", 3), ("min_freq", 2), ("tokenizer", "word"),
     ("normalize", "nfkc"),
 ])
 def test_the_encoded_cache_key_changes_with_every_setting(tmp_path, key, value):
@@ -122,13 +122,18 @@ def test_the_encoded_cache_key_changes_with_every_setting(tmp_path, key, value):
     base = cache_key(corpus, DataConfig(), {})
     if key == "normalize":
         other = cache_key(scan_corpus([p], "nfkc"), DataConfig(), {})
-    elif key == "jieba_hmm":
-        other = cache_key(corpus, DataConfig(), {"jieba_hmm": False})
     else:
-        other = cache_key(corpus, DataConfig(**{key: value}), {})
+        other = cache_key(corpus, DataConfig(**{key: value}))  # settings from the config
     assert other != base
-    user_dict = cache_key(corpus, DataConfig(), {"user_dict_text": "孙行者 10\n"})
-    assert user_dict != base
+    word = DataConfig(tokenizer="word")
+    names = tmp_path / "names.txt"
+    names.write_text("孙行者 10\n", encoding="utf-8")
+    with_dict = DataConfig(tokenizer="word", user_dict=str(names))
+    assert cache_key(corpus, with_dict) != cache_key(corpus, word)
+    names.write_text("猪八戒 10\n", encoding="utf-8")  # same path, other content
+    assert cache_key(corpus, with_dict) != cache_key(corpus, word)
+    assert len({cache_key(corpus, with_dict), cache_key(corpus, word),
+                cache_key(corpus, DataConfig(tokenizer="word", jieba_hmm=False))}) == 3
 
 
 @pytest.mark.parametrize("item", ["data.jieba_hmm=maybe", "data.jieba_hmm=2",

@@ -228,7 +228,8 @@ def _coerce(dotted: str, f: dataclasses.Field, value: Any, source: str) -> Any:
     meta = f.metadata
     if meta.get("codec") and value != "auto":
         try:
-            codecs.lookup(value)
+            if not codecs.lookup(value)._is_text_encoding:  # rot13, base64, zlib, ...
+                raise LookupError(value)
         except LookupError:
             raise ConfigError(
                 f"{source}: {dotted} must be 'auto' or a text encoding Python knows "

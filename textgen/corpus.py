@@ -37,6 +37,7 @@ ENCODINGS = ("utf-8-sig", "gb18030")  # what "auto" tries, in order
 # neither: each accented letter swallows the next byte into one rare character.
 MIN_COMMON_CHINESE = 0.8
 MIN_MEAN_RUN = 3.0
+MIN_SHARE_IN_RUNS = 0.5  # Big5 or Shift-JIS read as GB18030: long runs, few common ones
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,15 @@ def scan_corpus(
 def _scan_directory(
     d: Path, encoding: str, pattern: str
 ) -> tuple[list[CorpusFile], list[tuple[Path, str]]]:
-    hidden = lambda q: q.name.startswith(".") and not pattern.startswith(".")  # noqa: E731
+    if not pattern or Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+        raise CorpusError(
+            f"--glob {pattern!r}: give a pattern inside the directory, e.g. '*.md' or '**/*.txt'"
+        )
+
+    def hidden(q: Path) -> bool:  # a dot-file, or inside a dot-folder (.git), unless asked
+        return any(part.startswith(".") for part in q.relative_to(d).parts) and not (
+            pattern.startswith("."))
+
     chosen = sorted(q for q in d.glob(pattern) if q.is_file() and not hidden(q))
     others = sorted(q for q in d.iterdir() if q.is_file() and not hidden(q) and q not in chosen)
     skipped = [(q, f"does not match {pattern}") for q in others]
@@ -160,7 +169,14 @@ def _scan_directory(
 
 def _scan_file(path: Path, encoding: str = "auto") -> CorpusFile:
     if encoding != "auto":
-        codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+        name = codecs.lookup(encoding).name
+        codec = "utf-8-sig" if name == "utf-8" else name
+        if codec != "utf-8-sig" and _ascii_compatible(codec):
+            # Valid UTF-8 is UTF-8: a directory mixing UTF-8 files with, say,
+            # cp1252 ones is read right with --encoding cp1252.
+            utf8 = _try_decode(path, "utf-8-sig")
+            if isinstance(utf8, CorpusFile):
+                return utf8
         result = _try_decode(path, codec)
         if isinstance(result, CorpusFile):
             return result
@@ -176,7 +192,8 @@ def _scan_file(path: Path, encoding: str = "auto") -> CorpusFile:
     gb = _try_decode(path, "gb18030")
     if isinstance(gb, CorpusFile):
         share, mean_run = _chinese_evidence(gb)
-        if share >= MIN_COMMON_CHINESE or mean_run >= MIN_MEAN_RUN:
+        if share >= MIN_COMMON_CHINESE or (share >= MIN_SHARE_IN_RUNS
+                                           and mean_run >= MIN_MEAN_RUN):
             return gb
         raise CorpusError(
             f"{path}: not UTF-8 ({reason} at byte {offset:,}), and read as GB18030 it is "
@@ -192,16 +209,19 @@ def _scan_file(path: Path, encoding: str = "auto") -> CorpusFile:
     )
 
 
-def _chinese_evidence(f: CorpusFile, sample_bytes: int = CHUNK_BYTES) -> tuple[float, float]:
-    """How Chinese a decoded file looks, from its first chunk.
+def _chinese_evidence(f: CorpusFile) -> tuple[float, float]:
+    """How Chinese a decoded file looks, over the whole file.
 
     Returns:
         The share of its non-ASCII characters that are in GB2312, and the mean
         length of its runs of non-ASCII characters.
     """
-    text = next(_iter_lines_chunks(f.path, f.encoding, sample_bytes), "")
-    runs = _NON_ASCII.findall(text)
-    odd = Counter("".join(runs))
+    odd: Counter[str] = Counter()
+    n_runs = 0
+    for text in _iter_lines_chunks(f.path, f.encoding, CHUNK_BYTES):
+        runs = _NON_ASCII.findall(text)
+        n_runs += len(runs)
+        odd.update("".join(runs))
     total = sum(odd.values())
     if not total:
         return 1.0, 0.0
@@ -212,7 +232,7 @@ def _chinese_evidence(f: CorpusFile, sample_bytes: int = CHUNK_BYTES) -> tuple[f
             common += n
         except UnicodeEncodeError:
             pass
-    return common / total, total / len(runs)
+    return common / total, total / n_runs
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
@@ -235,6 +255,7 @@ def _decode_stream(path: Path, encoding: str) -> CorpusFile | tuple[int, str]:
     # "utf-8-sig" is decoded as plain UTF-8 after skipping the BOM by hand, so
     # that error offsets count the BOM's three bytes.
     decoder = codecs.getincrementaldecoder("utf-8" if encoding == "utf-8-sig" else encoding)()
+    ascii_ok = _ascii_compatible(encoding)  # else NUL bytes are normal (UTF-16): check text
     h = hashlib.sha256()
     consumed = 0
     has_text = False
@@ -245,7 +266,7 @@ def _decode_stream(path: Path, encoding: str) -> CorpusFile | tuple[int, str]:
                 h.update(codecs.BOM_UTF8)
                 raw, consumed = raw[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
             final = not raw
-            if b"\x00" in raw:
+            if ascii_ok and b"\x00" in raw:
                 at = consumed + raw.index(b"\x00")
                 raise CorpusError(
                     f"{path}: contains NUL bytes (first at byte {at:,}): a binary file or "
@@ -257,6 +278,9 @@ def _decode_stream(path: Path, encoding: str) -> CorpusFile | tuple[int, str]:
                 text = decoder.decode(raw, final=final)
             except UnicodeDecodeError as e:
                 return consumed - pending + e.start, e.reason
+            if not ascii_ok and "\x00" in text:
+                raise CorpusError(f"{path}: contains NUL characters: a binary file, or not "
+                                  f"{encoding}; give a text file")
             consumed += len(raw)
             has_text = has_text or (text.strip() != "")
             if final:
@@ -308,3 +332,29 @@ def _decoded_chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[str
                 yield text
             if not raw:
                 break
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    """Whether ASCII text is the same bytes in `encoding` (not so in UTF-16/32)."""
+    try:
+        codec = "utf-8" if encoding == "utf-8-sig" else encoding  # the BOM is not the text
+        return "A\x00\n".encode(codec) == b"A\x00\n"
+    except (UnicodeError, LookupError):
+        return False
+
+
+def scan_recorded(files: list[tuple[Path, str]], normalize: str = "none") -> Corpus:
+    """Checks corpus files again, each with the encoding it was read with (resume).
+
+    Raises:
+        CorpusError: a file is missing, changed so it no longer decodes, or unusable.
+    """
+    out = []
+    for path, encoding in files:
+        if not Path(path).is_file():
+            raise CorpusError(f"{path}: no such file or directory; check the corpus path")
+        result = _try_decode(Path(path), encoding)
+        if not isinstance(result, CorpusFile):
+            raise CorpusError(f"{path}: no longer valid {encoding} (byte {result[0]:,})")
+        out.append(result)
+    return Corpus(tuple(out), normalize)

@@ -137,6 +137,7 @@ def finetune_config(
     cfg = Config()
     cfg.model = dataclasses.replace(base.model)
     cfg.data = dataclasses.replace(base.data)
+    cfg.data.encoding = "auto"  # the new corpus's encoding is its own, not the base's
     cfg.train.lr = FINETUNE_LR
     items = []
     for section, keys in (preset or {}).items():

@@ -168,17 +168,26 @@ class RunDir:
             except ImportError:  # not POSIX
                 pass
             except BlockingIOError as e:
+                handle.close()
                 raise TextgenError(
                     f"another textgen process is training {self.path}; wait for it to "
                     "finish or stop it (Ctrl-C saves) before starting this one"
                 ) from e
+        except BaseException:
+            handle.close()
+            raise
+        try:
             yield
         finally:
+            # Only the holder cleans up, and while it still holds the lock.
+            try:
+                if made_lock and [q.name for q in self.path.iterdir()] == [".lock"]:
+                    lock_file.unlink()
+                    if made_dir:
+                        self.path.rmdir()
+            except OSError:
+                pass  # cleaning up is a courtesy; never hide the real error
             handle.close()  # also releases the lock
-            if made_lock and [p.name for p in self.path.iterdir()] == [".lock"]:
-                lock_file.unlink(missing_ok=True)
-                if made_dir:
-                    self.path.rmdir()
 
     def remove_stale_temp_files(self) -> list[Path]:
         """Deletes temporary files that a killed process left mid-write.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from textgen.config import Config, apply_overrides
-from textgen.corpus import scan_corpus
+from textgen.corpus import scan_corpus, scan_recorded
 from textgen.data import (
     EncodedCorpus,
     StatefulBatches,
@@ -205,6 +205,7 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> En
     try:
         record = json.loads(run.corpus.read_text(encoding="utf-8"))
         paths = [Path(f["path"]) for f in record["files"]]
+        encodings = [str(f["encoding"]) for f in record["files"]]
         record_key = str(record["cache_key"])
         given_vocabulary = record.get("vocabulary") == "given"
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
@@ -214,7 +215,8 @@ def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> En
     saved = load_tokenizer(run.vocab)
     settings = saved.settings
     try:
-        corpus = scan_corpus(paths, cfg.data.normalize, cfg.data.encoding)
+        # Each file as it was read then (its encoding recorded), whatever the rules now.
+        corpus = scan_recorded(list(zip(paths, encodings, strict=True)), cfg.data.normalize)
     except TextgenError as e:
         # The files are gone or changed; the encoded cache is enough to resume.
         enc = load_cached(record_key, cache_dir)
