@@ -177,6 +177,19 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return raw
 
 
+def check_freeze_layers(cfg: Config) -> None:
+    """Refuses `train.freeze_layers` larger than the model's number of layers.
+
+    Raises:
+        ConfigError: more layers to freeze than the model has.
+    """
+    if cfg.train.freeze_layers > cfg.model.layers:
+        raise ConfigError(
+            f"train.freeze_layers={cfg.train.freeze_layers} but the model has "
+            f"{cfg.model.layers} recurrent layer(s); freeze at most {cfg.model.layers}"
+        )
+
+
 def _sections() -> dict[str, type]:
     return {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
 

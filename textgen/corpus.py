@@ -30,7 +30,6 @@ from pathlib import Path
 from textgen.errors import CorpusError
 
 CHUNK_BYTES = 1 << 22  # 4 MiB of raw bytes per read
-ENCODINGS = ("utf-8-sig", "gb18030")  # what "auto" tries, in order
 # Chinese text in GB18030 is nearly all GB2312 characters (the bundled novels:
 # over 99.8%), or, for classical or traditional text (the Tang poems: 71%), in
 # long runs of non-ASCII characters (whole lines). Latin-1 read as GB18030 is

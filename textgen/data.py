@@ -157,7 +157,7 @@ def encode_corpus(
 
     cls = tokenizer_class(cfg.tokenizer)
     if counts is None:
-        counts = cls.count(_counting(corpus.iter_text(), progress), workers=workers, **settings)
+        counts = count_tokens(corpus, cfg, settings, progress, workers)
     if vocabulary is None:
         tok = cls.from_counts(counts, cfg.max_vocab, cfg.min_freq, **settings)
     else:

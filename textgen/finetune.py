@@ -101,14 +101,8 @@ def load_base(path: Path, checkpoint: str | None = None) -> Base:
     except OSError as e:
         raise CheckpointError(f"{file}: cannot read it ({e.strerror or e})") from e
     ckpt = run.read_checkpoint(name, prefixes=("model/",), data=data)
-    RecurrentLM.from_checkpoint(ckpt, cfg.model)  # checks every shape against the config
-    if ckpt.weight("embedding/embeddings").shape[0] != tok.vocab_size:
-        raise IncompatibleCheckpoint(
-            f"{file} has a vocabulary of {ckpt.weight('embedding/embeddings').shape[0]:,} but "
-            f"{run.vocab} has {tok.vocab_size:,} tokens; restore the base's vocab.json"
-        )
-    weights = {p: ckpt.arrays[f"model/{i}"] for i, p in enumerate(ckpt.model_paths)
-               if "seed_generator" not in p}
+    # Checks every shape against the config and the vocabulary.
+    RecurrentLM.from_checkpoint(ckpt, cfg.model, tok.vocab_size)
     chain: list[dict[str, Any]] = []
     if run.lineage.is_file():
         try:
@@ -116,7 +110,7 @@ def load_base(path: Path, checkpoint: str | None = None) -> Base:
         except (OSError, ValueError, KeyError, TypeError):
             chain = []  # a damaged lineage loses history, not the base
     return Base(run, cfg, tok, name, hashlib.sha256(data).hexdigest(), ckpt.state.step,
-                weights, chain)
+                ckpt.weights(), chain)
 
 
 def finetune_config(

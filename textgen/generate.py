@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from textgen.config import Config
-from textgen.errors import IncompatibleCheckpoint, InvalidArgument, TextgenError, UnknownTokens
+from textgen.errors import InvalidArgument, TextgenError, UnknownTokens
 from textgen.rundir import RunDir
 from textgen.runtime import RecurrentLM, State
 from textgen.samplers import Sampler, SamplerSettings
@@ -91,12 +91,7 @@ class Generator:
         self.tokenizer = load_tokenizer(run.vocab)
         ckpt = run.read_checkpoint(checkpoint, prefixes=("model/",))
         self.step = ckpt.state.step
-        self.net = RecurrentLM.from_checkpoint(ckpt, self.cfg.model)
-        if self.net.vocab_size != self.tokenizer.vocab_size:
-            raise IncompatibleCheckpoint(
-                f"{ckpt.path} has a vocabulary of {self.net.vocab_size:,} but {run.vocab} "
-                f"has {self.tokenizer.vocab_size:,} tokens; restore the run's vocab.json"
-            )
+        self.net = RecurrentLM.from_checkpoint(ckpt, self.cfg.model, self.tokenizer.vocab_size)
         newline = self.tokenizer.token_to_id("\n")
         # A zero state is rare in training (only at epoch starts), so the first
         # tokens after it come out garbled. Reading a paragraph break first,

@@ -73,6 +73,11 @@ class Checkpoint:
     model_paths: list[str]
     arrays: dict[str, np.ndarray]
 
+    def weights(self) -> dict[str, np.ndarray]:
+        """The model's weights by Keras path (the dropout seed generators' states left out)."""
+        return {p: self.arrays[f"model/{i}"] for i, p in enumerate(self.model_paths)
+                if "seed_generator" not in p}
+
     def weight(self, variable_path: str) -> np.ndarray:
         """Returns the model variable saved under Keras path `variable_path`.
 

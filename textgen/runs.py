@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textgen.config import Config, apply_overrides
+from textgen.config import Config, apply_overrides, check_freeze_layers
 from textgen.corpus import scan_corpus, scan_recorded
 from textgen.data import (
     EncodedCorpus,
@@ -25,12 +25,7 @@ from textgen.data import (
     load_cached,
     split_ids,
 )
-from textgen.errors import (
-    CheckpointError,
-    ConfigError,
-    IncompatibleCheckpoint,
-    TextgenError,
-)
+from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
 from textgen.fileio import atomic_write_text
 from textgen.rundir import RunDir
 from textgen.tokenizers import Tokenizer, load_tokenizer
@@ -99,11 +94,7 @@ def new_run(
             raise TextgenError(
                 f"--out {out} exists and holds other files; pick a new directory"
             )
-    if cfg.train.freeze_layers > cfg.model.layers:
-        raise ConfigError(
-            f"train.freeze_layers={cfg.train.freeze_layers} but the model has "
-            f"{cfg.model.layers} recurrent layer(s); freeze at most {cfg.model.layers}"
-        )
+    check_freeze_layers(cfg)
     corpus = scan_corpus(corpus_paths, cfg.data.normalize, cfg.data.encoding, pattern)
     tok = None
     if vocabulary is not None:

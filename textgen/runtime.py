@@ -177,18 +177,25 @@ class RecurrentLM:
         self.table = layers[0].project(self.embedding) if V * G * 4 <= TABLE_MAX_BYTES else None
 
     @classmethod
-    def from_checkpoint(cls, ckpt: Checkpoint, cfg: ModelConfig) -> RecurrentLM:
+    def from_checkpoint(cls, ckpt: Checkpoint, cfg: ModelConfig, vocab_size: int) -> RecurrentLM:
         """Builds the network from a checkpoint's arrays and the run's model config.
 
-        Every weight's shape is checked against the config before use, and a
-        checkpoint holding weights the config does not describe is refused.
+        Every weight's shape is checked against the config and the vocabulary
+        before use, and a checkpoint holding weights the config does not describe
+        is refused.
 
         Raises:
             IncompatibleCheckpoint: a weight is missing, has the wrong shape, or is
-                left over (the checkpoint and config.json describe different models).
+                left over (the checkpoint and config.json describe different models),
+                or the vocabulary size differs from vocab.json's.
         """
         emb = ckpt.weight("embedding/embeddings")
-        V, E, H = emb.shape[0] if emb.ndim == 2 else -1, cfg.embedding_dim, cfg.units
+        if emb.ndim == 2 and emb.shape[0] != vocab_size:
+            raise IncompatibleCheckpoint(
+                f"{ckpt.path} has a vocabulary of {emb.shape[0]:,} but vocab.json has "
+                f"{vocab_size:,} tokens; restore the run's vocab.json"
+            )
+        V, E, H = vocab_size, cfg.embedding_dim, cfg.units
         G = {"lstm": 4, "gru": 3}[cfg.cell] * H
         bias = (G,) if cfg.cell == "lstm" else (2, G)
         want = {"embedding/embeddings": (V, E), "logits/kernel": (H, V), "logits/bias": (V,)}
@@ -203,7 +210,7 @@ class RecurrentLM:
                     f"{ckpt.path}: {path} has shape {weights[path].shape}, but config.json "
                     f"describes {shape}; the checkpoint is damaged or from another model"
                 )
-        extra = [p for p in ckpt.model_paths if p not in want and "seed_generator" not in p]
+        extra = [p for p in ckpt.weights() if p not in want]
         if extra:
             raise IncompatibleCheckpoint(
                 f"{ckpt.path} holds weights that config.json does not describe "

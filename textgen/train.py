@@ -19,7 +19,7 @@ import numpy as np
 
 from textgen.backend import keras, tf
 from textgen.checkpoints import load_checkpoint, save_checkpoint
-from textgen.config import Config
+from textgen.config import Config, check_freeze_layers
 from textgen.data import (
     MIN_BATCHES_PER_EPOCH,
     EncodedCorpus,
@@ -27,7 +27,7 @@ from textgen.data import (
     split_ids,
     validation_batches,
 )
-from textgen.errors import ConfigError, TrainingDiverged
+from textgen.errors import TrainingDiverged
 from textgen.fileio import atomic_write_text
 from textgen.interrupt import sigint_flag
 from textgen.model import build_model, reset_states
@@ -267,11 +267,7 @@ def freeze(model: keras.Model, cfg: Config) -> None:
     Raises:
         ConfigError: more layers to freeze than the model has.
     """
-    if cfg.train.freeze_layers > cfg.model.layers:
-        raise ConfigError(
-            f"train.freeze_layers={cfg.train.freeze_layers} but the model has "
-            f"{cfg.model.layers} recurrent layer(s); freeze at most {cfg.model.layers}"
-        )
+    check_freeze_layers(cfg)
     model.get_layer("embedding").trainable = not cfg.train.freeze_embedding
     for i in range(cfg.train.freeze_layers):
         model.get_layer(f"rnn_{i}").trainable = False
