@@ -266,6 +266,7 @@ class Generation:
         tail = self.prime.ids[-recent.shape[1] :]
         recent[:, recent.shape[1] - tail.size :] = tail
         rows = self._rows
+        ids = None
         for k in range(self.length):
             if all(r.reason for r in rows):
                 break
@@ -280,6 +281,7 @@ class Generation:
                         yield i, piece
             # Read the new tokens, so that the state is always "after the text".
             self.logits, self.state = net.step(ids, self.state)
+        if ids is not None:
             self.last_token = tok.id_to_token(int(ids[0]))
         for i, row in enumerate(rows):
             piece = row.close()

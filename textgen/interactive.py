@@ -139,20 +139,11 @@ class Session:
             field, kind = _SETTINGS[name]
             self.settings = dataclasses.replace(self.settings, **{field: kind(text)})
         elif name == "length":
-            value = int(text)
-            if value < 1:
-                raise ValueError("must be >= 1")
-            self.length = value
+            self.length = _whole(text, 1)
         elif name == "max-chars":
-            value = int(text)
-            if value < 0:
-                raise ValueError("must be >= 0")
-            self.max_chars = value or None
+            self.max_chars = _whole(text, 0) or None
         else:
-            value = int(text)
-            if value < 0:
-                raise ValueError("must be >= 0")
-            self.seed = value
+            self.seed = _whole(text, 0)
 
     def describe(self) -> str:
         """The current settings on one line."""
@@ -162,3 +153,14 @@ class Session:
                 f"max chars {self.max_chars or 'no limit'}, "
                 f"seed {'random' if self.seed is None else self.seed}")
 
+
+def _whole(text: str, minimum: int) -> int:
+    """Parses a whole number of at least `minimum`.
+
+    Raises:
+        ValueError: not a whole number, or too small.
+    """
+    value = int(text)
+    if value < minimum:
+        raise ValueError(f"must be >= {minimum}")
+    return value

@@ -85,7 +85,6 @@ class SampleWriter:
         n = len(generation.seeds)
         prime = generation.prime.text if self.show_prime else ""
         stream = self.fmt == "text"
-        rest = [""] * n  # text of the samples not streamed
         if stream:
             self._out(self._block_start(generation, 0) + prime)
         with sigint_flag() as interrupted:
@@ -94,8 +93,6 @@ class SampleWriter:
                     raise KeyboardInterrupt
                 if stream and row == 0:
                     self._out(piece)
-                else:
-                    rest[row] += piece
         if self.fmt == "jsonl":
             for row in range(n):
                 self._out(json.dumps(self._record(generation, row), ensure_ascii=False) + "\n")
@@ -104,7 +101,7 @@ class SampleWriter:
             if not texts[0].endswith("\n"):
                 self._out("\n")
             for row in range(1, n):
-                self._out(self._block_start(generation, row) + prime + rest[row]
+                self._out(self._block_start(generation, row) + texts[row]
                           + ("" if texts[row].endswith("\n") else "\n"))
         self._count += n
 
