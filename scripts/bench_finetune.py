@@ -110,14 +110,11 @@ def compare(pair: str, args: argparse.Namespace, tmp: Path) -> None:
 
     cfg = ft.finetune_config(base.cfg, None, [])
     cfg.train.epochs, cfg.data.val_frac = 1000, 0.1
-    vocab = ft.Vocabulary(base.tokenizer, "extend", cfg.data.max_vocab, cfg.data.min_freq)
-    run, enc, _ = new_run(cfg, [corpus], tmp / f"{pair}-finetuned", vocabulary=vocab,
-                          lineage=lambda: ft.lineage(base, vocab),
-                          settings=base.tokenizer.settings)
-    trainer = Trainer(cfg, enc, run)
-    assign_weights(trainer.model,
-                   ft.grow_weights(base.weights, len(vocab.added), cfg.train.seed))
+    new = ft.start(base, cfg, [corpus], tmp / f"{pair}-finetuned")
+    trainer = Trainer(cfg, new.enc, new.run)
+    assign_weights(trainer.model, new.weights)
     tuned = curve(trainer, args.steps)
+    enc, vocab = new.enc, new.vocab
 
     missing = ", ".join(vocab.added[:8]) + (" ..." if len(vocab.added) > 8 else "")
     print(f"  target: {corpus.stat().st_size:,} bytes, {enc.n_chars:,} characters, "

@@ -242,40 +242,36 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     from textgen import finetune as ft
     from textgen.config import read_config_file
     from textgen.rundir import RunDir
-    from textgen.runs import new_run
 
     base = ft.load_base(base_run, checkpoint)
     sets = _with_shortcuts(overrides, encoding, freeze_embedding=freeze_embedding or None,
                            freeze_layers=freeze_layers, epochs=epochs, max_steps=max_steps)
     preset = read_config_file(config_file) if config_file else None
     cfg = ft.finetune_config(base.cfg, preset, sets, str(config_file))
-    vocab = ft.Vocabulary(base.tokenizer, vocab_mode, cfg.data.max_vocab, cfg.data.min_freq)
     path = out or _default_out(corpus[0], "-finetuned")
     if path.resolve().is_relative_to(base.run.path.resolve()):
         raise click.UsageError(f"--out {path} is inside the base run; the base is never "
                                "written to, pick a directory outside it")
     with RunDir(path).lock(), _EncodeBar() as bar:
-        run, enc, notices = new_run(cfg, list(corpus), path, progress=bar.update, workers=None,
-                                    vocabulary=vocab, lineage=lambda: ft.lineage(base, vocab),
-                                    settings=base.tokenizer.settings, pattern=pattern)
+        new = ft.start(base, cfg, list(corpus), path, vocab_mode, progress=bar.update,
+                       workers=None, pattern=pattern)
         bar.close()
-        for notice in notices:
+        for notice in new.notices:
             click.echo(notice, err=True)
         click.echo(f"fine-tuning {base.run.path} ({base.checkpoint} checkpoint, step "
                    f"{base.step:,}); learning rate {cfg.train.lr:g}", err=True)
-        for line in ft.vocabulary_report(vocab):
+        for line in ft.vocabulary_report(new.vocab):
             click.echo(line, err=True)
-        weights = ft.grow_weights(base.weights, len(vocab.added), cfg.train.seed)
-        if cfg.train.freeze_embedding and vocab.added:
-            click.echo(f"note: with --freeze-embedding the {len(vocab.added):,} new tokens keep "
-                       "their starting embeddings (near the mean of the others)", err=True)
+        if cfg.train.freeze_embedding and new.vocab.added:
+            click.echo(f"note: with --freeze-embedding the {len(new.vocab.added):,} new tokens "
+                       "keep their starting embeddings (near the mean of the others)", err=True)
 
         def init(trainer: Trainer) -> None:
             from textgen.checkpoints import assign_weights
 
-            assign_weights(trainer.model, weights)
+            assign_weights(trainer.model, new.weights)
 
-        _train(cfg, run, enc, resumed=False, init=init)
+        _train(cfg, new.run, new.enc, resumed=False, init=init)
 
 
 class TqdmReporter:

@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from textgen.config import Config, set_value
+from textgen.data import EncodedCorpus
 from textgen.errors import (
     CheckpointError,
     ConfigError,
@@ -36,6 +38,7 @@ from textgen.errors import (
     TextgenError,
 )
 from textgen.rundir import RunDir
+from textgen.runs import new_run
 from textgen.runtime import RecurrentLM
 from textgen.tokenizers import UNK, Tokenizer, load_tokenizer
 
@@ -234,6 +237,59 @@ def grow_weights(
         [kernel, np.zeros((kernel.shape[0], n_new), kernel.dtype)], axis=1)
     out["logits/bias"] = np.concatenate([bias, np.full(n_new, bias.min(), bias.dtype)])
     return out
+
+
+@dataclass
+class Start:
+    """A fine-tuned run, created and ready to train.
+
+    Attributes:
+        run: its directory (config, vocabulary, corpus record and lineage written).
+        enc: its corpus, encoded with the new vocabulary.
+        notices: what the user should know about the corpus (see `new_run`).
+        vocab: what happened to the tokens the base never saw.
+        weights: the base's weights, grown to the new vocabulary, by Keras path;
+            `textgen.checkpoints.assign_weights` puts them into the training model.
+    """
+
+    run: RunDir
+    enc: EncodedCorpus
+    notices: list[str]
+    vocab: Vocabulary
+    weights: dict[str, np.ndarray]
+
+
+def start(
+    base: Base,
+    cfg: Config,
+    corpus_paths: list[Path],
+    out: Path,
+    mode: str = "extend",
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = 1,
+    pattern: str = "*.txt",
+) -> Start:
+    """Creates the fine-tuned run directory `out` from `base` and a new corpus.
+
+    Args:
+        base: the base run (`load_base`).
+        cfg: the new run's config (`finetune_config`).
+        corpus_paths: the new corpus's files and directories.
+        out: the run directory to create.
+        mode: "extend", "unk" or "strict" (see `Vocabulary`).
+        progress, workers, pattern: as in `textgen.runs.new_run`.
+
+    Raises:
+        TextgenError: as `new_run`, or `strict` meeting tokens the base never saw.
+    """
+    vocab = Vocabulary(base.tokenizer, mode, cfg.data.max_vocab, cfg.data.min_freq)
+    run, enc, notices = new_run(
+        cfg, corpus_paths, out, progress=progress, workers=workers, vocabulary=vocab,
+        lineage=lambda: lineage(base, vocab), settings=base.tokenizer.settings,
+        pattern=pattern,
+    )
+    weights = grow_weights(base.weights, len(vocab.added), cfg.train.seed)
+    return Start(run, enc, notices, vocab, weights)
 
 
 def lineage(base: Base, vocab: Vocabulary) -> dict[str, Any]:
