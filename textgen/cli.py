@@ -191,7 +191,7 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
                    f"(epoch {trainer.state.epoch + 1})", err=True)
     else:
         click.echo(f"training {run.path}: {trainer.model.count_params():,} parameters, "
-                   f"{len(trainer.batches):,} batches per epoch", err=True)
+                   f"{len(trainer.batches):,} batches per epoch, {trainer.precision}", err=True)
     reporter = TqdmReporter(cfg.train.epochs)
     try:
         result = trainer.fit(reporter)

@@ -10,28 +10,48 @@ from __future__ import annotations
 
 from textgen.backend import keras
 from textgen.config import ModelConfig
+from textgen.fast_lstm import FastLSTM
 
 
-def build_model(cfg: ModelConfig, vocab_size: int, batch_size: int) -> keras.Model:
+def build_model(
+    cfg: ModelConfig,
+    vocab_size: int,
+    batch_size: int,
+    precision: str = "float32",
+    fast: bool = True,
+) -> keras.Model:
     """Builds the stateful language model.
 
     Args:
         cfg: the model config.
         vocab_size: V, the tokenizer's vocabulary size.
         batch_size: B, fixed because the recurrent state is kept per row.
+        precision: "float32" or "mixed_bfloat16" (bfloat16 matmuls, float32 weights
+            and logits); see `textgen.precision`.
+        fast: use `FastLSTM` (same weights, faster CPU training) for LSTM layers;
+            False builds stock `keras.layers.LSTM` (the benchmark baseline).
 
     Returns:
         A Keras model mapping token ids (B, T) int32 to logits (B, T, V) float32.
         T may vary between calls.
     """
-    rnn = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cfg.cell]
+    lstm = FastLSTM if fast else keras.layers.LSTM
+    rnn = {"lstm": lstm, "gru": keras.layers.GRU}[cfg.cell]
     ids = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="ids")  # (B, T)
-    x = keras.layers.Embedding(vocab_size, cfg.embedding_dim, name="embedding")(ids)  # (B,T,E)
+    x = keras.layers.Embedding(
+        vocab_size, cfg.embedding_dim, name="embedding", dtype=precision
+    )(ids)  # (B, T, E)
     for i in range(cfg.layers):
-        x = rnn(cfg.units, return_sequences=True, stateful=True, name=f"rnn_{i}")(x)  # (B,T,H)
+        x = rnn(cfg.units, return_sequences=True, stateful=True, name=f"rnn_{i}",
+                dtype=precision)(x)  # (B, T, H)
         if cfg.dropout > 0:
-            x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
-    logits = keras.layers.Dense(vocab_size, name="logits")(x)  # (B, T, V)
+            x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{i}", dtype=precision)(x)
+    logits = keras.layers.Dense(vocab_size, name="logits", dtype=precision)(x)  # (B, T, V)
+    if precision != "float32":
+        # The softmax and loss need float32: bfloat16 keeps only ~3 significant digits.
+        logits = keras.layers.Activation("linear", dtype="float32", name="logits_float32")(
+            logits
+        )
     return keras.Model(ids, logits, name="textgen_lm")
 
 

@@ -31,6 +31,7 @@ from textgen.errors import TrainingDiverged
 from textgen.fileio import atomic_write_text
 from textgen.interrupt import sigint_flag
 from textgen.model import build_model, reset_states
+from textgen.precision import resolve_precision
 from textgen.rundir import RunDir, TrainState, bits
 
 METRICS_COLUMNS = [
@@ -95,7 +96,10 @@ class Trainer:
             self.val_batches.target_chars(enc.char_lengths()) if self.val_batches else 0.0
         )
         keras.utils.set_random_seed(cfg.train.seed)
-        self.model = build_model(cfg.model, enc.tokenizer.vocab_size, d.batch_size)
+        self.precision = resolve_precision(cfg.train.precision)
+        self.model = build_model(
+            cfg.model, enc.tokenizer.vocab_size, d.batch_size, precision=self.precision
+        )
         freeze(self.model, cfg)
         self.optimizer = keras.optimizers.Adam(
             learning_rate=cfg.train.lr, global_clipnorm=cfg.train.clip_norm or None

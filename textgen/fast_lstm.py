@@ -1,0 +1,148 @@
+"""A faster LSTM for CPU training: one input matmul per sequence, hand-written BPTT.
+
+Keras's LSTM on a CPU runs its cell once per time step, and autodiff then
+differentiates every step on its own: per step it multiplies the input by the
+kernel, and in the backward pass accumulates two weight gradients per step.
+`FastLSTM` is a drop-in subclass (same weights, same variable paths, so
+checkpoints are unchanged) whose inner loop does what cuDNN and PyTorch do:
+
+- forward: the input projection of all T steps is one (B*T, E) x (E, 4H)
+  matmul; the loop does only the recurrent (B, H) x (H, 4H) matmul per step;
+- backward (custom gradient): the loop does only the (B, 4H) x (4H, H) matmul
+  per step; the recurrent kernel's gradient is one (H, T*B) x (T*B, 4H) matmul
+  after the loop, and the input kernel's comes from the input projection.
+
+Under a mixed (bfloat16) dtype policy the matmuls take bfloat16 operands while
+the cell state and gate arithmetic stay float32.
+
+On a GPU, with a mask, or with cell dropout, Keras's own path (cuDNN when
+possible) is used unchanged.
+"""
+
+from __future__ import annotations
+
+from textgen.backend import keras, tf
+
+# Shapes: B batch rows, T time steps, E input size, H units; Z = 4H gate pre-activations
+# in Keras's order (input i, forget f, candidate g, output o).
+
+
+def lstm_sequence(
+    xz: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Runs the LSTM recurrence over precomputed input projections.
+
+    Args:
+        xz: (T, B, 4H) float32, the input projection x @ W + b of every step.
+        h0: (B, H) float32, the initial output state.
+        c0: (B, H) float32, the initial cell state.
+        u: (H, 4H), the recurrent kernel; float32, or bfloat16 for bfloat16 matmuls.
+
+    Returns:
+        (hs, h, c): hs (T, B, H) float32 the outputs of every step; h, c (B, H) the
+        final states. Differentiable in all four arguments (custom gradient).
+    """
+    return _lstm_sequence(xz, h0, c0, u)
+
+
+@tf.custom_gradient
+def _lstm_sequence(xz, h0, c0, u):
+    mm = u.dtype  # matmul operand dtype
+    n_steps = tf.shape(xz)[0]
+    hs = tf.TensorArray(tf.float32, size=n_steps)  # h_t, t = 0..T-1
+    cs = tf.TensorArray(tf.float32, size=n_steps)  # c_t
+    acts = tf.TensorArray(tf.float32, size=n_steps)  # activated gates [i f g o], (B, 4H)
+
+    def step(t, h, c, hs, cs, acts):
+        z = xz[t] + _cast(tf.matmul(_cast(h, mm), u), tf.float32)  # (B, 4H)
+        zi, zf, zg, zo = tf.split(z, 4, axis=1)
+        i, f, g, o = tf.sigmoid(zi), tf.sigmoid(zf), tf.tanh(zg), tf.sigmoid(zo)
+        c = f * c + i * g
+        h = o * tf.tanh(c)
+        return t + 1, h, c, hs.write(t, h), cs.write(t, c), acts.write(t, tf.concat(
+            [i, f, g, o], axis=1))
+
+    _, h, c, hs, cs, acts = tf.while_loop(
+        lambda t, *_: t < n_steps, step, (0, h0, c0, hs, cs, acts)
+    )
+    hs, cs, acts = hs.stack(), cs.stack(), acts.stack()  # (T, B, H), (T, B, H), (T, B, 4H)
+
+    def grad(d_hs, d_h, d_c):
+        d_hs = tf.zeros_like(hs) if d_hs is None else d_hs
+        d_h = tf.zeros_like(h0) if d_h is None else d_h
+        d_c = tf.zeros_like(c0) if d_c is None else d_c
+        u_t = tf.transpose(u)  # (4H, H)
+        c_prev = tf.concat([c0[None], cs[:-1]], axis=0)  # (T, B, H)
+        d_zs = tf.TensorArray(tf.float32, size=n_steps)
+
+        def back(t, dh_next, dc_next, d_zs):
+            i, f, g, o = tf.split(acts[t], 4, axis=1)
+            tc = tf.tanh(cs[t])
+            dh = d_hs[t] + dh_next
+            dc = dc_next + dh * o * (1.0 - tc * tc)
+            dz = tf.concat([
+                dc * g * i * (1.0 - i),
+                dc * c_prev[t] * f * (1.0 - f),
+                dc * i * (1.0 - g * g),
+                dh * tc * o * (1.0 - o),
+            ], axis=1)  # (B, 4H)
+            dh_prev = _cast(tf.matmul(_cast(dz, mm), u_t), tf.float32)  # (B, H)
+            return t - 1, dh_prev, dc * f, d_zs.write(t, dz)
+
+        _, dh0, dc0, d_zs = tf.while_loop(
+            lambda t, *_: t >= 0, back, (n_steps - 1, d_h, d_c, d_zs)
+        )
+        d_xz = d_zs.stack()  # (T, B, 4H)
+        h_prev = tf.concat([h0[None], hs[:-1]], axis=0)  # (T, B, H)
+        n_units = tf.shape(h0)[1]
+        d_u = tf.matmul(
+            _cast(tf.reshape(h_prev, (-1, n_units)), mm),
+            _cast(tf.reshape(d_xz, (-1, 4 * n_units)), mm),
+            transpose_a=True,
+        )  # (H, 4H)
+        return d_xz, dh0, dc0, d_u
+
+    return (hs, h, c), grad
+
+
+def _cast(x, dtype: tf.DType) -> tf.Tensor:
+    """`x` (a tensor or variable) as a tensor of `dtype`."""
+    x = tf.convert_to_tensor(x)
+    return x if x.dtype == dtype else tf.cast(x, dtype)
+
+
+class FastLSTM(keras.layers.LSTM):
+    """`keras.layers.LSTM` with the fast CPU inner loop (see the module docstring).
+
+    Takes the same arguments and holds the same weights as `keras.layers.LSTM`.
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self._fast_path_applies(mask, training):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        cell = self.cell
+        dtype = tf.as_dtype(self.compute_dtype)  # float32, or bfloat16 under mixed_bfloat16
+        x = tf.transpose(sequences, (1, 0, 2))  # (T, B, E)
+        n_steps, n_rows = tf.shape(x)[0], tf.shape(x)[1]
+        w = _cast(cell.kernel, dtype)  # (E, 4H)
+        xz = tf.matmul(tf.reshape(_cast(x, dtype), (n_steps * n_rows, -1)), w)  # (T*B, 4H)
+        xz = tf.reshape(_cast(xz, tf.float32), (n_steps, n_rows, 4 * self.units))
+        if cell.use_bias:
+            xz = xz + _cast(cell.bias, tf.float32)
+        h0, c0 = (_cast(s, tf.float32) for s in initial_state)
+        hs, h, c = lstm_sequence(xz, h0, c0, _cast(cell.recurrent_kernel, dtype))
+        outputs = _cast(tf.transpose(hs, (1, 0, 2)), dtype)  # (B, T, H)
+        return h, outputs, [h, c]  # the caller casts and stores the states
+
+    def _fast_path_applies(self, mask, training) -> bool:
+        cell = self.cell
+        return (
+            mask is None
+            and not self.go_backwards
+            and not self.unroll
+            and not (training and (cell.dropout or cell.recurrent_dropout))
+            and cell.activation is keras.activations.tanh
+            and cell.recurrent_activation is keras.activations.sigmoid
+            and not tf.config.list_logical_devices("GPU")  # cuDNN is faster there
+        )
+
