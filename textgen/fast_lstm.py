@@ -47,6 +47,23 @@ def lstm_sequence(
 
 @tf.custom_gradient
 def _lstm_sequence(xz, h0, c0, u):
+    # XLA fuses the loops' small float32 ops (a gain for small layers, level for large
+    # ones); its CPU bfloat16 matmul is much slower than oneDNN's, so bfloat16 runs plain.
+    jit = u.dtype == tf.float32
+    # The forward pass runs outside the tape: the gradient is `grad`, not autodiff's.
+    hs, h, c, cs, acts = _FORWARD[jit](*(tf.stop_gradient(a) for a in (xz, h0, c0, u)))
+
+    def grad(d_hs, d_h, d_c):
+        d_hs = tf.zeros_like(hs) if d_hs is None else d_hs
+        d_h = tf.zeros_like(h0) if d_h is None else d_h
+        d_c = tf.zeros_like(c0) if d_c is None else d_c
+        return _BACKWARD[jit](d_hs, d_h, d_c, hs, cs, acts, h0, c0, u)
+
+    return (hs, h, c), grad
+
+
+def _forward(xz, h0, c0, u):
+    """The recurrence; also returns what the backward pass needs (cs, activated gates)."""
     mm = u.dtype  # matmul operand dtype
     n_steps = tf.shape(xz)[0]
     hs = tf.TensorArray(tf.float32, size=n_steps)  # h_t, t = 0..T-1
@@ -59,50 +76,53 @@ def _lstm_sequence(xz, h0, c0, u):
         i, f, g, o = tf.sigmoid(zi), tf.sigmoid(zf), tf.tanh(zg), tf.sigmoid(zo)
         c = f * c + i * g
         h = o * tf.tanh(c)
-        return t + 1, h, c, hs.write(t, h), cs.write(t, c), acts.write(t, tf.concat(
-            [i, f, g, o], axis=1))
+        gates = tf.concat([i, f, g, o], axis=1)
+        return t + 1, h, c, hs.write(t, h), cs.write(t, c), acts.write(t, gates)
 
     _, h, c, hs, cs, acts = tf.while_loop(
         lambda t, *_: t < n_steps, step, (0, h0, c0, hs, cs, acts)
     )
-    hs, cs, acts = hs.stack(), cs.stack(), acts.stack()  # (T, B, H), (T, B, H), (T, B, 4H)
+    return hs.stack(), h, c, cs.stack(), acts.stack()  # (T,B,H), (B,H) x 2, (T,B,H), (T,B,4H)
 
-    def grad(d_hs, d_h, d_c):
-        d_hs = tf.zeros_like(hs) if d_hs is None else d_hs
-        d_h = tf.zeros_like(h0) if d_h is None else d_h
-        d_c = tf.zeros_like(c0) if d_c is None else d_c
-        u_t = tf.transpose(u)  # (4H, H)
-        c_prev = tf.concat([c0[None], cs[:-1]], axis=0)  # (T, B, H)
-        d_zs = tf.TensorArray(tf.float32, size=n_steps)
 
-        def back(t, dh_next, dc_next, d_zs):
-            i, f, g, o = tf.split(acts[t], 4, axis=1)
-            tc = tf.tanh(cs[t])
-            dh = d_hs[t] + dh_next
-            dc = dc_next + dh * o * (1.0 - tc * tc)
-            dz = tf.concat([
-                dc * g * i * (1.0 - i),
-                dc * c_prev[t] * f * (1.0 - f),
-                dc * i * (1.0 - g * g),
-                dh * tc * o * (1.0 - o),
-            ], axis=1)  # (B, 4H)
-            dh_prev = _cast(tf.matmul(_cast(dz, mm), u_t), tf.float32)  # (B, H)
-            return t - 1, dh_prev, dc * f, d_zs.write(t, dz)
+def _backward(d_hs, d_h, d_c, hs, cs, acts, h0, c0, u):
+    """Backpropagation through time: gradients for xz, h0, c0 and u."""
+    mm = u.dtype
+    n_steps = tf.shape(hs)[0]
+    u_t = tf.transpose(u)  # (4H, H)
+    c_prev = tf.concat([c0[None], cs[:-1]], axis=0)  # (T, B, H)
+    d_zs = tf.TensorArray(tf.float32, size=n_steps)
 
-        _, dh0, dc0, d_zs = tf.while_loop(
-            lambda t, *_: t >= 0, back, (n_steps - 1, d_h, d_c, d_zs)
-        )
-        d_xz = d_zs.stack()  # (T, B, 4H)
-        h_prev = tf.concat([h0[None], hs[:-1]], axis=0)  # (T, B, H)
-        n_units = tf.shape(h0)[1]
-        d_u = tf.matmul(
-            _cast(tf.reshape(h_prev, (-1, n_units)), mm),
-            _cast(tf.reshape(d_xz, (-1, 4 * n_units)), mm),
-            transpose_a=True,
-        )  # (H, 4H)
-        return d_xz, dh0, dc0, d_u
+    def back(t, dh_next, dc_next, d_zs):
+        i, f, g, o = tf.split(acts[t], 4, axis=1)
+        tc = tf.tanh(cs[t])
+        dh = d_hs[t] + dh_next
+        dc = dc_next + dh * o * (1.0 - tc * tc)
+        dz = tf.concat([
+            dc * g * i * (1.0 - i),
+            dc * c_prev[t] * f * (1.0 - f),
+            dc * i * (1.0 - g * g),
+            dh * tc * o * (1.0 - o),
+        ], axis=1)  # (B, 4H)
+        dh_prev = _cast(tf.matmul(_cast(dz, mm), u_t), tf.float32)  # (B, H)
+        return t - 1, dh_prev, dc * f, d_zs.write(t, dz)
 
-    return (hs, h, c), grad
+    _, dh0, dc0, d_zs = tf.while_loop(
+        lambda t, *_: t >= 0, back, (n_steps - 1, d_h, d_c, d_zs)
+    )
+    d_xz = d_zs.stack()  # (T, B, 4H)
+    h_prev = tf.concat([h0[None], hs[:-1]], axis=0)  # (T, B, H)
+    n_units = tf.shape(h0)[1]
+    d_u = tf.matmul(
+        _cast(tf.reshape(h_prev, (-1, n_units)), mm),
+        _cast(tf.reshape(d_xz, (-1, 4 * n_units)), mm),
+        transpose_a=True,
+    )  # (H, 4H)
+    return d_xz, dh0, dc0, d_u
+
+
+_FORWARD = {jit: tf.function(_forward, jit_compile=jit) for jit in (True, False)}
+_BACKWARD = {jit: tf.function(_backward, jit_compile=jit) for jit in (True, False)}
 
 
 def _cast(x, dtype: tf.DType) -> tf.Tensor:
