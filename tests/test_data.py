@@ -58,16 +58,34 @@ def test_encoding_is_cached_and_keyed_by_tokenizer_settings(tmp_path):
     assert not encode_corpus(scan_corpus([p]), cfg, tmp_path / "cache").cached
 
 
+def test_new_encodings_stream_into_the_cache_and_are_memory_mapped(tmp_path):
+    p = tmp_path / "c.txt"
+    text = "天地玄黄 the quick brown fox\n" * 3000
+    p.write_text(text, encoding="utf-8")
+    cache = tmp_path / "cache"
+    enc = encode_corpus(scan_corpus([p]), DataConfig(), cache)
+    assert not enc.cached and isinstance(enc.ids, np.memmap)  # never a second copy in RAM
+    assert enc.tokenizer.decode(enc.ids) == text
+    assert not list(cache.glob(".*.tmp"))  # the atomic write left no temporary file
+    # Without a writable cache the ids are built in memory, identical, with a warning.
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    mem = encode_corpus(scan_corpus([p]), DataConfig(), blocker / "cache")
+    assert mem.cache_warning and not isinstance(mem.ids, np.memmap)
+    np.testing.assert_array_equal(mem.ids, enc.ids)
+    assert mem.n_chars == enc.n_chars == len(text)
+
+
 def test_damaged_cache_is_rebuilt(tmp_path):
     p = tmp_path / "c.txt"
     p.write_text("hello there\n" * 50, encoding="utf-8")
     corpus = scan_corpus([p])
-    enc = encode_corpus(corpus, DataConfig(), tmp_path / "cache")
+    want = np.array(encode_corpus(corpus, DataConfig(), tmp_path / "cache").ids)  # a copy
     for npy in (tmp_path / "cache").glob("*.npy"):
         npy.write_bytes(b"garbage")
     again = encode_corpus(corpus, DataConfig(), tmp_path / "cache")
     assert not again.cached
-    np.testing.assert_array_equal(enc.ids, again.ids)
+    np.testing.assert_array_equal(again.ids, want)
 
 
 def test_library_default_never_spawns_from_an_unguarded_script(tmp_path):

@@ -28,9 +28,13 @@ def _variables(trainer):
     return [v.numpy() for v in trainer.model.variables + trainer.optimizer.variables]
 
 
-@pytest.mark.parametrize("n", [7, 30])  # inside the first epoch; across an epoch boundary
-def test_resume_is_exact(tiny_corpus, tmp_path, n):
-    kw = dict(data__batch_size=8, data__seq_len=24, model__dropout=0.1, train__epochs=5)
+# Inside the first epoch; across an epoch boundary; the bfloat16 path too.
+@pytest.mark.parametrize(("n", "precision"), [
+    (7, "float32"), (30, "float32"), (30, "mixed_bfloat16"),
+])
+def test_resume_is_exact(tiny_corpus, tmp_path, n, precision):
+    kw = dict(data__batch_size=8, data__seq_len=24, model__dropout=0.1, train__epochs=5,
+              train__precision=precision)
     straight, r1 = _train(tiny_corpus, tmp_path / "a", 2 * n, **kw)
     _, half = _train(tiny_corpus, tmp_path / "b", n, **kw)
     assert half.stop_reason == "max_steps" and half.state.step == n

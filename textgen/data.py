@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,25 +166,66 @@ def encode_corpus(
     n_oov = sum(oov.values())
     unk_chars = sum(len(t) * c for t, c in oov.items()) / n_oov if n_oov else 1.0
 
-    # The token count is known from the counts, so the ids go straight into one
-    # preallocated array: memory stays at the ids plus one chunk.
-    ids = np.empty(sum(counts.values()), dtype=tok.dtype)
+    # The token count is known from the counts, so the ids stream straight into the
+    # cache file, which is then memory-mapped: memory stays at one chunk, whatever
+    # the corpus size. Without a writable cache they go into one preallocated array.
+    n_tokens = sum(counts.values())
     seen = [0]  # characters read, counted as the chunks stream past
-    pos = 0
-    chunks = _counting(corpus.iter_text(), progress, seen)
-    for piece in tok.encode_chunks(chunks, workers):
-        ids[pos : pos + piece.size] = piece
-        pos += piece.size
-    assert pos == ids.size, (pos, ids.size)
-    enc = EncodedCorpus(ids, tok, seen[0], tok.coverage(counts), unk_chars, cached=False)
+
+    def pieces() -> Iterator[np.ndarray]:
+        seen[0] = 0
+        chunks = _counting(corpus.iter_text(), progress, seen)
+        return tok.encode_chunks(chunks, workers)
+
+    warning = None
     try:
-        _write_cache(stem, enc)
+        ids = _write_cached_ids(stem.with_suffix(".npy"), pieces(), n_tokens, tok.dtype)
     except OSError as e:  # the cache only saves time: training goes on without it
+        warning = e
+        ids = np.empty(n_tokens, dtype=tok.dtype)
+        _fill(ids, pieces())
+    enc = EncodedCorpus(ids, tok, seen[0], tok.coverage(counts), unk_chars, cached=False)
+    if warning is None:
+        try:
+            # The meta file is written last: a cache entry without it is ignored.
+            tok.save(stem.with_suffix(".vocab.json"))
+            atomic_write_text(stem.with_suffix(".json"), json.dumps(enc.meta()))
+        except OSError as e:
+            warning = e
+    if warning is not None:
         enc.cache_warning = (
-            f"warning: cannot write the encoded-corpus cache in {stem.parent} ({e}); "
+            f"warning: cannot write the encoded-corpus cache in {stem.parent} ({warning}); "
             "set TEXTGEN_CACHE_DIR to a writable directory to skip encoding next time"
         )
     return enc
+
+
+def _fill(ids: np.ndarray, pieces: Iterator[np.ndarray]) -> None:
+    """Copies the encoded pieces, in order, into `ids`, which they must fill exactly."""
+    pos = 0
+    for piece in pieces:
+        ids[pos : pos + piece.size] = piece
+        pos += piece.size
+    assert pos == ids.size, (pos, ids.size)
+
+
+def _write_cached_ids(
+    path: Path, pieces: Iterator[np.ndarray], n_tokens: int, dtype: type
+) -> np.ndarray:
+    """Streams the ids into a .npy file (atomically) and returns it memory-mapped."""
+
+    def write(f) -> None:
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                  "fortran_order": False, "shape": (n_tokens,)}
+        np.lib.format.write_array_header_1_0(f, header)
+        written = 0
+        for piece in pieces:
+            f.write(np.ascontiguousarray(piece, dtype=dtype).tobytes())
+            written += piece.size
+        assert written == n_tokens, (written, n_tokens)
+
+    atomic_write(path, write)
+    return np.load(path, mmap_mode="r")
 
 
 def load_cached(key: str, cache_dir: Path | None = None) -> EncodedCorpus | None:
@@ -221,13 +262,6 @@ def _read_cache(stem: Path) -> EncodedCorpus | None:
     return EncodedCorpus(
         ids, tok, meta["n_chars"], meta["coverage"], meta["unk_chars"], cached=True
     )
-
-
-def _write_cache(stem: Path, enc: EncodedCorpus) -> None:
-    # The meta file is written last: a cache entry without it is ignored.
-    atomic_write(stem.with_suffix(".npy"), lambda f: np.save(f, enc.ids))
-    enc.tokenizer.save(stem.with_suffix(".vocab.json"))
-    atomic_write_text(stem.with_suffix(".json"), json.dumps(enc.meta()))
 
 
 def split_ids(ids: np.ndarray, val_frac: float) -> tuple[np.ndarray, np.ndarray]:

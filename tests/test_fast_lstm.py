@@ -1,0 +1,102 @@
+"""FastLSTM computes what keras.layers.LSTM computes: same loss, gradients and carried state."""
+
+import numpy as np
+import pytest
+
+from textgen.backend import keras, tf
+from textgen.checkpoints import load_checkpoint, save_checkpoint
+from textgen.config import ModelConfig
+from textgen.fast_lstm import FastLSTM, lstm_sequence
+from textgen.model import build_model, recurrent_layers
+from textgen.rundir import RunDir, TrainState
+
+V, B, T = 11, 3, 9
+CFG = ModelConfig(embedding_dim=5, units=6, layers=2)
+
+
+def _pair(precision="float32"):
+    """A stock-Keras model and a FastLSTM model with the same random weights and state."""
+    stock = build_model(CFG, V, B, precision=precision, fast=False)
+    fast = build_model(CFG, V, B, precision=precision)
+    rng = np.random.default_rng(0)
+    for v in stock.trainable_variables:
+        v.assign(rng.normal(0, 0.5, v.shape).astype("float32"))  # biases too
+    fast.set_weights(stock.get_weights())
+    for a, b in zip(recurrent_layers(stock), recurrent_layers(fast), strict=True):
+        assert isinstance(b, FastLSTM) and not isinstance(a, FastLSTM)
+        for sa, sb in zip(a.states, b.states, strict=True):
+            s = rng.normal(0, 0.5, sa.shape).astype("float32")  # a carried, non-zero state
+            sa.assign(s)
+            sb.assign(s)
+    return stock, fast
+
+
+def _loss_and_grads(model, x, y):
+    with tf.GradientTape() as tape:
+        logits = model(x, training=True)
+        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+            y, logits, from_logits=True))
+    grads = tape.gradient(loss, model.trainable_variables)
+    return float(loss), [tf.convert_to_tensor(g).numpy() for g in grads]
+
+
+@pytest.mark.parametrize(("precision", "tol"), [("float32", 1e-5), ("mixed_bfloat16", 3e-2)])
+def test_loss_gradients_and_state_equal_keras_lstm(precision, tol):
+    stock, fast = _pair(precision)
+    rng = np.random.default_rng(1)
+    for _ in range(2):  # the second call starts from the state the first one left
+        x = rng.integers(0, V, (B, T)).astype(np.int32)
+        y = rng.integers(0, V, (B, T)).astype(np.int32)
+        (loss_a, grads_a), (loss_b, grads_b) = (_loss_and_grads(m, x, y) for m in (stock, fast))
+        assert loss_b == pytest.approx(loss_a, rel=tol)
+        for v, ga, gb in zip(stock.trainable_variables, grads_a, grads_b, strict=True):
+            scale = max(np.abs(ga).max(), 1e-3)
+            assert np.abs(ga - gb).max() <= tol * scale, v.path
+        for la, lb in zip(recurrent_layers(stock), recurrent_layers(fast), strict=True):
+            for sa, sb in zip(la.states, lb.states, strict=True):
+                np.testing.assert_allclose(sb.numpy(), sa.numpy(), atol=tol)
+
+
+def test_the_sequence_gradient_includes_the_final_state():
+    """All four inputs get autodiff's gradients when the loss uses hs, h_T and c_T."""
+    rng = np.random.default_rng(2)
+    H = 4
+    xz, h0, c0 = (tf.constant(rng.normal(size=s).astype("float32"))
+                  for s in ((T, B, 4 * H), (B, H), (B, H)))
+    u = tf.constant(rng.normal(0, 0.5, (H, 4 * H)).astype("float32"))
+    w = tf.constant(rng.normal(size=(T, B, H)).astype("float32"))
+
+    def naive(xz, h0, c0, u):
+        h, c, out = h0, c0, []
+        for t in range(T):
+            i, f, g, o = tf.split(xz[t] + h @ u, 4, axis=1)
+            c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+            h = tf.sigmoid(o) * tf.tanh(c)
+            out.append(h)
+        return tf.stack(out), h, c
+
+    results = []
+    for fn in (naive, lstm_sequence):
+        with tf.GradientTape() as tape:
+            tape.watch([xz, h0, c0, u])
+            hs, h, c = fn(xz, h0, c0, u)
+            loss = tf.reduce_sum(hs * w) + tf.reduce_sum(h * h) + tf.reduce_sum(tf.sin(c))
+        results.append([float(loss)] + [g.numpy() for g in tape.gradient(loss, [xz, h0, c0, u])])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_a_stock_keras_checkpoint_loads_into_the_fast_model(tmp_path):
+    stock, _ = _pair()
+    run = RunDir(tmp_path)
+    save_checkpoint(run, "last", stock, TrainState(step=3))
+    fast = build_model(CFG, V, B)
+    assert load_checkpoint(run, "last", fast).step == 3
+    x = np.random.default_rng(3).integers(0, V, (B, T)).astype(np.int32)
+    np.testing.assert_allclose(fast(x).numpy(), stock(x).numpy(), atol=1e-5)
+
+
+def test_masks_and_gpus_fall_back_to_keras():
+    layer = build_model(CFG, V, B).get_layer("rnn_0")
+    assert layer._fast_path_applies(None, True) == (not tf.config.list_logical_devices("GPU"))
+    assert not layer._fast_path_applies(tf.ones((B, T), bool), True)
