@@ -7,7 +7,8 @@ Usage:
 1. Builds a corpus of about --mb MB in a temporary directory by concatenating
    the shipped corpora (Chinese and English, so the character vocabulary is
    large) over and over.
-2. Runs the real command, `textgen train BIG --config CONFIG --set
+2. Runs the real command, first on the first corpus alone (the baseline: what
+   TensorFlow and the model take), then `textgen train BIG --config CONFIG --set
    train.max_steps=STEPS` (no cache hit: a fresh TEXTGEN_CACHE_DIR), as a child
    process, and reports its wall time, the encoding time it printed, and its
    peak resident memory (ru_maxrss of the child).
@@ -51,7 +52,7 @@ def build_corpus(path: Path, sources: list[Path], mb: float) -> int:
 
 
 def run_cli(corpus: Path, config: Path, steps: int, tmp: Path) -> dict:
-    """`textgen train` on the big corpus in a child process; wall time, stderr and peak RSS."""
+    """`textgen train` on `corpus` in a child process; wall time, stderr and peak RSS."""
     env = os.environ | {"TEXTGEN_CACHE_DIR": str(tmp / "cache")}
     cmd = [sys.executable, "-m", "textgen", "train", str(corpus), "--config", str(config),
            "--out", str(tmp / "run"), "--set", f"train.max_steps={steps}"]
@@ -127,6 +128,12 @@ def main() -> None:
         size = build_corpus(big, args.corpora, args.mb)
         print(f"corpus: {size / MB:.1f} MB from {', '.join(p.name for p in args.corpora)}; "
               f"{args.config.name}, {os.cpu_count()} cores", flush=True)
+        # The same command on one small corpus first (ru_maxrss of children is a running
+        # maximum): what TensorFlow and the model take whatever the corpus size.
+        small = run_cli(args.corpora[0], args.config, args.steps, tmp / "small")
+        print(f"textgen train on {args.corpora[0].name} alone "
+              f"({args.corpora[0].stat().st_size / MB:.1f} MB): peak RSS "
+              f"{small['peak'] / MB:,.0f} MB")
         cli = run_cli(big, args.config, args.steps, tmp)
         first = next((ln for ln in cli["stderr"].splitlines() if ln.startswith("corpus:")), "")
         print(f"textgen train (max_steps={args.steps}, no cache): {cli['seconds']:.1f} s wall, "

@@ -33,9 +33,10 @@ each; the row shows the median window. With --rounds > 1 each row runs again
 in a later round, in reverse order, and the median over all windows is shown.
 All timed windows start after a host sync and end after one.
 
---quality N instead trains N steps (from the same initial weights) with stock
-Keras float32, textgen float32 and textgen mixed_bfloat16, and prints each
-one's validation loss (nats/char, state reset first, the same validation batches).
+--quality E instead trains E epochs (from the same initial weights, with the
+state reset at each epoch start and a constant learning rate) with stock Keras
+float32, textgen float32 and textgen mixed_bfloat16, and prints each one's
+validation loss (nats/char, state reset first, the same validation batches).
 """
 
 from __future__ import annotations
@@ -268,16 +269,29 @@ def matmul_limit(cfg, V: int, precision: str) -> float:
 
 
 def quality(trainer, spec: dict[str, Any]) -> dict[str, Any]:
-    """Trains `spec["quality"]` steps with one loop; returns its validation loss."""
+    """Trains `spec["quality"]` epochs with one loop; returns its validation loss.
+
+    Both loops reset the LSTM state at each epoch start (Keras through a callback)
+    and keep the learning rate constant (`train.lr_decay` is set to 1 for both).
+    """
+    from textgen.backend import keras
     from textgen.model import reset_states
 
-    n = spec["quality"]
+    epochs = spec["quality"]
+    trainer.cfg.train.lr_decay = 1.0
     if spec["loop"] == "keras":
-        loop = KerasLoop(trainer, n)
-        loop.run(0, n)
+        loop = KerasLoop(trainer)
+
+        class ResetAtEpochStart(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                reset_states(self.model)
+
+        loop.model.fit(loop.x, loop.y, batch_size=loop.B, shuffle=False, epochs=epochs,
+                       verbose=0, callbacks=[ResetAtEpochStart()])
         model = loop.model
     else:
-        TextgenLoop(trainer).run(0, n)
+        trainer.cfg.train.epochs = epochs
+        trainer.fit()
         model = trainer.model
     reset_states(model)
     vb, total = trainer.val_batches, 0.0
@@ -325,7 +339,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--rounds", type=int, default=1, help="processes per row")
     parser.add_argument("--quality", type=int, default=0,
-                        help="instead of timing, train this many steps and compare val loss")
+                        help="instead of timing, train this many epochs and compare val loss")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if present")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -347,7 +361,7 @@ def header(args: argparse.Namespace) -> None:
 
 def main_quality(args: argparse.Namespace, base: dict[str, Any]) -> None:
     header(args)
-    print(f"validation loss after {args.quality} steps on {args.corpus.name}, same initial "
+    print(f"validation loss after {args.quality} epochs on {args.corpus.name}, same initial "
           "weights and batches:")
     print(f"{'loop':<28} {'val nats/char':>14} {'val bits/char':>14} {'vs Keras':>9}")
     ref = None

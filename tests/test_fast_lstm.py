@@ -96,7 +96,35 @@ def test_a_stock_keras_checkpoint_loads_into_the_fast_model(tmp_path):
     np.testing.assert_allclose(fast(x).numpy(), stock(x).numpy(), atol=1e-5)
 
 
-def test_masks_and_gpus_fall_back_to_keras():
+@pytest.mark.parametrize("kwargs", [
+    {}, {"return_sequences": False}, {"go_backwards": True}, {"activation": "relu"},
+    {"use_bias": False}, {"return_state": True},
+])
+def test_other_layer_options_give_keras_results(kwargs):
+    """Options the fast loop does not implement fall back to Keras's; the rest match it."""
+    x = tf.constant(np.random.default_rng(4).normal(size=(B, T, 5)).astype("float32"))
+    stock, fast = keras.layers.LSTM(6, **kwargs), FastLSTM(6, **kwargs)
+    stock.build(x.shape)
+    fast.build(x.shape)
+    fast.set_weights([w + 0.1 for w in stock.get_weights()])
+    stock.set_weights(fast.get_weights())
+    for a, b in zip(tf.nest.flatten(stock(x)), tf.nest.flatten(fast(x)), strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-5)
+
+
+def test_masks_dropout_and_gpus_fall_back_to_keras():
     layer = build_model(CFG, V, B).get_layer("rnn_0")
     assert layer._fast_path_applies(None, True) == (not tf.config.list_logical_devices("GPU"))
     assert not layer._fast_path_applies(tf.ones((B, T), bool), True)
+    for options in ({"dropout": 0.5}, {"recurrent_dropout": 0.5}):
+        dropping = FastLSTM(4, **options)
+        assert not dropping._fast_path_applies(None, True)  # training: Keras draws masks
+        assert dropping._fast_path_applies(None, False) != bool(
+            tf.config.list_logical_devices("GPU"))
+
+
+def test_saved_keras_models_with_the_fast_layer_load(tmp_path):
+    model = build_model(CFG, V, B)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded.get_layer("rnn_0"), FastLSTM)

@@ -1,13 +1,15 @@
 """train.precision: what "auto" picks, and that bfloat16 training keeps float32 where it matters."""
 
+import json
+
 import numpy as np
 import pytest
 
 from tests.conftest import tiny_config
 from textgen.config import Config, set_value
 from textgen.errors import ConfigError
-from textgen.precision import cpu_flags, has_fast_bfloat16, resolve_precision
-from textgen.runs import new_run
+from textgen.precision import auto_precision, cpu_flags, resolve_precision
+from textgen.runs import new_run, open_run
 from textgen.runtime import RecurrentLM
 from textgen.train import Trainer
 
@@ -20,21 +22,19 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
 
 
 @pytest.mark.parametrize(("flags", "gpus", "want"), [
-    ({"avx2", "avx512f"}, [], False),  # AVX-512 without BF16: emulated, slower
-    ({"avx512_bf16"}, [], True),
-    ({"amx_bf16", "amx_tile"}, [], True),
-    ({"avx2"}, [(8, 0)], True),  # Ampere: the GPU decides
-    ({"amx_bf16"}, [(7, 5)], False),  # Turing has no fast bfloat16
-    ({"avx2"}, [(9, 0), (7, 0)], False),  # every GPU must have it
+    ({"avx2", "avx512f"}, 0, "float32"),  # no native bfloat16: emulated, slower
+    ({"avx512_bf16", "avx512f"}, 0, "float32"),  # without AMX: not measured
+    ({"amx_bf16", "amx_tile", "avx512_bf16"}, 0, "mixed_bfloat16"),  # measured faster
+    ({"amx_bf16"}, 1, "float32"),  # a GPU trains (cuDNN), not the CPU
 ])
-def test_auto_picks_bfloat16_only_on_hardware_that_has_it(flags, gpus, want):
-    assert has_fast_bfloat16(flags, gpus) is want
+def test_auto_picks_bfloat16_only_where_it_was_measured_faster(flags, gpus, want):
+    assert auto_precision(flags, gpus) == want
 
 
 def test_explicit_precisions_are_kept_and_others_refused():
     assert resolve_precision("float32") == "float32"
     assert resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
-    assert resolve_precision("auto") in ("float32", "mixed_bfloat16")
+    assert resolve_precision("auto") == auto_precision(cpu_flags(), 0)  # no GPU in CI
     with pytest.raises(ConfigError, match="train.precision must be one of"):
         set_value(Config(), "train.precision", "float16")
 
@@ -66,3 +66,19 @@ def test_bfloat16_training_keeps_weights_state_and_logits_float32(tmp_path):
     # bfloat16 matmuls in Keras vs float32 in NumPy: close, not equal.
     np.testing.assert_allclose(got[0], want, atol=0.1 * np.abs(want).max())
     assert np.argmax(got[0]) == np.argmax(want)
+
+
+def test_auto_is_recorded_at_creation_and_old_runs_resume_in_float32(tmp_path, tiny_corpus):
+    cfg = tiny_config(train__precision="auto", train__max_steps=2)
+    run, enc, _ = new_run(cfg, [tiny_corpus], tmp_path / "run")
+    recorded = json.loads(run.config.read_text(encoding="utf-8"))["train"]["precision"]
+    assert recorded == auto_precision(cpu_flags(), 0) != "auto"
+    Trainer(cfg, enc, run).fit()
+    # A run saved before train.precision existed trained in float32, and resumes so.
+    raw = json.loads(run.config.read_text(encoding="utf-8"))
+    del raw["train"]["precision"]
+    run.config.write_text(json.dumps(raw), encoding="utf-8")
+    assert open_run(run.path)[0].train.precision == "float32"
+    # The user may change it on resume (weights are float32 either way).
+    again, _, _ = open_run(run.path, ["train.precision=mixed_bfloat16"])
+    assert again.train.precision == "mixed_bfloat16"

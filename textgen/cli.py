@@ -188,7 +188,7 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
     if resumed:
         trainer.resume()
         click.echo(f"resuming {run.path} at step {trainer.state.step:,} "
-                   f"(epoch {trainer.state.epoch + 1})", err=True)
+                   f"(epoch {trainer.state.epoch + 1}), {trainer.precision}", err=True)
     else:
         click.echo(f"training {run.path}: {trainer.model.count_params():,} parameters, "
                    f"{len(trainer.batches):,} batches per epoch, {trainer.precision}", err=True)

@@ -100,10 +100,10 @@ class TrainConfig:
     freeze_embedding: bool = _opt(False, "keep the embedding fixed (fine-tuning)")
     freeze_layers: int = _opt(0, "keep the lowest N recurrent layers fixed (fine-tuning)",
                               min=0)
-    # bfloat16 matmuls (float32 weights, state and loss) train ~1.7x faster on CPUs with
-    # AMX/AVX-512 BF16 and on recent GPUs, to the same loss (docs/BENCHMARKS.md).
+    # bfloat16 matmuls (float32 weights, optimizer and loss) train ~1.5x faster than
+    # float32 on CPUs with AMX, to the same loss (docs/BENCHMARKS.md, textgen.precision).
     precision: str = _opt(
-        "auto", "'float32', 'mixed_bfloat16', or 'auto' (bfloat16 where the hardware has it)",
+        "auto", "'float32', 'mixed_bfloat16', or 'auto' (bfloat16 on CPUs with AMX)",
         choices=("auto", "float32", "mixed_bfloat16"),
     )
     save_every: int = _opt(500, "write the 'last' checkpoint every this many steps", min=1)

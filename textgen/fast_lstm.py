@@ -131,6 +131,7 @@ def _cast(x, dtype: tf.DType) -> tf.Tensor:
     return x if x.dtype == dtype else tf.cast(x, dtype)
 
 
+@keras.saving.register_keras_serializable(package="textgen")
 class FastLSTM(keras.layers.LSTM):
     """`keras.layers.LSTM` with the fast CPU inner loop (see the module docstring).
 
@@ -158,6 +159,7 @@ class FastLSTM(keras.layers.LSTM):
         cell = self.cell
         return (
             mask is None
+            and self.use_cudnn is not True  # asked for cuDNN: Keras decides (or refuses)
             and not self.go_backwards
             and not self.unroll
             and not (training and (cell.dropout or cell.recurrent_dropout))

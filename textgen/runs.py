@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textgen.config import Config, apply_overrides, check_freeze_layers
+from textgen.config import Config, apply_overrides, check_freeze_layers, read_config_file
 from textgen.corpus import scan_corpus, scan_recorded
 from textgen.data import (
     EncodedCorpus,
@@ -27,6 +27,7 @@ from textgen.data import (
 )
 from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
 from textgen.fileio import atomic_write_text
+from textgen.precision import resolve_precision
 from textgen.rundir import RunDir
 from textgen.tokenizers import Tokenizer, load_tokenizer
 
@@ -35,7 +36,7 @@ from textgen.tokenizers import Tokenizer, load_tokenizer
 # or the data, and changing it makes a different experiment.
 RESUME_KEYS = (
     "train.epochs", "train.max_steps", "train.save_every", "train.log_every",
-    "train.lr", "train.clip_norm",
+    "train.lr", "train.clip_norm", "train.precision",
 )
 
 Progress = Callable[[int], None]
@@ -95,6 +96,8 @@ def new_run(
                 f"--out {out} exists and holds other files; pick a new directory"
             )
     check_freeze_layers(cfg)
+    # "auto" is decided once, here, and recorded: a resume keeps the run's numerics.
+    cfg.train.precision = resolve_precision(cfg.train.precision)
     corpus = scan_corpus(corpus_paths, cfg.data.normalize, cfg.data.encoding, pattern)
     tok = None
     if vocabulary is not None:
@@ -173,8 +176,11 @@ def open_run(
     run.require("last")
     run.remove_stale_temp_files()
     cfg = Config.load(run.config)
+    if "precision" not in read_config_file(run.config).get("train", {}):
+        cfg.train.precision = "float32"  # a run from before train.precision trained so
     before = cfg.to_dict()
     changed = apply_overrides(cfg, overrides or [])
+    cfg.train.precision = resolve_precision(cfg.train.precision)
     after = cfg.to_dict()
     for key in changed:
         section, name = key.split(".")
