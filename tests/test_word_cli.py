@@ -1,9 +1,11 @@
 """Word-level models end to end: train on Chinese with jieba, sample, bits per character."""
 
 import csv
+import json
 import math
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.conftest import TINY_SETS
@@ -27,6 +29,10 @@ def test_word_model_trains_reports_bpc_and_samples_chinese(tmp_path):
     nats_per_token, bpc = float(epoch_row["val_loss"]), float(epoch_row["val_bpc"])
     # A word covers more than one character, so bits/char < bits/token.
     assert 0 < bpc < nats_per_token / math.log(2)
+    # textgen eval reproduces the epoch's validation figures (the only epoch: best).
+    scored = json.loads(CliRunner().invoke(cli, ["eval", str(run), "--format", "json"]).stdout)
+    assert scored["loss"] == pytest.approx(nats_per_token, rel=1e-4)
+    assert scored["bits_per_char"] == pytest.approx(bpc, rel=1e-4)
 
     sample = CliRunner().invoke(cli, ["sample", str(run), "--length", 100, "--seed", 1,
                                       "--prime", "士隐"])

@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -518,6 +519,37 @@ def info(run_dir: Path) -> None:
     from textgen.report import describe_run
 
     click.echo(describe_run(run_dir))
+
+
+@cli.command("eval")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("text", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--checkpoint", type=CHECKPOINTS, default=None,
+              help="Which weights to score. [default: best if the run has one, else last]")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object, for scripts.")
+def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None,
+                 fmt: str) -> None:
+    """Score RUN_DIR on its validation split, or on TEXT files if given.
+
+    Prints the loss in nats per token, the perplexity and bits per character,
+    streaming the text through the model in order with the state carried, as
+    training validates. Bits per character compare character and word models.
+    """
+    from textgen.evaluate import evaluate
+
+    result = evaluate(run_dir, list(text) or None, checkpoint)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    share = result.unknown / result.tokens
+    click.echo(
+        f"{result.run} (checkpoint {result.checkpoint}, step {result.step:,}) on "
+        f"{result.text}: {result.tokens:,} tokens, {result.characters:,.0f} characters\n"
+        f"  loss {result.loss:.4f} nats/token, perplexity {result.perplexity:.2f}, "
+        f"{result.bits_per_char:.4f} bits/character\n"
+        f"  <unk>: {result.unknown:,} tokens ({share:.2%})"
+    )
 
 
 def main() -> None:

@@ -315,6 +315,10 @@ class StatefulBatches:
         """Target tokens per epoch."""
         return self.n_batches * self.batch_size * self.seq_len
 
+    def count(self, token_ids: list[int]) -> int:
+        """How many targets are one of `token_ids` (e.g. `<unk>`)."""
+        return int(np.isin(self._y, token_ids).sum())
+
     def target_chars(self, char_lengths: np.ndarray) -> float:
         """Characters covered by all targets, given characters per token id."""
         return float(char_lengths[self._y].sum())

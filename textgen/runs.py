@@ -193,12 +193,25 @@ def open_run(
     if "train.max_steps" not in changed:
         # A step limit ends one session; a plain --resume trains on to train.epochs.
         cfg.train.max_steps = 0
-    enc = _reload_corpus(run, cfg, cache_dir, progress, workers)
+    enc = reload_corpus(run, cfg, cache_dir, progress, workers)
     cfg.save(run.config)  # so `textgen info` shows the epochs now aimed for
     return cfg, run, enc
 
 
-def _reload_corpus(run: RunDir, cfg: Config, cache_dir, progress, workers) -> EncodedCorpus:
+def reload_corpus(
+    run: RunDir,
+    cfg: Config,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    workers: int | None = 1,
+) -> EncodedCorpus:
+    """The run's encoded corpus: from the cache, or re-read from its recorded files.
+
+    Raises:
+        CheckpointError: corpus.json is missing or damaged.
+        IncompatibleCheckpoint: the files changed since training started, or are
+            gone and the cache no longer holds their encoding.
+    """
     try:
         record = json.loads(run.corpus.read_text(encoding="utf-8"))
         paths = [Path(f["path"]) for f in record["files"]]

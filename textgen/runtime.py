@@ -35,6 +35,7 @@ from textgen.rundir import Checkpoint
 # the embedding is projected per step instead (large word vocabularies).
 TABLE_MAX_BYTES = 64 << 20
 READ_CHUNK = 1024  # prompt time steps per chunk: bounds memory for very long prompts
+SCORE_LOGITS = 1 << 22  # logits computed at once when scoring (16 MB of float32)
 
 
 @dataclass
@@ -278,22 +279,53 @@ class RecurrentLM:
             The logits after the last token (B, V) and the state after the sequence.
         """
         ids = np.asarray(ids)
-        B, T = ids.shape
-        if T == 0:
+        if ids.shape[1] == 0:
             raise ValueError("`read` needs at least one token per row")
         layers = list(state.layers)
-        for start in range(0, T, READ_CHUNK):
-            chunk = ids[:, start : start + READ_CHUNK].T  # (Tc, B)
-            Tc = chunk.shape[0]
-            xw = self._input(chunk.reshape(-1)).reshape(Tc, B, -1)  # (Tc, B, G)
-            below = None  # the previous layer's outputs (Tc, B, H)
-            for i, layer in enumerate(self.layers):
-                if below is not None:
-                    xw = layer.project(below.reshape(Tc * B, -1)).reshape(Tc, B, -1)
-                below = np.empty((Tc, B, layer.units), np.float32)
-                s = layers[i]
-                for t in range(Tc):
-                    s = layer.recur(xw[t].T, s)
-                    below[t] = s[0].T
-                layers[i] = s
+        for start in range(0, ids.shape[1], READ_CHUNK):
+            self._run(ids[:, start : start + READ_CHUNK], layers)
         return self._logits(layers[-1][0]), State(layers)
+
+    def score(self, ids: np.ndarray, targets: np.ndarray, state: State) -> tuple[float, State]:
+        """The summed cross-entropy of `targets` given `ids`, reading on from `state`.
+
+        Args:
+            ids: (B, T) integer input token ids.
+            targets: (B, T) the token that follows each input.
+            state: the state before the sequence (not modified).
+
+        Returns:
+            The total negative log-likelihood in nats (float64 sum over B x T) and
+            the state after the sequence.
+        """
+        ids, targets = np.asarray(ids), np.asarray(targets)
+        layers = list(state.layers)
+        total = 0.0
+        step = max(1, min(READ_CHUNK, SCORE_LOGITS // (ids.shape[0] * self.vocab_size)))
+        for start in range(0, ids.shape[1], step):
+            cols = slice(start, start + step)
+            top = self._run(ids[:, cols], layers)  # (Tc, B, H)
+            logits = top.reshape(-1, top.shape[2]) @ self.dt.T + self.db[:, 0]  # (Tc*B, V)
+            logits -= logits.max(axis=1, keepdims=True)
+            log_z = np.log(np.exp(logits).sum(axis=1, dtype=np.float64))  # (Tc*B,)
+            want = targets[:, cols].T.reshape(-1)  # (Tc*B,) in the same (t, b) order
+            total += float((log_z - logits[np.arange(want.size), want]).sum())
+        return total, State(layers)
+
+    def _run(self, ids: np.ndarray, layers: list) -> np.ndarray:
+        """Runs (B, Tc) ids through every layer, updating `layers` (the per-layer states)
+        in place; returns the top layer's outputs (Tc, B, H)."""
+        chunk = ids.T  # (Tc, B)
+        Tc, B = chunk.shape
+        xw = self._input(chunk.reshape(-1)).reshape(Tc, B, -1)  # (Tc, B, G)
+        below = None  # the previous layer's outputs (Tc, B, H)
+        for i, layer in enumerate(self.layers):
+            if below is not None:
+                xw = layer.project(below.reshape(Tc * B, -1)).reshape(Tc, B, -1)
+            below = np.empty((Tc, B, layer.units), np.float32)
+            s = layers[i]
+            for t in range(Tc):
+                s = layer.recur(xw[t].T, s)
+                below[t] = s[0].T
+            layers[i] = s
+        return below

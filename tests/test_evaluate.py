@@ -1,0 +1,50 @@
+"""textgen eval: the training loop's validation loss, reproduced; any text scored."""
+
+import json
+import math
+
+import pytest
+
+from tests.conftest import train_run
+from tests.test_cli import assert_user_error, invoke
+from textgen.evaluate import evaluate
+from textgen.rundir import RunDir
+
+
+def test_eval_reproduces_the_training_validation_loss(char_run):
+    state = RunDir(char_run).read_state()
+    result = evaluate(char_run)  # best, the run has one
+    assert result.checkpoint == "best" and result.unknown == 0
+    assert result.loss == pytest.approx(state.best_val_loss, rel=1e-5)
+    assert result.perplexity == pytest.approx(math.exp(state.best_val_loss), rel=1e-4)
+    assert result.bits_per_char == pytest.approx(result.loss / math.log(2), rel=1e-6)  # chars
+    last = evaluate(char_run, checkpoint="last")
+    assert last.step == state.step and last.loss != result.loss
+
+
+def test_eval_scores_any_text_and_counts_unknown_tokens(char_run, tmp_path):
+    text = tmp_path / "new.txt"
+    text.write_text("Speak, speak. ☃☃ You are all resolved.\n" * 40, encoding="utf-8")
+    result = evaluate(char_run, [text], "last")
+    # The snowmen are not in the vocabulary: every one that is a target is <unk>.
+    assert 0 < result.unknown <= 2 * 40 and result.unknown >= 2 * 40 - 2
+    assert result.tokens < len(text.read_text(encoding="utf-8"))  # the ragged end is dropped
+    again = evaluate(char_run, [text], "last")
+    assert again.nats == result.nats  # deterministic
+
+
+def test_eval_command_text_and_json(char_run):
+    out = invoke("eval", char_run)
+    assert out.exit_code == 0, out.output
+    assert "(checkpoint best" in out.stdout and "bits/character" in out.stdout
+    data = json.loads(invoke("eval", char_run, "--format", "json").stdout)
+    assert data["loss"] == pytest.approx(RunDir(char_run).read_state().best_val_loss, rel=1e-5)
+    assert {"perplexity", "bits_per_char", "unknown", "tokens", "step"} <= set(data)
+
+
+def test_eval_without_a_validation_split_says_what_to_do(tmp_path):
+    run = train_run(tmp_path, steps=3, data__val_frac=0.0)
+    assert_user_error(invoke("eval", run), "has no validation split")
+    assert_user_error(invoke("eval", run, "--checkpoint", "best"), "no 'best' checkpoint")
+    missing = invoke("eval", run, tmp_path / "nope.txt")
+    assert missing.exit_code != 0 and "Traceback" not in missing.output

@@ -1,0 +1,125 @@
+"""How well a trained run predicts text: loss, perplexity and bits per character.
+
+`evaluate` streams a text through the model the way training validates: the
+token ids are laid out in B rows (the run's batch size) walked in T-token
+chunks with the state carried from chunk to chunk and zero at the start
+(`textgen.data.validation_batches`). On the run's own validation split this is
+exactly the computation of the training loop's validation, so the two figures
+agree. It runs on the NumPy runtime: TensorFlow is not imported.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from textgen.config import Config
+from textgen.corpus import scan_corpus
+from textgen.data import EncodedCorpus, encode_corpus, split_ids, validation_batches
+from textgen.errors import TextgenError
+from textgen.rundir import RunDir, bits
+from textgen.runs import reload_corpus
+from textgen.runtime import RecurrentLM
+from textgen.tokenizers import load_tokenizer
+
+
+@dataclass
+class Evaluation:
+    """The result of `evaluate`."""
+
+    run: str
+    checkpoint: str  # "best" or "last"
+    step: int  # the checkpoint's training step
+    text: str  # "validation split", or the files evaluated
+    tokens: int  # target tokens scored
+    characters: float  # characters those targets cover
+    unknown: int  # targets that were <unk> (scored like any token)
+    nats: float  # total negative log-likelihood
+
+    @property
+    def loss(self) -> float:
+        """Mean nats per token."""
+        return self.nats / self.tokens
+
+    @property
+    def perplexity(self) -> float:
+        """exp(loss): the model is as unsure as a uniform choice among this many tokens."""
+        return math.exp(self.loss)
+
+    @property
+    def bits_per_char(self) -> float:
+        """Bits per character: comparable between character and word models."""
+        return bits(self.nats) / self.characters
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields and derived figures, JSON-ready."""
+        return asdict(self) | {"loss": self.loss, "perplexity": self.perplexity,
+                               "bits_per_char": self.bits_per_char}
+
+
+def evaluate(
+    run_path: str | Path,
+    texts: list[Path] | None = None,
+    checkpoint: str | None = None,
+    cache_dir: Path | None = None,
+) -> Evaluation:
+    """Scores a run's checkpoint on its validation split or on given texts.
+
+    Args:
+        run_path: the run directory.
+        texts: files or directories to score; None scores the run's validation split.
+        checkpoint: "best" or "last"; None means best when there is one, else last.
+        cache_dir: the encoded-corpus cache.
+
+    Raises:
+        CheckpointError: no such run or checkpoint.
+        TextgenError: no validation split, or a text too short to score.
+    """
+    run = RunDir(Path(run_path))
+    run.require("last" if checkpoint is None else checkpoint)
+    if checkpoint is None:
+        checkpoint = "best" if run.has_checkpoint("best") else "last"
+    cfg = Config.load(run.config)
+    tok = load_tokenizer(run.vocab)
+    ckpt = run.read_checkpoint(checkpoint, prefixes=("model/",))
+    net = RecurrentLM.from_checkpoint(ckpt, cfg.model, tok.vocab_size)
+    B, T = cfg.data.batch_size, cfg.data.seq_len
+    if texts:
+        enc = encode_corpus(scan_corpus(texts, cfg.data.normalize), cfg.data, cache_dir,
+                            settings=tok.settings, vocabulary=tok)
+        ids, label = enc.ids, ", ".join(str(p) for p in texts)
+        if ids.size < 2:
+            raise TextgenError(f"{label}: too short to evaluate (fewer than 2 tokens)")
+        B = min(B, ids.size - 1)
+    else:
+        enc = reload_corpus(run, cfg, cache_dir)
+        ids = split_ids(enc.ids, cfg.data.val_frac)[1]
+        label = "validation split"
+    batches = validation_batches(ids, B, T)
+    if batches is None:
+        raise TextgenError(
+            f"{run.path} has no validation split (data.val_frac={cfg.data.val_frac}, or the "
+            "tail is shorter than a batch); give a text to evaluate: "
+            f"textgen eval {run.path} FILE"
+        )
+    return Evaluation(
+        run=str(run.path), checkpoint=checkpoint, step=ckpt.state.step, text=label,
+        tokens=batches.n_tokens(), characters=_characters(batches, enc),
+        unknown=batches.count(tok.reserved_ids), nats=_score(net, batches),
+    )
+
+
+def _score(net: RecurrentLM, batches) -> float:
+    """Total nats over all batches, the state carried across them from zero."""
+    state = net.zero_state(batches.batch_size)
+    total = 0.0
+    for k in range(len(batches)):
+        nats, state = net.score(*batches[k], state)
+        total += nats
+    return total
+
+
+def _characters(batches, enc: EncodedCorpus) -> float:
+    return batches.target_chars(enc.char_lengths())
