@@ -83,7 +83,16 @@ def test_resume_continues_from_the_saved_step(trained):
     assert "resuming" in result.stderr and "step 12" in result.stderr
     with open(trained / "metrics.csv", encoding="utf-8") as f:
         steps = [int(r["step"]) for r in csv.DictReader(f)]
-    assert steps == [5, 10, 15, 20]
+    assert steps == [5, 10, 12, 15, 20]  # 12: the row written when the first session stopped
+
+
+def test_resume_with_nothing_left_to_do_says_so(tmp_path, tiny_corpus):
+    out = tmp_path / "r"
+    assert invoke("train", tiny_corpus, "--out", out, "--max-steps", 4, *sets()).exit_code == 0
+    result = invoke("train", "--resume", out, "--max-steps", 3)
+    assert result.exit_code == 0, result.output
+    assert "nothing to do" in result.stderr and "--max-steps 3" in result.stderr
+    assert "resuming" not in result.stderr
 
 
 def test_info(trained):

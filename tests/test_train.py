@@ -8,7 +8,7 @@ from textgen.errors import IncompatibleCheckpoint
 from textgen.model import recurrent_layers
 from textgen.rundir import RunDir
 from textgen.runs import new_run, open_run
-from textgen.train import Trainer
+from textgen.train import Reporter, Trainer
 
 
 def _train(corpus, out, max_steps, resume=False, **cfg):
@@ -34,7 +34,7 @@ def _variables(trainer):
 ])
 def test_resume_is_exact(tiny_corpus, tmp_path, n, precision):
     kw = dict(data__batch_size=8, data__seq_len=24, model__dropout=0.1, train__epochs=5,
-              train__precision=precision)
+              train__precision=precision, train__eval_every=4)
     straight, r1 = _train(tiny_corpus, tmp_path / "a", 2 * n, **kw)
     _, half = _train(tiny_corpus, tmp_path / "b", n, **kw)
     assert half.stop_reason == "max_steps" and half.state.step == n
@@ -117,3 +117,49 @@ def test_small_layouts_are_warned_about(tiny_corpus, tmp_path):
     quiet = tiny_config(data__batch_size=2, data__seq_len=16)
     run, enc, _ = new_run(quiet, [tiny_corpus], tmp_path / "q")
     assert Trainer(quiet, enc, run).notices() == []
+
+
+class _Seen(Reporter):
+    def __init__(self):
+        self.starts, self.validations = [], []
+
+    def start(self, step, total_steps):
+        self.starts.append((step, total_steps))
+
+    def validated(self, summary):
+        self.validations.append(summary)
+
+
+def test_validation_inside_an_epoch_leaves_training_untouched(tiny_corpus, tmp_path):
+    plain, _ = _train(tiny_corpus, tmp_path / "plain", 7, train__eval_every=0)
+    config = tiny_config(train__max_steps=7, train__eval_every=3)
+    run, enc, _ = new_run(config, [tiny_corpus], tmp_path / "mid")
+    trainer, seen = Trainer(config, enc, run), _Seen()
+    assert 7 < len(trainer.batches)  # the validations fall inside the first epoch
+    result = trainer.fit(seen)
+    # Same weights and carried state as without the validations in between.
+    for a, b in zip(_variables(plain), _variables(trainer), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    for la, lb in zip(recurrent_layers(plain.model), recurrent_layers(trainer.model),
+                      strict=True):
+        for sa, sb in zip(la.states, lb.states, strict=True):
+            np.testing.assert_allclose(sa.numpy(), sb.numpy(), atol=1e-6)
+    assert [v.step for v in seen.validations] == [3, 6] and seen.starts == [(0, 7)]
+    assert RunDir(run.path).has_checkpoint("best")  # before any epoch ended
+    assert result.state.best_val_loss == min(v.val_loss for v in seen.validations)
+    with open(run.metrics, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows if r["val_loss"]] == ["3", "6"]
+    assert rows[-1]["step"] == "7" and rows[-1]["train_loss"]  # the row at the stop
+
+
+def test_every_stop_writes_a_metrics_row_and_the_bar_knows_the_total(tiny_corpus, tmp_path):
+    trainer, _ = _train(tiny_corpus, tmp_path / "r", 3)  # log_every is 5
+    with open(trainer.run.metrics, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows] == ["3"] and float(rows[0]["train_loss"]) > 0
+    config, run, enc = open_run(tmp_path / "r", ["train.epochs=1"])
+    again, seen = Trainer(config, enc, run), _Seen()
+    again.resume()
+    again.fit(seen)
+    assert seen.starts == [(3, len(again.batches))]  # the rest of epoch 1

@@ -188,8 +188,18 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
         click.echo(notice, err=True)
     if resumed:
         trainer.resume()
-        click.echo(f"resuming {run.path} at step {trainer.state.step:,} "
-                   f"(epoch {trainer.state.epoch + 1}), {trainer.precision}", err=True)
+        st = trainer.state
+        if trainer.total_steps() <= st.step:
+            limit = cfg.train.max_steps
+            why = (f"it is at step {st.step:,}, at or past --max-steps {limit:,}"
+                   if limit and limit <= st.step else
+                   f"it has finished its {cfg.train.epochs} epochs (step {st.step:,})")
+            click.echo(f"nothing to do for {run.path}: {why}. Train longer with "
+                       f"--epochs N (more than {st.epoch}) or --max-steps N (more than "
+                       f"{st.step})", err=True)
+            return
+        click.echo(f"resuming {run.path} at step {st.step:,} "
+                   f"(epoch {st.epoch + 1}), {trainer.precision}", err=True)
     else:
         click.echo(f"training {run.path}: {trainer.model.count_params():,} parameters, "
                    f"{len(trainer.batches):,} batches per epoch, {trainer.precision}", err=True)
@@ -276,7 +286,8 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
 
 
 class TqdmReporter:
-    """A `textgen.train.Reporter`: a tqdm bar per epoch on stderr, a summary line per epoch.
+    """A `textgen.train.Reporter`: one tqdm bar for the run on stderr (its steps up to
+    `--max-steps`/`--epochs`, with the ETA), and a summary line per validation.
 
     (Duck-typed rather than subclassed, so that `textgen --help` does not import
     TensorFlow.)
@@ -286,28 +297,37 @@ class TqdmReporter:
         self.epochs = epochs
         self._bar = None
 
-    def epoch_start(self, epoch: int, n_batches: int, start_batch: int) -> None:
+    def start(self, step: int, total_steps: int) -> None:
         from tqdm import tqdm
 
         # Redirected to a log file, a bar redrawn 10 times a second floods it.
         interval = 0.1 if sys.stderr.isatty() else 30.0
-        self._bar = tqdm(total=n_batches, initial=start_batch, unit="batch", file=sys.stderr,
-                         desc=f"epoch {epoch + 1}/{self.epochs}", dynamic_ncols=True,
-                         mininterval=interval)
+        self._bar = tqdm(total=total_steps, initial=step, unit="step", file=sys.stderr,
+                         dynamic_ncols=True, mininterval=interval)
+
+    def epoch_start(self, epoch: int, n_batches: int, start_batch: int) -> None:
+        self._bar.set_description(f"epoch {epoch + 1}/{self.epochs}", refresh=False)
 
     def step(self, step: int, loss: float, tokens_per_s: float) -> None:
         self._bar.update(1)
-        self._bar.set_postfix(step=step, loss=f"{loss:.3f}", tok_s=f"{tokens_per_s:,.0f}",
-                              refresh=False)
+        self._bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens_per_s:,.0f}", refresh=False)
 
     def epoch_end(self, summary) -> None:
-        self.close()
-        line = f"epoch {summary.epoch}/{self.epochs}  step {summary.step:,}  "
-        line += f"train {summary.train_loss:.4f}"
+        self._print(f"epoch {summary.epoch}/{self.epochs}", summary)
+
+    def validated(self, summary) -> None:
+        self._print(f"  (in epoch {summary.epoch})", summary)
+
+    def _print(self, where: str, summary) -> None:
+        line = f"{where}  step {summary.step:,}  train {summary.train_loss:.4f}"
         if summary.val_loss is not None:
             line += (f"  val {summary.val_loss:.4f} nats/token, {summary.val_bpc:.4f} bits/char"
                      f"{'  (best)' if summary.is_best else ''}")
+        if self._bar is not None:
+            self._bar.clear()
         click.echo(line)
+        if self._bar is not None:
+            self._bar.refresh()
 
     def close(self) -> None:
         if self._bar is not None:

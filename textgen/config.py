@@ -108,6 +108,10 @@ class TrainConfig:
     )
     save_every: int = _opt(500, "write the 'last' checkpoint every this many steps", min=1)
     log_every: int = _opt(50, "append a metrics.csv row every this many steps", min=1)
+    # Validation (and the 'best' checkpoint) also inside long epochs, so a big corpus
+    # shows a validation figure within minutes rather than after an hour.
+    eval_every: int = _opt(1000, "also validate every this many steps inside an epoch "
+                           "(0 = only at epoch ends)", min=0)
 
 
 @dataclass

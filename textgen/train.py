@@ -30,7 +30,7 @@ from textgen.data import (
 from textgen.errors import TrainingDiverged
 from textgen.fileio import atomic_write_text
 from textgen.interrupt import sigint_flag
-from textgen.model import build_model, reset_states
+from textgen.model import build_model, recurrent_layers, reset_states
 from textgen.precision import resolve_precision
 from textgen.rundir import RunDir, TrainState, bits
 
@@ -60,7 +60,10 @@ class TrainResult:
 
 
 class Reporter:
-    """Receives training progress. The default ignores it; the CLI draws tqdm bars."""
+    """Receives training progress. The default ignores it; the CLI draws a tqdm bar."""
+
+    def start(self, step: int, total_steps: int) -> None:
+        """Training begins (or resumes) at global `step` and will stop at `total_steps`."""
 
     def epoch_start(self, epoch: int, n_batches: int, start_batch: int) -> None:
         """Epoch `epoch` (0-based) begins at `start_batch` of `n_batches`."""
@@ -70,6 +73,10 @@ class Reporter:
 
     def epoch_end(self, summary: EpochSummary) -> None:
         """An epoch finished (after validation)."""
+
+    def validated(self, summary: EpochSummary) -> None:
+        """A validation inside an epoch (`train.eval_every`) finished; `summary.epoch`
+        is the epoch in progress, `summary.train_loss` the mean since the epoch began."""
 
 
 def lr_at_epoch(cfg: Config, epoch: int) -> float:
@@ -110,6 +117,7 @@ class Trainer:
         )
         self.state = TrainState()
         self._epoch_losses: list[float] = []  # this epoch's (or this session's) step losses
+        self._window = _Window(d.batch_size * d.seq_len)  # steps since the last metrics row
 
     def notices(self) -> list[str]:
         """Warnings about the data layout worth showing before training."""
@@ -178,6 +186,7 @@ class Trainer:
             # A step-0 checkpoint makes the run resumable from its first moment.
             save_checkpoint(self.run, "last", self.model, self.state, self.optimizer)
         cfg, reason = self.cfg.train, "done"
+        reporter.start(self.state.step, self.total_steps())
         with sigint_flag() as interrupted:
             while self.state.epoch < cfg.epochs and reason == "done":
                 if cfg.max_steps and self.state.step >= cfg.max_steps:
@@ -186,8 +195,18 @@ class Trainer:
                 reason = self._run_epoch(reporter, interrupted)
                 if reason == "done":
                     self._end_epoch(reporter)
+                elif self._window.steps:
+                    self._log_window()  # every stop leaves a metrics row for its last steps
         save_checkpoint(self.run, "last", self.model, self.state, self.optimizer)
         return TrainResult(self.state, reason)
+
+    def total_steps(self) -> int:
+        """The global step at which this call of `fit` will stop (if not interrupted)."""
+        st, n = self.state, len(self.batches)
+        total = st.step + max((self.cfg.train.epochs - st.epoch) * n - st.batch_in_epoch, 0)
+        if self.cfg.train.max_steps:
+            total = min(total, max(self.cfg.train.max_steps, st.step))
+        return total
 
     def _run_epoch(self, reporter: Reporter, interrupted: Callable[[], bool]) -> str:
         """Runs the current epoch's remaining batches.
@@ -201,7 +220,7 @@ class Trainer:
         self.optimizer.learning_rate.assign(lr_at_epoch(self.cfg, st.epoch))
         reporter.epoch_start(st.epoch, len(self.batches), st.batch_in_epoch)
         self._epoch_losses = []
-        window = _Window(self.batches.batch_size * self.batches.seq_len)
+        window = self._window = _Window(self.batches.batch_size * self.batches.seq_len)
         while st.batch_in_epoch < len(self.batches):
             if cfg.max_steps and st.step >= cfg.max_steps:
                 return "max_steps"
@@ -224,12 +243,48 @@ class Trainer:
             self._epoch_losses.append(loss)
             reporter.step(st.step, loss, window.tokens_per_s())
             if st.step % cfg.log_every == 0:
-                epoch = st.epoch + st.batch_in_epoch / len(self.batches)
-                self._log(st.step, epoch, window.mean_loss(), None, None, window.tokens_per_s())
-                window.clear()
+                self._log_window()
+            inside = st.batch_in_epoch < len(self.batches)  # the epoch end validates anyway
+            if cfg.eval_every and st.step % cfg.eval_every == 0 and inside:
+                self._validate_mid_epoch(reporter)
             if st.step % cfg.save_every == 0:
                 save_checkpoint(self.run, "last", self.model, st, self.optimizer)
         return "done"
+
+    def _log_window(self) -> None:
+        """Appends a metrics row for the steps since the last one."""
+        st, w = self.state, self._window
+        epoch = st.epoch + st.batch_in_epoch / len(self.batches)
+        self._log(st.step, epoch, w.mean_loss(), None, None, w.tokens_per_s())
+        w.clear()
+
+    def _validate_mid_epoch(self, reporter: Reporter) -> None:
+        """Validates inside an epoch without disturbing training: the LSTM state
+        that training carries is put back afterwards."""
+        layers = recurrent_layers(self.model)
+        carried = [[s.numpy() for s in layer.states] for layer in layers]
+        result = self.evaluate()
+        for layer, saved in zip(layers, carried, strict=True):
+            for s, value in zip(layer.states, saved, strict=True):
+                s.assign(value)
+        if result is None:
+            return
+        st = self.state
+        is_best = self._record_validation(result[0])
+        epoch = st.epoch + st.batch_in_epoch / len(self.batches)
+        train_loss = float(np.mean(self._epoch_losses))
+        self._log(st.step, epoch, None, *result, None)
+        reporter.validated(EpochSummary(st.epoch + 1, st.step, train_loss, *result, is_best))
+
+    def _record_validation(self, val_loss: float) -> bool:
+        """Notes a validation loss; saves 'best' when it is the lowest so far."""
+        st = self.state
+        st.last_val_loss = val_loss
+        is_best = st.best_val_loss is None or val_loss < st.best_val_loss
+        if is_best:
+            st.best_val_loss = val_loss
+            save_checkpoint(self.run, "best", self.model, st)
+        return is_best
 
     def _end_epoch(self, reporter: Reporter) -> None:
         """Validates, updates the best checkpoint, saves 'last' and logs the epoch."""
@@ -238,13 +293,7 @@ class Trainer:
         val_loss, val_bpc = result if result else (None, None)
         st.epoch += 1
         st.batch_in_epoch = 0
-        st.last_val_loss = val_loss
-        is_best = val_loss is not None and (
-            st.best_val_loss is None or val_loss < st.best_val_loss
-        )
-        if is_best:
-            st.best_val_loss = val_loss
-            save_checkpoint(self.run, "best", self.model, st)
+        is_best = val_loss is not None and self._record_validation(val_loss)
         save_checkpoint(self.run, "last", self.model, st, self.optimizer)
         losses = self._epoch_losses
         train_loss = float(np.mean(losses)) if losses else float("nan")
@@ -296,6 +345,11 @@ class _Window:
         seconds, self._last = now - self._last, now
         self._losses.append(loss)
         return seconds
+
+    @property
+    def steps(self) -> int:
+        """Steps in the window."""
+        return len(self._losses)
 
     def mean_loss(self) -> float:
         """Mean training loss in the window."""
