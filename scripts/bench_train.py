@@ -276,6 +276,7 @@ def quality(trainer, spec: dict[str, Any]) -> dict[str, Any]:
     """
     from textgen.backend import keras
     from textgen.model import reset_states
+    from textgen.train import Reporter as TextgenReporter
 
     epochs = spec["quality"]
     trainer.cfg.train.lr_decay = 1.0
@@ -286,13 +287,19 @@ def quality(trainer, spec: dict[str, Any]) -> dict[str, Any]:
             def on_epoch_begin(self, epoch, logs=None):
                 reset_states(self.model)
 
-        loop.model.fit(loop.x, loop.y, batch_size=loop.B, shuffle=False, epochs=epochs,
-                       verbose=0, callbacks=[ResetAtEpochStart()])
-        model = loop.model
+        history = loop.model.fit(loop.x, loop.y, batch_size=loop.B, shuffle=False,
+                                 epochs=epochs, verbose=0, callbacks=[ResetAtEpochStart()])
+        model, train_loss = loop.model, history.history["loss"][-1]
     else:
         trainer.cfg.train.epochs = epochs
-        trainer.fit()
-        model = trainer.model
+        losses: list[float] = []
+
+        class Losses(TextgenReporter):
+            def step(self, step, loss, tokens_per_s):
+                losses.append(loss)
+
+        trainer.fit(Losses())
+        model, train_loss = trainer.model, float(np.mean(losses[-len(trainer.batches):]))
     reset_states(model)
     vb, total = trainer.val_batches, 0.0
     for k in range(len(vb)):
@@ -301,7 +308,8 @@ def quality(trainer, spec: dict[str, Any]) -> dict[str, Any]:
         logits -= logits.max(-1, keepdims=True)
         logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
         total -= np.take_along_axis(logp, y[..., None].astype(np.int64), -1).sum()
-    return {"val_loss": total / vb.n_tokens(), "val_bpc": total / np.log(2) / trainer.val_chars}
+    return {"val_loss": total / vb.n_tokens(), "val_bpc": total / np.log(2) / trainer.val_chars,
+            "train_loss": train_loss}
 
 
 # === The parent: runs the rows and prints the table ===
@@ -363,7 +371,8 @@ def main_quality(args: argparse.Namespace, base: dict[str, Any]) -> None:
     header(args)
     print(f"validation loss after {args.quality} epochs on {args.corpus.name}, same initial "
           "weights and batches:")
-    print(f"{'loop':<28} {'val nats/char':>14} {'val bits/char':>14} {'vs Keras':>9}")
+    print(f"{'loop':<28} {'train (last epoch)':>18} {'val nats/char':>14} {'val bits/char':>14} "
+          f"{'vs Keras':>9}")
     ref = None
     for loop, precision in (("keras", "float32"), ("textgen", "float32"),
                             ("textgen", "mixed_bfloat16")):
@@ -371,7 +380,7 @@ def main_quality(args: argparse.Namespace, base: dict[str, Any]) -> None:
                           "vocab": None, "corpus": str(args.corpus)})
         ref = r["val_loss"] if ref is None else ref
         label = f"{'Keras fit' if loop == 'keras' else 'textgen'} {SHORT[precision]}"
-        print(f"{label:<28} {r['val_loss']:>14.4f} {r['val_bpc']:>14.4f} "
+        print(f"{label:<28} {r['train_loss']:>18.4f} {r['val_loss']:>14.4f} {r['val_bpc']:>14.4f} "
               f"{r['val_loss'] - ref:>+9.4f}", flush=True)
 
 

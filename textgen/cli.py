@@ -201,6 +201,8 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
         click.echo(f"resuming {run.path} at step {st.step:,} "
                    f"(epoch {st.epoch + 1}), {trainer.precision}", err=True)
     else:
+        for line in trainer.corpus_report():
+            click.echo(line, err=True)
         click.echo(f"training {run.path}: {trainer.model.count_params():,} parameters, "
                    f"{len(trainer.batches):,} batches per epoch, {trainer.precision}", err=True)
     reporter = TqdmReporter(cfg.train.epochs)
@@ -317,6 +319,13 @@ class TqdmReporter:
 
     def validated(self, summary) -> None:
         self._print(f"  (in epoch {summary.epoch})", summary)
+
+    def warning(self, message: str) -> None:
+        if self._bar is not None:
+            self._bar.clear()
+        click.echo(message, err=True)
+        if self._bar is not None:
+            self._bar.refresh()
 
     def _print(self, where: str, summary) -> None:
         line = f"{where}  step {summary.step:,}  train {summary.train_loss:.4f}"

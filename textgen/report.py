@@ -38,20 +38,39 @@ def describe_run(path: Path) -> str:
             f"corpus       {corpus['n_chars']:,} characters, {corpus['n_tokens']:,} tokens, "
             f"coverage {corpus['coverage']:.2%}, {len(corpus['files'])} file(s)"
         )
-        lines += [f"             {f['path']} ({f['encoding']})" for f in corpus["files"]]
+        lines += [f"             {f['path']} ({_encoding_name(f['encoding'])})"
+                  for f in corpus["files"]]
     except (OSError, ValueError, KeyError):
         lines.append("corpus       (corpus.json missing)")
     state = run.read_state()
     if state is None:
         lines.append("progress     no checkpoint yet")
     else:
-        best = "-" if state.best_val_loss is None else f"{state.best_val_loss:.4f} nats/token"
         lines.append(
             f"progress     epoch {state.epoch}/{cfg.train.epochs} done, step {state.step:,}, "
-            f"{state.tokens_seen:,} tokens, {state.elapsed_s:,.0f} s; best val loss {best}"
+            f"{state.tokens_seen:,} tokens seen, {_duration(state.elapsed_s)} of training"
         )
+        lines.append(f"validation   best {_val(state.best_val_loss, state.best_val_bpc)}; "
+                     f"last {_val(state.last_val_loss, state.last_val_bpc)}")
     ckpts = [n for n in ("last", "best") if run.has_checkpoint(n)]
     lines.append(f"checkpoints  {', '.join(ckpts) or 'none'}")
     lines += [f"{'lineage' if i == 0 else '':<12} {line}"
               for i, line in enumerate(describe_lineage(run))]
     return "\n".join(lines)
+
+
+def _encoding_name(codec: str) -> str:
+    """The recorded codec as users know it ("utf-8-sig" reads UTF-8 with or without a BOM)."""
+    return "utf-8" if codec == "utf-8-sig" else codec
+
+
+def _val(loss: float | None, bpc: float | None) -> str:
+    if loss is None:
+        return "-"
+    return f"{loss:.4f} nats/token" + ("" if bpc is None else f", {bpc:.4f} bits/char")
+
+
+def _duration(seconds: float) -> str:
+    minutes, s = divmod(round(seconds), 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours}h {m:02d}m" if hours else f"{m}m {s:02d}s"

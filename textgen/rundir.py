@@ -50,6 +50,9 @@ class TrainState:
     last_val_loss: float | None = None
     elapsed_s: float = 0.0  # training wall time, summed over resumed sessions
     tokens_seen: int = 0
+    best_val_bpc: float | None = None  # bits per character at the best validation
+    last_val_bpc: float | None = None
+    first_loss: float | None = None  # the run's first training loss (the explosion guard)
 
     def to_dict(self) -> dict[str, Any]:
         """Returns a JSON-friendly dict."""
@@ -232,7 +235,9 @@ class RunDir:
                 meta = json.loads(str(npz["meta"]))
                 arrays = {k: npz[k] for k in npz.files if k != "meta" and k.startswith(prefixes)}
             raw = meta["state"]
-            state = TrainState(**{f.name: raw[f.name] for f in dataclasses.fields(TrainState)})
+            # Fields added since a checkpoint was written keep their defaults.
+            state = TrainState(**{f.name: raw[f.name] for f in dataclasses.fields(TrainState)
+                                  if f.name in raw})
             paths = [str(p) for p in meta["model_paths"]]
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:
             raise CheckpointError(f"{path} is damaged or not a textgen checkpoint ({e})") from e

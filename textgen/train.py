@@ -20,6 +20,7 @@ import numpy as np
 from textgen.backend import keras, tf
 from textgen.checkpoints import load_checkpoint, save_checkpoint
 from textgen.config import Config, check_freeze_layers
+from textgen.corpus_stats import CorpusStats
 from textgen.data import (
     MIN_BATCHES_PER_EPOCH,
     EncodedCorpus,
@@ -33,6 +34,10 @@ from textgen.interrupt import sigint_flag
 from textgen.model import build_model, recurrent_layers, reset_states
 from textgen.precision import resolve_precision
 from textgen.rundir import RunDir, TrainState, bits
+
+EXPLOSION = 3.0  # a training loss above this times the run's first loss has exploded
+PLATEAU_STEPS = 1000  # steps (or one epoch) before a loss plateau is worth a warning
+PLATEAU_SHARE = 0.95  # validation above this share of the unigram loss: a plateau
 
 METRICS_COLUMNS = [
     "step", "epoch", "train_loss", "val_loss", "val_bpc", "tokens_per_s", "lr", "elapsed_s",
@@ -74,6 +79,9 @@ class Reporter:
     def epoch_end(self, summary: EpochSummary) -> None:
         """An epoch finished (after validation)."""
 
+    def warning(self, message: str) -> None:
+        """Something about the run the user should know (e.g. a loss plateau)."""
+
     def validated(self, summary: EpochSummary) -> None:
         """A validation inside an epoch (`train.eval_every`) finished; `summary.epoch`
         is the epoch in progress, `summary.train_loss` the mean since the epoch began."""
@@ -98,6 +106,8 @@ class Trainer:
         d = cfg.data
         train_ids, val_ids = split_ids(enc.ids, d.val_frac)
         self.batches = StatefulBatches(train_ids, d.batch_size, d.seq_len)
+        self.stats = CorpusStats.of(train_ids, enc.tokenizer)
+        self._plateau_warned = False
         self.val_batches = validation_batches(val_ids, d.batch_size, d.seq_len)
         self.val_chars = (
             self.val_batches.target_chars(enc.char_lengths()) if self.val_batches else 0.0
@@ -227,15 +237,10 @@ class Trainer:
             if interrupted():
                 return "interrupted"
             loss = float(self._train_step(*self.batches[st.batch_in_epoch]))
-            if not math.isfinite(loss):
-                saved = self.run.read_state()
-                raise TrainingDiverged(
-                    f"training loss became {loss} at step {st.step + 1:,}; nothing was saved "
-                    f"after step {saved.step if saved else 0:,}. Resume with a lower rate "
-                    f"(textgen train --resume {self.run.path} --set train.lr="
-                    f"{self.cfg.train.lr / 4:g}); if it fails again, start a new run "
-                    "with a lower train.lr"
-                )
+            if st.first_loss is None:
+                st.first_loss = loss
+            if not math.isfinite(loss) or loss > EXPLOSION * st.first_loss:
+                raise self._diverged(loss)
             st.step += 1
             st.batch_in_epoch += 1
             st.tokens_seen += window.tokens_per_step
@@ -250,6 +255,39 @@ class Trainer:
             if st.step % cfg.save_every == 0:
                 save_checkpoint(self.run, "last", self.model, st, self.optimizer)
         return "done"
+
+    def _diverged(self, loss: float) -> TrainingDiverged:
+        """The error for a loss that became NaN/inf or exploded; 'last' stays as it was."""
+        st = self.state
+        saved = self.run.read_state()
+        what = (f"became {loss}" if not math.isfinite(loss) else
+                f"exploded to {loss:.3f} (more than {EXPLOSION:g}x its first value, "
+                f"{st.first_loss:.3f})")
+        return TrainingDiverged(
+            f"training loss {what} at step {st.step + 1:,}; nothing was saved after step "
+            f"{saved.step if saved else 0:,}. Resume with a lower rate (textgen train "
+            f"--resume {self.run.path} --set train.lr={self.cfg.train.lr / 4:g}); if it "
+            "fails again, start a new run with a lower train.lr"
+        )
+
+    def corpus_report(self) -> list[str]:
+        """Lines about the training split (token shares, unigram loss) and warnings."""
+        return self.stats.report() + self.stats.warnings()
+
+    def _check_plateau(self, val_loss: float, reporter: Reporter) -> None:
+        """Warns once when, after real training, validation is still at the unigram loss."""
+        st, unigram = self.state, self.stats.unigram_loss()
+        trained = st.epoch >= 1 or st.step >= PLATEAU_STEPS
+        if self._plateau_warned or not trained or val_loss < PLATEAU_SHARE * unigram:
+            return
+        self._plateau_warned = True
+        reporter.warning(
+            f"warning: after {st.step:,} steps the validation loss ({val_loss:.3f} nats/token) "
+            f"is still near the unigram loss ({unigram:.3f}: guessing tokens by their "
+            "frequency alone), so the model has learnt little context. Likely fixes: a "
+            f"lower or higher train.lr (now {self.cfg.train.lr:g}; try 0.002 to 0.01), more "
+            "steps, model.units of at least 256, or for Chinese data.tokenizer=word"
+        )
 
     def _log_window(self) -> None:
         """Appends a metrics row for the steps since the last one."""
@@ -270,20 +308,21 @@ class Trainer:
         if result is None:
             return
         st = self.state
-        is_best = self._record_validation(result[0])
+        is_best = self._record_validation(*result, reporter)
         epoch = st.epoch + st.batch_in_epoch / len(self.batches)
         train_loss = float(np.mean(self._epoch_losses))
         self._log(st.step, epoch, None, *result, None)
         reporter.validated(EpochSummary(st.epoch + 1, st.step, train_loss, *result, is_best))
 
-    def _record_validation(self, val_loss: float) -> bool:
-        """Notes a validation loss; saves 'best' when it is the lowest so far."""
+    def _record_validation(self, val_loss: float, val_bpc: float, reporter: Reporter) -> bool:
+        """Notes a validation result; saves 'best' when it is the lowest so far."""
         st = self.state
-        st.last_val_loss = val_loss
+        st.last_val_loss, st.last_val_bpc = val_loss, val_bpc
         is_best = st.best_val_loss is None or val_loss < st.best_val_loss
         if is_best:
-            st.best_val_loss = val_loss
+            st.best_val_loss, st.best_val_bpc = val_loss, val_bpc
             save_checkpoint(self.run, "best", self.model, st)
+        self._check_plateau(val_loss, reporter)
         return is_best
 
     def _end_epoch(self, reporter: Reporter) -> None:
@@ -293,7 +332,7 @@ class Trainer:
         val_loss, val_bpc = result if result else (None, None)
         st.epoch += 1
         st.batch_in_epoch = 0
-        is_best = val_loss is not None and self._record_validation(val_loss)
+        is_best = result is not None and self._record_validation(*result, reporter)
         save_checkpoint(self.run, "last", self.model, st, self.optimizer)
         losses = self._epoch_losses
         train_loss = float(np.mean(losses)) if losses else float("nan")

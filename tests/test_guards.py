@@ -1,0 +1,96 @@
+"""Guards and reports around training: exploding loss, loss plateau, a corpus of tables."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import TINY_TEXT, tiny_config
+from tests.test_cli import assert_user_error, invoke, sets
+from textgen.errors import TrainingDiverged
+from textgen.rundir import RunDir
+from textgen.runs import new_run
+from textgen.train import Reporter, Trainer
+
+
+class _Warnings(Reporter):
+    def __init__(self):
+        self.messages = []
+
+    def warning(self, message):
+        self.messages.append(message)
+
+
+def _trainer(tmp_path, text=TINY_TEXT, **overrides):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(text, encoding="utf-8")
+    cfg = tiny_config(**overrides)
+    run, enc, _ = new_run(cfg, [corpus], tmp_path / "run")
+    return Trainer(cfg, enc, run)
+
+
+def test_an_exploding_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    trainer = _trainer(tmp_path, train__lr=10.0, train__clip_norm=0.0, train__max_steps=50)
+    with pytest.raises(TrainingDiverged, match=r"exploded to .* \(more than 3x its first value"):
+        trainer.fit()
+    assert RunDir(trainer.run.path).read_state().step == 0  # the step-0 checkpoint, untouched
+    assert trainer.state.first_loss == pytest.approx(np.log(trainer.enc.tokenizer.vocab_size),
+                                                     rel=0.1)
+
+
+def test_the_explosion_guard_is_a_one_line_error_with_the_fix(tmp_path, tiny_corpus):
+    result = invoke("train", tiny_corpus, "--out", tmp_path / "r",
+                    *sets("train.lr=10", "train.clip_norm=0"))
+    assert_user_error(result, "exploded")
+    assert "--set train.lr=2.5" in result.stderr
+
+
+def test_a_model_stuck_at_the_unigram_loss_is_warned_about_once(tmp_path):
+    stuck = _trainer(tmp_path / "a", train__lr=0.0, train__epochs=2)
+    seen = _Warnings()
+    stuck.fit(seen)
+    assert len(seen.messages) == 1 and "near the unigram loss" in seen.messages[0]
+    learning = _trainer(tmp_path / "b", "abcd" * 2000, train__lr=0.01, train__epochs=1)
+    seen = _Warnings()
+    learning.fit(seen)
+    assert seen.messages == []
+    assert learning.stats.unigram_loss() == pytest.approx(np.log(4), rel=1e-3)
+
+
+def test_a_corpus_of_tables_is_warned_about_before_training(tmp_path):
+    table = ("│ name  │ value │\n├───────┼───────┤\n│ alpha │ 12    │\n") * 120
+    corpus = tmp_path / "tables.txt"
+    corpus.write_text(table, encoding="utf-8")
+    result = invoke("train", corpus, "--out", tmp_path / "r", "--max-steps", 1, *sets())
+    assert result.exit_code == 0, result.output
+    assert "a few symbols dominate the corpus (box-drawing characters" in result.stderr
+    assert "unigram loss (guessing by frequency)" in result.stderr
+    prose = tmp_path / "prose.txt"
+    prose.write_text(TINY_TEXT, encoding="utf-8")
+    quiet = invoke("train", prose, "--out", tmp_path / "p", "--max-steps", 1, *sets())
+    assert quiet.exit_code == 0 and "warning: a few symbols" not in quiet.stderr
+
+
+def test_info_shows_bits_per_char_time_and_plain_encoding_names(tmp_path, tiny_corpus):
+    out = tmp_path / "r"
+    assert invoke("train", tiny_corpus, "--out", out, *sets("train.epochs=1")).exit_code == 0
+    info = invoke("info", out).stdout
+    assert "bits/char" in info and "tokens seen" in info and "of training" in info
+    assert "(utf-8)" in info and "utf-8-sig" not in info
+
+
+def test_checkpoints_from_before_new_progress_fields_still_load(tmp_path, tiny_corpus):
+    out = tmp_path / "r"
+    assert invoke("train", tiny_corpus, "--out", out, "--max-steps", 2, *sets()).exit_code == 0
+    path = RunDir(out).checkpoint("last")
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    for new in ("best_val_bpc", "last_val_bpc", "first_loss"):
+        del meta["state"][new]
+    arrays["meta"] = np.array(json.dumps(meta))
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    assert RunDir(out).read_checkpoint("last").state.step == 2
+    assert invoke("train", "--resume", out, "--max-steps", 3).exit_code == 0
