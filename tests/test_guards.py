@@ -94,3 +94,34 @@ def test_checkpoints_from_before_new_progress_fields_still_load(tmp_path, tiny_c
         np.savez(f, **arrays)
     assert RunDir(out).read_checkpoint("last").state.step == 2
     assert invoke("train", "--resume", out, "--max-steps", 3).exit_code == 0
+
+
+def test_each_schedule_gives_its_learning_rate_at_given_steps():
+    from textgen.config import Config
+    from textgen.train import learning_rate
+
+    cfg = Config()
+    cfg.train.lr, cfg.train.epochs = 0.01, 4
+    cfg.train.schedule = "constant"
+    assert {learning_rate(cfg, s, e, 100) for s, e in ((0, 0), (250, 2))} == {0.01}
+    cfg.train.schedule, cfg.train.lr_decay, cfg.train.decay_after = "decay", 0.5, 1
+    assert [learning_rate(cfg, 0, e, 100) for e in range(4)] == [0.01, 0.01, 0.005, 0.0025]
+    cfg.train.schedule, cfg.train.warmup_steps = "cosine", 10
+    got = [learning_rate(cfg, s, s // 100, 100) for s in (0, 4, 9, 10, 205, 399, 10**6)]
+    assert got[:3] == pytest.approx([0.001, 0.005, 0.01])  # linear warm-up
+    assert got[3] == pytest.approx(0.01)  # the peak
+    assert got[4] == pytest.approx(0.0055, rel=1e-2)  # halfway: between lr and lr/10
+    assert got[5] == pytest.approx(0.001, rel=1e-3) and got[6] == pytest.approx(0.001)
+    cfg.train.max_steps = 110  # a step limit ends the cosine earlier
+    assert learning_rate(cfg, 109, 1, 100) == pytest.approx(0.001, rel=1e-2)
+
+
+def test_early_stopping_and_checkpoint_rotation(tmp_path):
+    trainer = _trainer(tmp_path, train__lr=0.0, train__eval_every=2, train__patience=2,
+                       train__save_every=2, train__keep=2, train__epochs=3)
+    result = trainer.fit()
+    # Validations at steps 2 (the best), 4 and 6 (no better): stop after the second.
+    assert result.stop_reason == "early_stop" and result.state.step == 6
+    kept = [p.name for p in RunDir(trainer.run.path).step_checkpoints()]
+    assert kept == ["step-000000004.npz", "step-000000006.npz"]
+    assert RunDir(trainer.run.path).read_checkpoint("step-000000004").state.step == 4

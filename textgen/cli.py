@@ -215,7 +215,10 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
         click.echo(f"interrupted at step {st.step:,}; checkpoint saved. "
                    f"Continue with: textgen train --resume {run.path}", err=True)
     else:
-        click.echo(f"stopped at step {st.step:,} ({result.stop_reason}); run saved in "
+        why = {"done": f"{cfg.train.epochs} epochs done", "max_steps": "--max-steps reached",
+               "early_stop": f"early stop: no better validation loss in "
+                             f"{cfg.train.patience} validations"}[result.stop_reason]
+        click.echo(f"stopped at step {st.step:,} ({why}); run saved in "
                    f"{run.path}. Sample with: textgen sample {run.path}", err=True)
 
 

@@ -89,9 +89,22 @@ class TrainConfig:
                           min=0)
     # Adam at 2e-3 is char-rnn's proven default for small LSTMs.
     lr: float = _opt(2e-3, "Adam learning rate", min=0.0)
+    # "decay" is char-rnn's: x lr_decay per epoch after decay_after epochs (with the
+    # default lr_decay of 1.0, a constant rate). "cosine" is nanoGPT's: a linear
+    # warm-up, then a cosine from lr down to lr/10 at the last step.
+    schedule: str = _opt("decay", "learning-rate schedule: 'constant', 'decay' or 'cosine'",
+                         choices=("constant", "decay", "cosine"))
     # char-rnn decays by 0.97 per epoch after the first few; 1.0 keeps it constant.
-    lr_decay: float = _opt(1.0, "learning rate multiplier applied at each new epoch",
+    lr_decay: float = _opt(1.0, "schedule 'decay': learning rate multiplier per epoch",
                            min=0.0, max=1.0)
+    decay_after: int = _opt(0, "schedule 'decay': epochs at the full rate before decaying",
+                            min=0)
+    warmup_steps: int = _opt(0, "schedule 'cosine': steps of linear warm-up from 0", min=0)
+    # Stop when validation has not improved this many times in a row (0 = never).
+    patience: int = _opt(0, "early stopping: validations without improvement (0 = off)",
+                         min=0)
+    keep: int = _opt(0, "also keep the K most recent step checkpoints (0 = only last and "
+                     "best)", min=0)
     # LSTMs occasionally explode; clipping the global norm at 5 is the classic fix.
     clip_norm: float = _opt(5.0, "clip gradients to this global norm (0 = off)", min=0.0)
     seed: int = _opt(1234, "random seed for weights, dropout and sampling", min=0)

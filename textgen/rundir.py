@@ -53,6 +53,7 @@ class TrainState:
     best_val_bpc: float | None = None  # bits per character at the best validation
     last_val_bpc: float | None = None
     first_loss: float | None = None  # the run's first training loss (the explosion guard)
+    bad_validations: int = 0  # validations in a row without a new best (early stopping)
 
     def to_dict(self) -> dict[str, Any]:
         """Returns a JSON-friendly dict."""
@@ -113,8 +114,12 @@ class RunDir:
         self.lineage = self.path / "lineage.json"  # fine-tuned runs: where they come from
 
     def checkpoint(self, name: str) -> Path:
-        """Path of checkpoint `name` ("last" or "best")."""
+        """Path of checkpoint `name` ("last", "best" or "step-NNNNNNNNN")."""
         return self.path / "checkpoints" / f"{name}.npz"
+
+    def step_checkpoints(self) -> list[Path]:
+        """The step checkpoints that `train.keep` keeps (`step-NNNNNNNNN.npz`), oldest first."""
+        return sorted((self.path / "checkpoints").glob("step-*.npz"))
 
     def has_checkpoint(self, name: str = "last") -> bool:
         """Whether checkpoint `name` exists."""

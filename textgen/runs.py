@@ -36,7 +36,8 @@ from textgen.tokenizers import Tokenizer, load_tokenizer
 # or the data, and changing it makes a different experiment.
 RESUME_KEYS = (
     "train.epochs", "train.max_steps", "train.save_every", "train.log_every",
-    "train.lr", "train.clip_norm", "train.precision", "train.eval_every",
+    "train.lr", "train.clip_norm", "train.precision", "train.eval_every", "train.schedule",
+    "train.lr_decay", "train.decay_after", "train.warmup_steps", "train.patience", "train.keep",
 )
 
 Progress = Callable[[int], None]

@@ -61,7 +61,7 @@ class TrainResult:
     """How a call to `train` ended."""
 
     state: TrainState
-    stop_reason: str  # "done", "max_steps" or "interrupted"
+    stop_reason: str  # "done", "max_steps", "early_stop" or "interrupted"
 
 
 class Reporter:
@@ -87,9 +87,31 @@ class Reporter:
         is the epoch in progress, `summary.train_loss` the mean since the epoch began."""
 
 
+def learning_rate(cfg: Config, step: int, epoch: int, steps_per_epoch: int) -> float:
+    """The learning rate of the optimizer step after global `step` (0-based), in `epoch`.
+
+    Args:
+        cfg: the config (`train.lr`, `train.schedule` and its settings, `train.epochs`).
+        step: optimizer steps taken so far.
+        epoch: the 0-based epoch the step belongs to.
+        steps_per_epoch: batches per epoch (for the cosine's length).
+    """
+    t = cfg.train
+    if t.schedule == "constant":
+        return t.lr
+    if t.schedule == "decay":
+        return t.lr * t.lr_decay ** max(epoch - t.decay_after, 0)
+    # cosine: linear warm-up, then from lr down to lr/10 at the run's last step.
+    if step < t.warmup_steps:
+        return t.lr * (step + 1) / t.warmup_steps
+    total = max(t.max_steps or t.epochs * steps_per_epoch, t.warmup_steps + 1)
+    progress = min((step - t.warmup_steps) / max(total - t.warmup_steps, 1), 1.0)
+    return t.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
 def lr_at_epoch(cfg: Config, epoch: int) -> float:
-    """The learning rate of (0-based) `epoch`: `lr * lr_decay ** epoch`."""
-    return cfg.train.lr * cfg.train.lr_decay**epoch
+    """The learning rate of (0-based) `epoch` under the "decay" schedule."""
+    return learning_rate(cfg, 0, epoch, 1)
 
 
 class Trainer:
@@ -205,9 +227,11 @@ class Trainer:
                 reason = self._run_epoch(reporter, interrupted)
                 if reason == "done":
                     self._end_epoch(reporter)
+                    if cfg.patience and self.state.bad_validations >= cfg.patience:
+                        reason = "early_stop"
                 elif self._window.steps:
                     self._log_window()  # every stop leaves a metrics row for its last steps
-        save_checkpoint(self.run, "last", self.model, self.state, self.optimizer)
+        self._save_last()
         return TrainResult(self.state, reason)
 
     def total_steps(self) -> int:
@@ -227,7 +251,6 @@ class Trainer:
         st, cfg = self.state, self.cfg.train
         if st.batch_in_epoch == 0:
             reset_states(self.model)
-        self.optimizer.learning_rate.assign(lr_at_epoch(self.cfg, st.epoch))
         reporter.epoch_start(st.epoch, len(self.batches), st.batch_in_epoch)
         self._epoch_losses = []
         window = self._window = _Window(self.batches.batch_size * self.batches.seq_len)
@@ -236,6 +259,8 @@ class Trainer:
                 return "max_steps"
             if interrupted():
                 return "interrupted"
+            self.optimizer.learning_rate.assign(
+                learning_rate(self.cfg, st.step, st.epoch, len(self.batches)))
             loss = float(self._train_step(*self.batches[st.batch_in_epoch]))
             if st.first_loss is None:
                 st.first_loss = loss
@@ -252,9 +277,21 @@ class Trainer:
             inside = st.batch_in_epoch < len(self.batches)  # the epoch end validates anyway
             if cfg.eval_every and st.step % cfg.eval_every == 0 and inside:
                 self._validate_mid_epoch(reporter)
+            if cfg.patience and st.bad_validations >= cfg.patience:
+                return "early_stop"
             if st.step % cfg.save_every == 0:
-                save_checkpoint(self.run, "last", self.model, st, self.optimizer)
+                self._save_last()
         return "done"
+
+    def _save_last(self) -> None:
+        """Saves 'last' and, with `train.keep`, a step checkpoint (dropping the oldest)."""
+        save_checkpoint(self.run, "last", self.model, self.state, self.optimizer)
+        keep = self.cfg.train.keep
+        if keep:
+            step_name = f"step-{self.state.step:09d}"
+            save_checkpoint(self.run, step_name, self.model, self.state, self.optimizer)
+            for old in self.run.step_checkpoints()[:-keep]:
+                old.unlink(missing_ok=True)
 
     def _diverged(self, loss: float) -> TrainingDiverged:
         """The error for a loss that became NaN/inf or exploded; 'last' stays as it was."""
@@ -319,6 +356,7 @@ class Trainer:
         st = self.state
         st.last_val_loss, st.last_val_bpc = val_loss, val_bpc
         is_best = st.best_val_loss is None or val_loss < st.best_val_loss
+        st.bad_validations = 0 if is_best else st.bad_validations + 1
         if is_best:
             st.best_val_loss, st.best_val_bpc = val_loss, val_bpc
             save_checkpoint(self.run, "best", self.model, st)
@@ -333,7 +371,7 @@ class Trainer:
         st.epoch += 1
         st.batch_in_epoch = 0
         is_best = result is not None and self._record_validation(*result, reporter)
-        save_checkpoint(self.run, "last", self.model, st, self.optimizer)
+        self._save_last()
         losses = self._epoch_losses
         train_loss = float(np.mean(losses)) if losses else float("nan")
         self._log(st.step, float(st.epoch), train_loss, val_loss, val_bpc, None)
