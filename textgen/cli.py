@@ -560,14 +560,38 @@ def info(run_dir: Path) -> None:
               help="Which weights to score. [default: best if the run has one, else last]")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: one object, for scripts.")
-def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None,
-                 fmt: str) -> None:
+@click.option("--novelty", is_flag=True,
+              help="Instead: write samples and report how much of them is copied verbatim "
+                   "from the training corpus.")
+@click.option("--samples", type=click.IntRange(min=1), default=5, show_default=True,
+              help="--novelty: how many samples.")
+@click.option("--length", type=click.IntRange(min=1), default=500, show_default=True,
+              help="--novelty: tokens per sample.")
+@click.option("--ngram", type=click.IntRange(min=1), default=20, show_default=True,
+              help="--novelty: n-gram length in characters.")
+@click.option("--temperature", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
+              help="--novelty: sampling temperature.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="--novelty: sample i uses seed + i.")
+def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, fmt: str,
+                 novelty: bool, samples: int, length: int, ngram: int, temperature: float,
+                 seed: int) -> None:
     """Score RUN_DIR on its validation split, or on TEXT files if given.
 
     Prints the loss in nats per token, the perplexity and bits per character,
     streaming the text through the model in order with the state carried, as
     training validates. Bits per character compare character and word models.
+
+    With --novelty, writes samples instead and reports the share of their
+    character n-grams found verbatim in the training corpus, and the longest
+    copied passage: a memorising model copies long passages.
     """
+    if novelty:
+        if text:
+            raise OneLineUsageError("--novelty checks samples against the run's own corpus; "
+                                    "leave out TEXT")
+        _print_novelty(run_dir, samples, length, ngram, temperature, seed, checkpoint, fmt)
+        return
     from textgen.evaluate import evaluate
 
     result = evaluate(run_dir, list(text) or None, checkpoint)
@@ -581,6 +605,24 @@ def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None,
         f"  loss {result.loss:.4f} nats/token, perplexity {result.perplexity:.2f}, "
         f"{result.bits_per_char:.4f} bits/character\n"
         f"  <unk>: {result.unknown:,} tokens ({share:.2%})"
+    )
+
+
+def _print_novelty(run_dir: Path, samples: int, length: int, ngram: int, temperature: float,
+                   seed: int, checkpoint: str | None, fmt: str) -> None:
+    from textgen.novelty import novelty
+
+    r = novelty(run_dir, samples, length, ngram, temperature, seed, checkpoint)
+    if fmt == "json":
+        click.echo(json.dumps(r.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{r.run} (checkpoint {r.checkpoint}): {r.samples} samples, {r.characters:,} "
+        f"characters at temperature {temperature:g}\n"
+        f"  {r.copied_share:.2%} of their {r.ngrams:,} {r.n}-character n-grams occur "
+        "verbatim in the training corpus\n"
+        f"  longest copied passage: {r.longest} characters"
+        + (f": {r.passage!r}" if r.passage else "")
     )
 
 
