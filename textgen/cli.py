@@ -608,6 +608,22 @@ def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, 
     )
 
 
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="PNG file to write. [default: RUN_DIR/loss.png of the first run]")
+def plot(run_dirs: tuple[Path, ...], output: Path | None) -> None:
+    """Draw training and validation loss against steps into a PNG.
+
+    Several runs are overlaid in one figure, each in its own colour: the thin
+    line is the training loss, the dotted one the validation loss.
+    """
+    from textgen.plot import plot_runs
+
+    out = plot_runs(list(run_dirs), output or run_dirs[0] / "loss.png")
+    click.echo(f"wrote {out}", err=True)
+
+
 def _print_novelty(run_dir: Path, samples: int, length: int, ngram: int, temperature: float,
                    seed: int, checkpoint: str | None, fmt: str) -> None:
     from textgen.novelty import novelty
