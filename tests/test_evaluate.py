@@ -46,5 +46,15 @@ def test_eval_without_a_validation_split_says_what_to_do(tmp_path):
     run = train_run(tmp_path, steps=3, data__val_frac=0.0)
     assert_user_error(invoke("eval", run), "has no validation split")
     assert_user_error(invoke("eval", run, "--checkpoint", "best"), "no 'best' checkpoint")
-    missing = invoke("eval", run, tmp_path / "nope.txt")
-    assert missing.exit_code != 0 and "Traceback" not in missing.output
+    assert_user_error(invoke("eval", run, tmp_path / "nope.txt"), "nope.txt")
+
+
+def test_a_short_text_gets_few_rows_and_says_what_is_left_out(char_run, tmp_path):
+    text = tmp_path / "short.txt"
+    text.write_text("Speak, speak. All: resolved.\n" * 12, encoding="utf-8")  # 348 chars
+    result = evaluate(char_run, [text], "last")
+    # T = 16, 347 targets: 2 rows of 10 chunks (320 targets), not 4 rows of 5, each
+    # starting from a blank state.
+    assert result.tokens == 320 and result.skipped == 347 - 320
+    out = invoke("eval", char_run, text, "--checkpoint", "last")
+    assert "the last 27 tokens, short of a whole chunk, are not scored" in out.stdout

@@ -70,6 +70,11 @@ def test_a_corpus_of_tables_is_warned_about_before_training(tmp_path):
     prose.write_text(TINY_TEXT, encoding="utf-8")
     quiet = invoke("train", prose, "--out", tmp_path / "p", "--max-steps", 1, *sets())
     assert quiet.exit_code == 0 and "warning: a few symbols" not in quiet.stderr
+    # Words: a space is one token in two, but a sixth of the characters; no warning.
+    words = invoke("train", prose, "--out", tmp_path / "w", "--max-steps", 1,
+                   *sets("data.tokenizer=word"))
+    assert words.exit_code == 0, words.output
+    assert "spaces and tabs" not in words.stderr and "whitespace 1" in words.stderr
 
 
 def test_info_shows_bits_per_char_time_and_plain_encoding_names(tmp_path, tiny_corpus):

@@ -560,6 +560,10 @@ def info(run_dir: Path) -> None:
               help="Which weights to score. [default: best if the run has one, else last]")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: one object, for scripts.")
+@click.option("--encoding", default=None,
+              help="Encoding of TEXT: 'auto' or a codec name. [default: the run's]")
+@click.option("--glob", "pattern", default="*.txt", show_default=True,
+              help="Which files of a TEXT directory to read.")
 @click.option("--novelty", is_flag=True,
               help="Instead: write samples and report how much of them is copied verbatim "
                    "from the training corpus.")
@@ -574,8 +578,8 @@ def info(run_dir: Path) -> None:
 @click.option("--seed", type=int, default=0, show_default=True,
               help="--novelty: sample i uses seed + i.")
 def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, fmt: str,
-                 novelty: bool, samples: int, length: int, ngram: int, temperature: float,
-                 seed: int) -> None:
+                 encoding: str | None, pattern: str, novelty: bool, samples: int, length: int,
+                 ngram: int, temperature: float, seed: int) -> None:
     """Score RUN_DIR on its validation split, or on TEXT files if given.
 
     Prints the loss in nats per token, the perplexity and bits per character,
@@ -594,14 +598,17 @@ def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, 
         return
     from textgen.evaluate import evaluate
 
-    result = evaluate(run_dir, list(text) or None, checkpoint)
+    result = evaluate(run_dir, list(text) or None, checkpoint, encoding=encoding,
+                      pattern=pattern)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
     share = result.unknown / result.tokens
     click.echo(
         f"{result.run} (checkpoint {result.checkpoint}, step {result.step:,}) on "
-        f"{result.text}: {result.tokens:,} tokens, {result.characters:,.0f} characters\n"
+        f"{result.text}: {result.tokens:,} tokens, {result.characters:,.0f} characters"
+        + (f" (the last {result.skipped:,} tokens, short of a whole chunk, are not scored)"
+           if result.skipped else "") + "\n"
         f"  loss {result.loss:.4f} nats/token, perplexity {result.perplexity:.2f}, "
         f"{result.bits_per_char:.4f} bits/character\n"
         f"  <unk>: {result.unknown:,} tokens ({share:.2%})"

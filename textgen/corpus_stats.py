@@ -20,7 +20,8 @@ from textgen.tokenizers import Tokenizer
 PROSE_PUNCTUATION = set(".,;:!?'\"()—…，。！？、；：“”‘’《》「」（）")
 BOX_SHARE = 0.05  # box-drawing and block characters (tables, borders) together
 SYMBOL_SHARE = 0.08  # any one other symbol (a ruler of '=' or '-'); code stays below
-SPACE_SHARE = 0.40  # spaces and tabs (prose has ~17%, indented code up to ~35%)
+SPACE_SHARE = 0.40  # of the characters: spaces and tabs (prose ~17%, indented code ~35%)
+COUNT_SLICE = 1 << 22  # ids counted at a time
 
 
 @dataclass
@@ -32,8 +33,12 @@ class CorpusStats:
 
     @classmethod
     def of(cls, ids: np.ndarray, tokenizer: Tokenizer) -> CorpusStats:
-        """Counts the ids (memory-mapped ids are read in one pass, nothing is copied)."""
-        return cls(np.bincount(ids, minlength=tokenizer.vocab_size), tokenizer)
+        """Counts the ids slice by slice: memory-mapped ids are never copied whole."""
+        counts = np.zeros(tokenizer.vocab_size, np.int64)
+        for start in range(0, ids.size, COUNT_SLICE):
+            counts += np.bincount(ids[start : start + COUNT_SLICE],
+                                  minlength=tokenizer.vocab_size)
+        return cls(counts, tokenizer)
 
     @property
     def total(self) -> int:
@@ -51,11 +56,12 @@ class CorpusStats:
         return [(self.tokenizer.id_to_token(int(i)), self.counts[i] / self.total)
                 for i in order if self.counts[i]]
 
-    def share(self, predicate) -> float:
-        """The share of tokens whose text satisfies `predicate(token) -> bool`."""
+    def share(self, predicate, by_characters: bool = False) -> float:
+        """The share of tokens (or of characters) whose token satisfies `predicate`."""
+        weights = self.counts * (self.tokenizer.token_lengths() if by_characters else 1)
         hits = [i for i in range(self.tokenizer.vocab_size) if self.counts[i]
                 and predicate(self.tokenizer.id_to_token(i))]
-        return float(self.counts[hits].sum() / self.total) if hits else 0.0
+        return float(weights[hits].sum() / weights.sum()) if hits else 0.0
 
     def warnings(self) -> list[str]:
         """What in the corpus would make the model learn the wrong thing."""
@@ -70,7 +76,7 @@ class CorpusStats:
                 "rulers or borders. The model will learn to draw them; remove them from "
                 "the text if that is not what you want"
             )
-        spaces = self.share(lambda t: t != "" and set(t) <= {" ", "\t"})
+        spaces = self.share(lambda t: t != "" and set(t) <= {" ", "\t"}, by_characters=True)
         if spaces >= SPACE_SHARE:
             out.append(
                 f"warning: {spaces:.0%} of the corpus is spaces and tabs (prose has about "
@@ -81,10 +87,10 @@ class CorpusStats:
 
     def report(self) -> list[str]:
         """Readable lines: whitespace share and the most frequent tokens."""
-        spaces = self.share(lambda t: t != "" and t.isspace())
+        spaces = self.share(lambda t: t != "" and t.isspace(), by_characters=True)
         top = ", ".join(f"{t!r} {s:.1%}" for t, s in self.top(8))
         return [
-            f"tokens: whitespace {spaces:.1%}; most frequent: {top}",
+            f"corpus: whitespace {spaces:.1%} of the characters; most frequent tokens: {top}",
             f"unigram loss (guessing by frequency): {self.unigram_loss():.3f} nats/token",
         ]
 

@@ -24,6 +24,8 @@ from textgen.runs import reload_corpus
 from textgen.runtime import RecurrentLM
 from textgen.tokenizers import load_tokenizer
 
+TEXT_ROW_CHUNKS = 8  # a given text is cut into rows of at least this many seq_len chunks
+
 
 @dataclass
 class Evaluation:
@@ -34,6 +36,7 @@ class Evaluation:
     step: int  # the checkpoint's training step
     text: str  # "validation split", or the files evaluated
     tokens: int  # target tokens scored
+    skipped: int  # targets left out: the ragged end that fills no whole chunk of every row
     characters: float  # characters those targets cover
     unknown: int  # targets that were <unk> (scored like any token)
     nats: float  # total negative log-likelihood
@@ -64,6 +67,8 @@ def evaluate(
     texts: list[Path] | None = None,
     checkpoint: str | None = None,
     cache_dir: Path | None = None,
+    encoding: str | None = None,
+    pattern: str = "*.txt",
 ) -> Evaluation:
     """Scores a run's checkpoint on its validation split or on given texts.
 
@@ -72,6 +77,9 @@ def evaluate(
         texts: files or directories to score; None scores the run's validation split.
         checkpoint: "best" or "last"; None means best when there is one, else last.
         cache_dir: the encoded-corpus cache.
+        encoding: the texts' encoding ("auto" detects UTF-8/GB18030); None uses
+            the run's `data.encoding`.
+        pattern: which files of a directory in `texts` to read.
 
     Raises:
         CheckpointError: no such run or checkpoint.
@@ -87,12 +95,14 @@ def evaluate(
     net = RecurrentLM.from_checkpoint(ckpt, cfg.model, tok.vocab_size)
     B, T = cfg.data.batch_size, cfg.data.seq_len
     if texts:
-        enc = encode_corpus(scan_corpus(texts, cfg.data.normalize), cfg.data, cache_dir,
-                            settings=tok.settings, vocabulary=tok)
+        corpus = scan_corpus(texts, cfg.data.normalize, encoding or cfg.data.encoding, pattern)
+        enc = encode_corpus(corpus, cfg.data, cache_dir, settings=tok.settings, vocabulary=tok)
         ids, label = enc.ids, ", ".join(str(p) for p in texts)
         if ids.size < 2:
             raise TextgenError(f"{label}: too short to evaluate (fewer than 2 tokens)")
-        B = min(B, ids.size - 1)
+        # Every row starts from a zero state and drops its ragged end, so a short text
+        # gets few rows: each at least TEXT_ROW_CHUNKS chunks long (one row if short).
+        B = max(1, min(B, (ids.size - 1) // (TEXT_ROW_CHUNKS * T)))
     else:
         enc = reload_corpus(run, cfg, cache_dir)
         ids = split_ids(enc.ids, cfg.data.val_frac)[1]
@@ -106,7 +116,8 @@ def evaluate(
         )
     return Evaluation(
         run=str(run.path), checkpoint=checkpoint, step=ckpt.state.step, text=label,
-        tokens=batches.n_tokens(), characters=_characters(batches, enc),
+        tokens=batches.n_tokens(), skipped=ids.size - 1 - batches.n_tokens(),
+        characters=_characters(batches, enc),
         unknown=batches.count(tok.reserved_ids), nats=_score(net, batches),
     )
 
