@@ -97,6 +97,9 @@ def _training_options(command: Callable) -> Callable:
         click.option("--max-steps", type=click.IntRange(min=0),
                      help="Stop at this global step (0 = no limit); shortcut for "
                           "train.max_steps."),
+        click.option("--max-time", metavar="DURATION",
+                     help="Stop (and save) after this long, e.g. 30m, 2h, 1h30m; this "
+                          "session only. Shortcut for train.max_time."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -128,6 +131,7 @@ def train(
     overrides: tuple[str, ...],
     epochs: int | None,
     max_steps: int | None,
+    max_time: str | None,
     resume: Path | None,
 ) -> None:
     """Train a model on CORPUS (text files, or directories of *.txt files; see --glob).
@@ -139,7 +143,8 @@ def train(
     from textgen.rundir import RunDir
     from textgen.runs import new_run, open_run
 
-    sets = _with_shortcuts(overrides, encoding, epochs=epochs, max_steps=max_steps)
+    sets = _with_shortcuts(overrides, encoding, epochs=epochs, max_steps=max_steps,
+                           max_time=max_time)
     if resume:
         if corpus or config_file or out or pattern != "*.txt" or encoding:
             raise click.UsageError(
@@ -215,7 +220,9 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
         click.echo(f"interrupted at step {st.step:,}; checkpoint saved. "
                    f"Continue with: textgen train --resume {run.path}", err=True)
     else:
-        why = {"done": f"{cfg.train.epochs} epochs done", "max_steps": "--max-steps reached",
+        epochs = f"{cfg.train.epochs} epoch{'s' if cfg.train.epochs != 1 else ''}"
+        why = {"done": f"{epochs} done", "max_steps": "--max-steps reached",
+               "max_time": "--max-time reached",
                "early_stop": f"early stop: no better validation loss in "
                              f"{cfg.train.patience} validations"}[result.stop_reason]
         click.echo(f"stopped at step {st.step:,} ({why}); run saved in "
@@ -245,7 +252,7 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
              checkpoint: str | None, vocab_mode: str, freeze_embedding: bool,
              freeze_layers: int | None, config_file: Path | None, pattern: str,
              encoding: str | None, overrides: tuple[str, ...], epochs: int | None,
-             max_steps: int | None) -> None:
+             max_steps: int | None, max_time: str | None) -> None:
     """Fine-tune the model of BASE_RUN on CORPUS (your own text), into a new run.
 
     The new run starts from the base's weights, with its architecture and
@@ -261,7 +268,8 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
 
     base = ft.load_base(base_run, checkpoint)
     sets = _with_shortcuts(overrides, encoding, freeze_embedding=freeze_embedding or None,
-                           freeze_layers=freeze_layers, epochs=epochs, max_steps=max_steps)
+                           freeze_layers=freeze_layers, epochs=epochs, max_steps=max_steps,
+                           max_time=max_time)
     preset = read_config_file(config_file) if config_file else None
     cfg = ft.finetune_config(base.cfg, preset, sets, str(config_file))
     path = out or _default_out(corpus[0], "-finetuned")

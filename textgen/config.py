@@ -19,6 +19,26 @@ from typing import Any
 from textgen.errors import ConfigError
 
 
+def parse_duration(text: str, name: str = "train.max_time") -> float:
+    """Seconds in a duration such as "90s", "30m", "2h" or "1h30m" ("" = 0: no limit).
+
+    Raises:
+        ConfigError: not a duration.
+    """
+    import re
+
+    text = text.strip().lower()
+    if not text:
+        return 0.0
+    match = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", text)
+    if not match or not any(match.groups()):
+        raise ConfigError(
+            f"{name} must be a duration such as 90s, 30m, 2h or 1h30m; got {text!r}"
+        )
+    h, m, s = (float(g) if g else 0.0 for g in match.groups())
+    return h * 3600 + m * 60 + s
+
+
 def _opt(default: Any, help: str, **checks: Any) -> Any:
     """A dataclass field with a help text and optional `choices`/`min`/`max` checks."""
     return field(default=default, metadata={"help": help, **checks})
@@ -87,6 +107,8 @@ class TrainConfig:
     epochs: int = _opt(10, "passes over the training split", min=1)
     max_steps: int = _opt(0, "stop after this many optimizer steps in total (0 = no limit)",
                           min=0)
+    max_time: str = _opt("", "stop this session after this long, e.g. '30m', '2h', '1h30m', "
+                         "'90s' ('' = no limit)", duration=True)
     # Adam at 2e-3 is char-rnn's proven default for small LSTMs.
     lr: float = _opt(2e-3, "Adam learning rate", min=0.0)
     # "decay" is char-rnn's: x lr_decay per epoch after decay_after epochs (with the
@@ -262,6 +284,8 @@ def _coerce(dotted: str, f: dataclasses.Field, value: Any, source: str) -> Any:
     if kind is str and not isinstance(value, str):
         raise bad
     meta = f.metadata
+    if meta.get("duration"):
+        parse_duration(value, f"{source}: {dotted}")
     if meta.get("codec") and value != "auto":
         try:
             if not codecs.lookup(value)._is_text_encoding:  # rot13, base64, zlib, ...

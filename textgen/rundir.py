@@ -54,6 +54,7 @@ class TrainState:
     last_val_bpc: float | None = None
     first_loss: float | None = None  # the run's first training loss (the explosion guard)
     bad_validations: int = 0  # validations in a row without a new best (early stopping)
+    plateau_warned: bool = False  # the loss-plateau warning was given (once per run)
 
     def to_dict(self) -> dict[str, Any]:
         """Returns a JSON-friendly dict."""

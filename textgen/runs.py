@@ -38,6 +38,7 @@ RESUME_KEYS = (
     "train.epochs", "train.max_steps", "train.save_every", "train.log_every",
     "train.lr", "train.clip_norm", "train.precision", "train.eval_every", "train.schedule",
     "train.lr_decay", "train.decay_after", "train.warmup_steps", "train.patience", "train.keep",
+    "train.max_time",
 )
 
 Progress = Callable[[int], None]
@@ -194,6 +195,8 @@ def open_run(
     if "train.max_steps" not in changed:
         # A step limit ends one session; a plain --resume trains on to train.epochs.
         cfg.train.max_steps = 0
+    if "train.max_time" not in changed:
+        cfg.train.max_time = ""  # so does a time budget
     enc = reload_corpus(run, cfg, cache_dir, progress, workers)
     cfg.save(run.config)  # so `textgen info` shows the epochs now aimed for
     return cfg, run, enc

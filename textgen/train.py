@@ -19,7 +19,7 @@ import numpy as np
 
 from textgen.backend import keras, tf
 from textgen.checkpoints import load_checkpoint, save_checkpoint
-from textgen.config import Config, check_freeze_layers
+from textgen.config import Config, check_freeze_layers, parse_duration
 from textgen.corpus_stats import CorpusStats
 from textgen.data import (
     MIN_BATCHES_PER_EPOCH,
@@ -36,7 +36,7 @@ from textgen.precision import resolve_precision
 from textgen.rundir import RunDir, TrainState, bits
 
 EXPLOSION = 3.0  # a training loss above this times the run's first loss has exploded
-PLATEAU_STEPS = 1000  # steps (or one epoch) before a loss plateau is worth a warning
+PLATEAU_STEPS = 1000  # steps before a loss plateau is worth a warning
 PLATEAU_SHARE = 0.95  # validation above this share of the unigram loss: a plateau
 
 METRICS_COLUMNS = [
@@ -61,7 +61,7 @@ class TrainResult:
     """How a call to `train` ended."""
 
     state: TrainState
-    stop_reason: str  # "done", "max_steps", "early_stop" or "interrupted"
+    stop_reason: str  # "done", "max_steps", "max_time", "early_stop" or "interrupted"
 
 
 class Reporter:
@@ -129,7 +129,10 @@ class Trainer:
         train_ids, val_ids = split_ids(enc.ids, d.val_frac)
         self.batches = StatefulBatches(train_ids, d.batch_size, d.seq_len)
         self.stats = CorpusStats.of(train_ids, enc.tokenizer)
-        self._plateau_warned = False
+        # The plateau is judged on the text validated on: its own unigram loss.
+        self._val_unigram = CorpusStats.of(val_ids, enc.tokenizer).unigram_loss() if (
+            val_ids.size) else 0.0
+        self._uniform_loss = math.log(enc.tokenizer.vocab_size)
         self.val_batches = validation_batches(val_ids, d.batch_size, d.seq_len)
         self.val_chars = (
             self.val_batches.target_chars(enc.char_lengths()) if self.val_batches else 0.0
@@ -147,6 +150,7 @@ class Trainer:
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, reduction="sum"
         )
+        self.max_seconds = parse_duration(cfg.train.max_time)
         self.state = TrainState()
         self._epoch_losses: list[float] = []  # this epoch's (or this session's) step losses
         self._window = _Window(d.batch_size * d.seq_len)  # steps since the last metrics row
@@ -218,6 +222,7 @@ class Trainer:
             # A step-0 checkpoint makes the run resumable from its first moment.
             save_checkpoint(self.run, "last", self.model, self.state, self.optimizer)
         cfg, reason = self.cfg.train, "done"
+        self._deadline = time.monotonic() + self.max_seconds if self.max_seconds else None
         reporter.start(self.state.step, self.total_steps())
         with sigint_flag() as interrupted:
             while self.state.epoch < cfg.epochs and reason == "done":
@@ -259,12 +264,15 @@ class Trainer:
                 return "max_steps"
             if interrupted():
                 return "interrupted"
+            if self._deadline is not None and time.monotonic() >= self._deadline:
+                return "max_time"
             self.optimizer.learning_rate.assign(
                 learning_rate(self.cfg, st.step, st.epoch, len(self.batches)))
             loss = float(self._train_step(*self.batches[st.batch_in_epoch]))
             if st.first_loss is None:
-                st.first_loss = loss
-            if not math.isfinite(loss) or loss > EXPLOSION * st.first_loss:
+                # A run from before first_loss was saved: the uniform guess stands in.
+                st.first_loss = loss if st.step == 0 else self._uniform_loss
+            if not math.isfinite(loss) or loss > self._explosion_limit():
                 raise self._diverged(loss)
             st.step += 1
             st.batch_in_epoch += 1
@@ -298,8 +306,9 @@ class Trainer:
         st = self.state
         saved = self.run.read_state()
         what = (f"became {loss}" if not math.isfinite(loss) else
-                f"exploded to {loss:.3f} (more than {EXPLOSION:g}x its first value, "
-                f"{st.first_loss:.3f})")
+                f"exploded to {loss:.3f} (above {self._explosion_limit():.3f}: "
+                f"{EXPLOSION:g}x its first value {st.first_loss:.3f}, and well above a "
+                "uniform guess)")
         return TrainingDiverged(
             f"training loss {what} at step {st.step + 1:,}; nothing was saved after step "
             f"{saved.step if saved else 0:,}. Resume with a lower rate (textgen train "
@@ -307,17 +316,22 @@ class Trainer:
             "fails again, start a new run with a lower train.lr"
         )
 
+    def _explosion_limit(self) -> float:
+        """Above this the loss has exploded: 3x the run's first loss, and never below 1.5x
+        the loss of a uniform guess (a fine-tuned or resumed run may start very low, and a
+        fresh model starts at about the uniform guess)."""
+        return max(EXPLOSION * self.state.first_loss, 1.5 * self._uniform_loss)
+
     def corpus_report(self) -> list[str]:
         """Lines about the training split (token shares, unigram loss) and warnings."""
         return self.stats.report() + self.stats.warnings()
 
     def _check_plateau(self, val_loss: float, reporter: Reporter) -> None:
         """Warns once when, after real training, validation is still at the unigram loss."""
-        st, unigram = self.state, self.stats.unigram_loss()
-        trained = st.epoch >= 1 or st.step >= PLATEAU_STEPS
-        if self._plateau_warned or not trained or val_loss < PLATEAU_SHARE * unigram:
+        st, unigram = self.state, self._val_unigram
+        if st.plateau_warned or st.step < PLATEAU_STEPS or val_loss < PLATEAU_SHARE * unigram:
             return
-        self._plateau_warned = True
+        st.plateau_warned = True
         reporter.warning(
             f"warning: after {st.step:,} steps the validation loss ({val_loss:.3f} nats/token) "
             f"is still near the unigram loss ({unigram:.3f}: guessing tokens by their "
