@@ -127,7 +127,7 @@ class TextgenLoop:
 
         class Clock(Reporter):
             def epoch_start(self, epoch, n_batches, start_batch):
-                self.start, self.ends, self.losses = time.perf_counter(), [], []
+                self.t0, self.ends, self.losses = time.perf_counter(), [], []
 
             def step(self, step, loss, tokens_per_s):  # `loss` is synced to the host
                 self.ends.append(time.perf_counter())
@@ -141,7 +141,7 @@ class TextgenLoop:
         t.cfg.train.max_steps = t.state.step + n
         result = t.fit(self.clock)
         assert result.stop_reason == "max_steps" and len(self.clock.ends) == n, result
-        return self.clock.ends[max(n - 2, 0)] - self.clock.start, float(np.mean(
+        return self.clock.ends[max(n - 2, 0)] - self.clock.t0, float(np.mean(
             self.clock.losses))
 
 
