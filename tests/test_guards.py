@@ -169,3 +169,36 @@ def test_max_time_stops_the_session_and_saves(tmp_path, tiny_corpus):
         "max_time"] == "1s"
     assert_user_error(invoke("train", tiny_corpus, "--out", tmp_path / "b", "--max-time",
                              "soon", *sets()), "duration such as")
+
+
+def test_samples_during_training_leave_training_untouched(tmp_path):
+    plain = _trainer(tmp_path / "a", train__max_steps=10)
+    plain.fit()
+    sampling = _trainer(tmp_path / "b", train__max_steps=10, train__sample_every=5,
+                        train__sample_length=30)
+    seen = []
+
+    class Samples(Reporter):
+        def samples(self, step, samples):
+            seen.append((step, [t for t, _ in samples]))
+
+    sampling.fit(Samples())
+    assert seen == [(5, [0.5, 0.8, 1.0]), (10, [0.5, 0.8, 1.0])]
+    text = sampling.run.samples.read_text(encoding="utf-8")
+    assert text.count("=== step 5, temperature") == 3 and "=== step 10, temperature 1.0 ===" in text
+    for a, b in zip(plain.model.variables, sampling.model.variables, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_tensorboard_event_files_hold_losses_and_samples(tmp_path):
+    from textgen.backend import tf
+
+    trainer = _trainer(tmp_path, train__max_steps=10, train__tensorboard=True,
+                       train__sample_every=10, train__sample_length=20, train__eval_every=5)
+    trainer.fit()
+    files = list((trainer.run.path / "tensorboard").glob("events.out.tfevents.*"))
+    assert len(files) == 1
+    tags = {v.tag for e in tf.compat.v1.train.summary_iterator(str(files[0]))
+            for v in e.summary.value}
+    assert {"loss/train", "loss/validation", "bits_per_char/validation", "learning_rate",
+            "tokens_per_s", "sample/temperature_0.5"} <= tags

@@ -100,6 +100,9 @@ def _training_options(command: Callable) -> Callable:
         click.option("--max-time", metavar="DURATION",
                      help="Stop (and save) after this long, e.g. 30m, 2h, 1h30m; this "
                           "session only. Shortcut for train.max_time."),
+        click.option("--tensorboard", is_flag=True, default=None,
+                     help="Write TensorBoard event files into RUN_DIR/tensorboard "
+                          "(train.tensorboard)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -132,6 +135,7 @@ def train(
     epochs: int | None,
     max_steps: int | None,
     max_time: str | None,
+    tensorboard: bool | None,
     resume: Path | None,
 ) -> None:
     """Train a model on CORPUS (text files, or directories of *.txt files; see --glob).
@@ -144,7 +148,7 @@ def train(
     from textgen.runs import new_run, open_run
 
     sets = _with_shortcuts(overrides, encoding, epochs=epochs, max_steps=max_steps,
-                           max_time=max_time)
+                           max_time=max_time, tensorboard=tensorboard)
     if resume:
         if corpus or config_file or out or pattern != "*.txt" or encoding:
             raise click.UsageError(
@@ -252,7 +256,8 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
              checkpoint: str | None, vocab_mode: str, freeze_embedding: bool,
              freeze_layers: int | None, config_file: Path | None, pattern: str,
              encoding: str | None, overrides: tuple[str, ...], epochs: int | None,
-             max_steps: int | None, max_time: str | None) -> None:
+             max_steps: int | None, max_time: str | None,
+             tensorboard: bool | None) -> None:
     """Fine-tune the model of BASE_RUN on CORPUS (your own text), into a new run.
 
     The new run starts from the base's weights, with its architecture and
@@ -269,7 +274,7 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     base = ft.load_base(base_run, checkpoint)
     sets = _with_shortcuts(overrides, encoding, freeze_embedding=freeze_embedding or None,
                            freeze_layers=freeze_layers, epochs=epochs, max_steps=max_steps,
-                           max_time=max_time)
+                           max_time=max_time, tensorboard=tensorboard)
     preset = read_config_file(config_file) if config_file else None
     cfg = ft.finetune_config(base.cfg, preset, sets, str(config_file))
     path = out or _default_out(corpus[0], "-finetuned")
@@ -330,6 +335,14 @@ class TqdmReporter:
 
     def validated(self, summary) -> None:
         self._print(f"  (in epoch {summary.epoch})", summary)
+
+    def samples(self, step: int, samples: list[tuple[float, str]]) -> None:
+        if self._bar is not None:
+            self._bar.clear()
+        for temperature, text in samples:
+            click.echo(f"--- sample at step {step:,}, temperature {temperature} ---\n{text}")
+        if self._bar is not None:
+            self._bar.refresh()
 
     def warning(self, message: str) -> None:
         if self._bar is not None:

@@ -127,6 +127,12 @@ class TrainConfig:
                          min=0)
     keep: int = _opt(0, "also keep the K most recent step checkpoints (0 = only last and "
                      "best)", min=0)
+    # Samples while training show what the numbers mean: names, line breaks, words.
+    sample_every: int = _opt(0, "write samples every this many steps into samples.txt "
+                             "(0 = off)", min=0)
+    sample_length: int = _opt(200, "tokens per sample written during training", min=1)
+    tensorboard: bool = _opt(False, "write TensorBoard event files into RUN_DIR/tensorboard "
+                             "(--tensorboard)")
     # LSTMs occasionally explode; clipping the global norm at 5 is the classic fix.
     clip_norm: float = _opt(5.0, "clip gradients to this global norm (0 = off)", min=0.0)
     seed: int = _opt(1234, "random seed for weights, dropout and sampling", min=0)

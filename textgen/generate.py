@@ -23,7 +23,7 @@ import numpy as np
 
 from textgen.config import Config
 from textgen.errors import InvalidArgument, TextgenError, UnknownTokens
-from textgen.rundir import RunDir
+from textgen.rundir import Checkpoint, RunDir, TrainState
 from textgen.runtime import RecurrentLM, State
 from textgen.samplers import Sampler, SamplerSettings
 from textgen.tokenizers import UNK_ID, load_tokenizer
@@ -69,6 +69,9 @@ class Generator:
     Args:
         run_path: the run directory.
         checkpoint: "last" or "best".
+        weights: the model's weights by Keras variable path, to sample from weights in
+            memory (training's samples) instead of a checkpoint file.
+        step: the training step of `weights`.
 
     Raises:
         CheckpointError: the run or checkpoint is missing or damaged.
@@ -79,17 +82,24 @@ class Generator:
         >>> gen.generate("ROMEO:", 200, settings=SamplerSettings(0.8), seed=1)  # doctest: +SKIP
     """
 
-    def __init__(self, run_path: str | Path, checkpoint: str = "last"):
+    def __init__(self, run_path: str | Path, checkpoint: str = "last",
+                 weights: dict[str, np.ndarray] | None = None, step: int = 0):
         if checkpoint not in ("last", "best"):
             raise InvalidArgument(
                 f"`checkpoint` must be 'last' or 'best'. Received: checkpoint={checkpoint!r}")
         run = RunDir(Path(run_path))
-        run.require(checkpoint)
+        if weights is None:
+            run.require(checkpoint)
         self.run_path = run.path
         self.checkpoint = checkpoint
         self.cfg = Config.load(run.config)
         self.tokenizer = load_tokenizer(run.vocab)
-        ckpt = run.read_checkpoint(checkpoint, prefixes=("model/",))
+        if weights is None:
+            ckpt = run.read_checkpoint(checkpoint, prefixes=("model/",))
+        else:  # weights in memory (samples during training), by Keras variable path
+            paths = list(weights)
+            ckpt = Checkpoint(run.path, TrainState(step=step), paths,
+                              {f"model/{i}": weights[p] for i, p in enumerate(paths)})
         self.step = ckpt.state.step
         self.net = RecurrentLM.from_checkpoint(ckpt, self.cfg.model, self.tokenizer.vocab_size)
         newline = self.tokenizer.token_to_id("\n")

@@ -108,6 +108,7 @@ class RunDir:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.config = self.path / "config.json"
+        self.samples = self.path / "samples.txt"
         self.vocab = self.path / "vocab.json"
         self.corpus = self.path / "corpus.json"
         self.state = self.path / "state.json"

@@ -38,7 +38,7 @@ RESUME_KEYS = (
     "train.epochs", "train.max_steps", "train.save_every", "train.log_every",
     "train.lr", "train.clip_norm", "train.precision", "train.eval_every", "train.schedule",
     "train.lr_decay", "train.decay_after", "train.warmup_steps", "train.patience", "train.keep",
-    "train.max_time",
+    "train.max_time", "train.sample_every", "train.sample_length", "train.tensorboard",
 )
 
 Progress = Callable[[int], None]

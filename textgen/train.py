@@ -28,16 +28,18 @@ from textgen.data import (
     split_ids,
     validation_batches,
 )
-from textgen.errors import TrainingDiverged
+from textgen.errors import TextgenError, TrainingDiverged
 from textgen.fileio import atomic_write_text
 from textgen.interrupt import sigint_flag
 from textgen.model import build_model, recurrent_layers, reset_states
 from textgen.precision import resolve_precision
 from textgen.rundir import RunDir, TrainState, bits
+from textgen.samplers import SamplerSettings
 
 EXPLOSION = 3.0  # a training loss above this times the run's first loss has exploded
 PLATEAU_STEPS = 1000  # steps before a loss plateau is worth a warning
 PLATEAU_SHARE = 0.95  # validation above this share of the unigram loss: a plateau
+SAMPLE_TEMPERATURES = (0.5, 0.8, 1.0)  # train.sample_every: from safe to adventurous
 
 METRICS_COLUMNS = [
     "step", "epoch", "train_loss", "val_loss", "val_bpc", "tokens_per_s", "lr", "elapsed_s",
@@ -81,6 +83,9 @@ class Reporter:
 
     def warning(self, message: str) -> None:
         """Something about the run the user should know (e.g. a loss plateau)."""
+
+    def samples(self, step: int, samples: list[tuple[float, str]]) -> None:
+        """Samples were written at `step`: (temperature, text) pairs."""
 
     def validated(self, summary: EpochSummary) -> None:
         """A validation inside an epoch (`train.eval_every`) finished; `summary.epoch`
@@ -151,6 +156,7 @@ class Trainer:
             from_logits=True, reduction="sum"
         )
         self.max_seconds = parse_duration(cfg.train.max_time)
+        self._board = _tensorboard_writer(run) if cfg.train.tensorboard else None
         self.state = TrainState()
         self._epoch_losses: list[float] = []  # this epoch's (or this session's) step losses
         self._window = _Window(d.batch_size * d.seq_len)  # steps since the last metrics row
@@ -287,9 +293,32 @@ class Trainer:
                 self._validate_mid_epoch(reporter)
             if cfg.patience and st.bad_validations >= cfg.patience:
                 return "early_stop"
+            if cfg.sample_every and st.step % cfg.sample_every == 0:
+                self._write_samples(reporter)
             if st.step % cfg.save_every == 0:
                 self._save_last()
         return "done"
+
+    def _write_samples(self, reporter: Reporter) -> None:
+        """Samples from the current weights at a few temperatures (the NumPy runtime, its
+        own random numbers: training is not disturbed); appends them to samples.txt."""
+        from textgen.generate import Generator
+
+        weights = {v.path: v.numpy() for v in self.model.variables
+                   if "seed_generator" not in v.path}
+        gen = Generator(self.run.path, weights=weights, step=self.state.step)
+        step, length = self.state.step, self.cfg.train.sample_length
+        samples = [(t, gen.generate("", length, seed=self.cfg.train.seed,
+                                    settings=SamplerSettings(temperature=t)))
+                   for t in SAMPLE_TEMPERATURES]
+        with open(self.run.samples, "a", encoding="utf-8", newline="") as f:
+            for t, text in samples:
+                f.write(f"=== step {step:,}, temperature {t} ===\n{text}\n\n")
+        if self._board is not None:
+            with self._board.as_default(step=step):
+                for t, text in samples:
+                    tf.summary.text(f"sample/temperature_{t}", text)
+        reporter.samples(step, samples)
 
     def _save_last(self) -> None:
         """Saves 'last' and, with `train.keep`, a step checkpoint (dropping the oldest)."""
@@ -403,6 +432,30 @@ class Trainer:
                 fmt(tokens_per_s, 1), f"{float(self.optimizer.learning_rate):.6g}",
                 f"{self.state.elapsed_s:.2f}",
             ])
+        if self._board is not None:
+            scalars = {"loss/train": train_loss, "loss/validation": val_loss,
+                       "bits_per_char/validation": val_bpc, "tokens_per_s": tokens_per_s,
+                       "learning_rate": float(self.optimizer.learning_rate)}
+            with self._board.as_default(step=step):
+                for name, value in scalars.items():
+                    if value is not None:
+                        tf.summary.scalar(name, value)
+            self._board.flush()
+
+
+def _tensorboard_writer(run: RunDir):
+    """A summary writer into RUN_DIR/tensorboard.
+
+    Raises:
+        TextgenError: the tensorboard package is missing.
+    """
+    try:
+        import tensorboard  # noqa: F401  (tf.summary's implementation)
+    except ImportError as e:
+        raise TextgenError(
+            "--tensorboard needs the tensorboard package: pip install tensorboard"
+        ) from e
+    return tf.summary.create_file_writer(str(run.path / "tensorboard"))
 
 
 def freeze(model: keras.Model, cfg: Config) -> None:
