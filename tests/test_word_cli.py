@@ -33,6 +33,11 @@ def test_word_model_trains_reports_bpc_and_samples_chinese(tmp_path):
     scored = json.loads(CliRunner().invoke(cli, ["eval", str(run), "--format", "json"]).stdout)
     assert scored["loss"] == pytest.approx(nats_per_token, rel=1e-4)
     assert scored["bits_per_char"] == pytest.approx(bpc, rel=1e-4)
+    # Copy detection works on word models too (n-grams are of characters).
+    copied = json.loads(CliRunner().invoke(cli, ["eval", str(run), "--novelty", "--samples", 2,
+                                                 "--length", 30, "--format", "json"]).stdout)
+    assert copied["ngrams"] > 0 and 0.0 <= copied["copied_share"] <= 1.0
+    assert all(len(t) >= 30 for t in copied["texts"])  # 30 words are more characters
 
     sample = CliRunner().invoke(cli, ["sample", str(run), "--length", 100, "--seed", 1,
                                       "--prime", "士隐"])
