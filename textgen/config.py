@@ -113,7 +113,7 @@ class TrainConfig:
     lr: float = _opt(2e-3, "Adam learning rate", min=0.0)
     # "decay" is char-rnn's: x lr_decay per epoch after decay_after epochs (with the
     # default lr_decay of 1.0, a constant rate). "cosine" is nanoGPT's: a linear
-    # warm-up, then a cosine from lr down to lr/10 at the last step.
+    # warm-up, then a cosine from lr down to lr/10 at the end of train.epochs.
     schedule: str = _opt("decay", "learning-rate schedule: 'constant', 'decay' or 'cosine'",
                          choices=("constant", "decay", "cosine"))
     # char-rnn decays by 0.97 per epoch after the first few; 1.0 keeps it constant.
