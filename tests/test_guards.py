@@ -153,8 +153,9 @@ def test_durations_parse_and_bad_ones_are_refused():
 
     assert [parse_duration(t) for t in ("", "90s", "90", "30m", "2h", "1h30m", "1.5h")] == [
         0, 90, 90, 1800, 7200, 5400, 5400]
-    with pytest.raises(ConfigError, match="duration such as"):
-        parse_duration("soon")
+    for bad in ("soon", "1h30", "-5m", "1e3s"):
+        with pytest.raises(ConfigError, match="duration such as"):
+            parse_duration(bad)
 
 
 def test_max_time_stops_the_session_and_saves(tmp_path, tiny_corpus):
@@ -202,3 +203,17 @@ def test_tensorboard_event_files_hold_losses_and_samples(tmp_path):
             for v in e.summary.value}
     assert {"loss/train", "loss/validation", "bits_per_char/validation", "learning_rate",
             "tokens_per_s", "sample/temperature_0.5"} <= tags
+
+
+def test_resuming_an_early_stopped_run_says_what_to_change(tmp_path, tiny_corpus):
+    out = tmp_path / "r"
+    first = invoke("train", tiny_corpus, "--out", out, *sets(
+        "train.lr=0", "train.eval_every=2", "train.patience=2", "train.epochs=50"))
+    assert first.exit_code == 0 and "early stop" in first.stderr and "--checkpoint best" in \
+        first.stderr
+    step = RunDir(out).read_state().step
+    again = invoke("train", "--resume", out, "--epochs", 60)
+    assert again.exit_code == 0 and "stopped early" in again.stderr
+    assert RunDir(out).read_state().step == step  # not one step more
+    more = invoke("train", "--resume", out, "--set", "train.patience=4")
+    assert more.exit_code == 0 and RunDir(out).read_state().step == step + 4

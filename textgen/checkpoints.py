@@ -30,7 +30,7 @@ def save_checkpoint(
 
     Args:
         run: the run directory.
-        name: "last" or "best".
+        name: "last", "best" or "step-NNNNNNNNN" (`train.keep`).
         model: the training model; its weights, RNG and recurrent states are saved.
         state: training progress.
         optimizer: saved too when given (needed for exact resume).

@@ -198,6 +198,13 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
     if resumed:
         trainer.resume()
         st = trainer.state
+        patience = cfg.train.patience
+        if patience and st.bad_validations >= patience:
+            click.echo(f"nothing to do for {run.path}: it stopped early (no better validation "
+                       f"loss in {patience} validations). Train on with a larger --set "
+                       f"train.patience=N (or 0, off); the best weights are in --checkpoint "
+                       "best", err=True)
+            return
         if trainer.total_steps() <= st.step:
             limit = cfg.train.max_steps
             why = (f"it is at step {st.step:,}, at or past --max-steps {limit:,}"
@@ -228,7 +235,8 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
         why = {"done": f"{epochs} done", "max_steps": "--max-steps reached",
                "max_time": "--max-time reached",
                "early_stop": f"early stop: no better validation loss in "
-                             f"{cfg.train.patience} validations"}[result.stop_reason]
+                             f"{cfg.train.patience} validations; the best weights are in "
+                             "--checkpoint best"}[result.stop_reason]
         click.echo(f"stopped at step {st.step:,} ({why}); run saved in "
                    f"{run.path}. Sample with: textgen sample {run.path}", err=True)
 

@@ -30,7 +30,10 @@ def parse_duration(text: str, name: str = "train.max_time") -> float:
     text = text.strip().lower()
     if not text:
         return 0.0
-    match = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", text)
+    if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", text):  # a bare number: seconds
+        return float(text)
+    number = r"([0-9]+(?:\.[0-9]+)?)"
+    match = re.fullmatch(f"(?:{number}h)?(?:{number}m)?(?:{number}s)?", text)
     if not match or not any(match.groups()):
         raise ConfigError(
             f"{name} must be a duration such as 90s, 30m, 2h or 1h30m; got {text!r}"

@@ -92,7 +92,8 @@ def new_run(
     # before its first checkpoint, may be written into: never a user's folder.
     if run.path.is_dir():
         names = {p.name for p in run.path.iterdir()} - {".lock"}
-        ours = {"config.json", "vocab.json", "corpus.json", "lineage.json", "checkpoints"}
+        ours = {"config.json", "vocab.json", "corpus.json", "lineage.json", "checkpoints",
+                "tensorboard"}
         if names and not (names <= ours and run.is_textgen_run()):
             raise TextgenError(
                 f"--out {out} exists and holds other files; pick a new directory"

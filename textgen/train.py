@@ -157,7 +157,7 @@ class Trainer:
             from_logits=True, reduction="sum"
         )
         self.max_seconds = parse_duration(cfg.train.max_time)
-        self._board = _tensorboard_writer(run) if cfg.train.tensorboard else None
+        self._board = None  # the TensorBoard writer, opened by `fit`
         self.state = TrainState()
         self._epoch_losses: list[float] = []  # this epoch's (or this session's) step losses
         self._window = _Window(d.batch_size * d.seq_len)  # steps since the last metrics row
@@ -229,6 +229,8 @@ class Trainer:
             # A step-0 checkpoint makes the run resumable from its first moment.
             save_checkpoint(self.run, "last", self.model, self.state, self.optimizer)
         cfg, reason = self.cfg.train, "done"
+        if cfg.tensorboard and self._board is None:
+            self._board = _tensorboard_writer(self.run)
         self._deadline = time.monotonic() + self.max_seconds if self.max_seconds else None
         reporter.start(self.state.step, self.total_steps())
         with sigint_flag() as interrupted:
@@ -244,6 +246,8 @@ class Trainer:
                 elif self._window.steps:
                     self._log_window()  # every stop leaves a metrics row for its last steps
         self._save_last()
+        if self._board is not None:
+            self._board.flush()
         return TrainResult(self.state, reason)
 
     def total_steps(self) -> int:
