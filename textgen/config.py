@@ -86,6 +86,12 @@ class ModelConfig:
     cell: str = _opt("lstm", "recurrent cell: 'lstm' or 'gru'", choices=("lstm", "gru"))
     # 0 for small corpora runs; 0.2-0.5 once the model overfits (val loss rises).
     dropout: float = _opt(0.0, "dropout after each recurrent layer", min=0.0, max=0.95)
+    # Keras's defaults (embedding U(+-0.05), a glorot output layer whose range shrinks as
+    # the vocabulary grows) starve a model with thousands of characters of signal: it
+    # sits at the unigram loss on Chinese. PyTorch's (embedding N(0, 1), output layer
+    # U(+-1/sqrt(H))) learn (docs/RESULTS.md).
+    init: str = _opt("pytorch", "initial weights of the embedding and output layer: "
+                     "'pytorch' or 'keras' (Keras's defaults)", choices=("pytorch", "keras"))
 
     def parameter_table(self, vocab_size: int) -> list[tuple[str, str, int]]:
         """(layer name, kind, parameters) of the model, computed from the shapes.

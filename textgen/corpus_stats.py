@@ -45,10 +45,15 @@ class CorpusStats:
         """Tokens in all."""
         return int(self.counts.sum())
 
-    def unigram_loss(self) -> float:
-        """Nats per token of always predicting the corpus's token frequencies."""
-        p = self.counts[self.counts > 0] / self.total
-        return float(-(p * np.log(p)).sum())
+    def unigram_loss(self, other: CorpusStats | None = None) -> float:
+        """Nats per token of always predicting this corpus's token frequencies, scored on
+        `other` (e.g. the validation tail; tokens unseen here count as seen once), or on
+        this corpus itself (its unigram entropy)."""
+        target = self.counts if other is None else other.counts
+        p = (self.counts + (0 if other is None else 1)) / (
+            self.total + (0 if other is None else self.counts.size))
+        seen = target > 0
+        return float(-(target[seen] * np.log(p[seen])).sum() / target.sum())
 
     def top(self, n: int = 10) -> list[tuple[str, float]]:
         """The `n` most frequent tokens and their shares."""

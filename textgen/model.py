@@ -39,20 +39,37 @@ def build_model(
     rnn = {"lstm": lstm, "gru": keras.layers.GRU}[cfg.cell]
     ids = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="ids")  # (B, T)
     x = keras.layers.Embedding(
-        vocab_size, cfg.embedding_dim, name="embedding", dtype=precision
+        vocab_size, cfg.embedding_dim, name="embedding", dtype=precision,
+        **_initializers(cfg, "embedding"),
     )(ids)  # (B, T, E)
     for i in range(cfg.layers):
         x = rnn(cfg.units, return_sequences=True, stateful=True, name=f"rnn_{i}",
                 dtype=precision)(x)  # (B, T, H)
         if cfg.dropout > 0:
             x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{i}", dtype=precision)(x)
-    logits = keras.layers.Dense(vocab_size, name="logits", dtype=precision)(x)  # (B, T, V)
+    logits = keras.layers.Dense(vocab_size, name="logits", dtype=precision,
+                                **_initializers(cfg, "logits"))(x)  # (B, T, V)
     if precision != "float32":
         # The softmax and loss need float32: bfloat16 keeps only ~3 significant digits.
         logits = keras.layers.Activation("linear", dtype="float32", name="logits_float32")(
             logits
         )
     return keras.Model(ids, logits, name="textgen_lm")
+
+
+def _initializers(cfg: ModelConfig, layer: str) -> dict[str, keras.initializers.Initializer]:
+    """The initializer arguments of the embedding or output layer for `model.init`.
+
+    "pytorch" is what `nn.Embedding` (N(0, 1)) and `nn.Linear` (U(+-1/sqrt(fan_in)) for
+    the kernel and the bias) start from; "keras" keeps Keras's defaults.
+    """
+    if cfg.init == "keras":
+        return {}
+    if layer == "embedding":
+        return {"embeddings_initializer": keras.initializers.RandomNormal(0.0, 1.0)}
+    limit = 1.0 / cfg.units**0.5
+    uniform = keras.initializers.RandomUniform(-limit, limit)
+    return {"kernel_initializer": uniform, "bias_initializer": uniform}
 
 
 def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:

@@ -135,8 +135,9 @@ class Trainer:
         train_ids, val_ids = split_ids(enc.ids, d.val_frac)
         self.batches = StatefulBatches(train_ids, d.batch_size, d.seq_len)
         self.stats = CorpusStats.of(train_ids, enc.tokenizer)
-        # The plateau is judged on the text validated on: its own unigram loss.
-        self._val_unigram = CorpusStats.of(val_ids, enc.tokenizer).unigram_loss() if (
+        # The plateau is judged on the text validated on: the training split's token
+        # frequencies scored on the validation tail (what guessing by frequency gets there).
+        self.val_unigram = self.stats.unigram_loss(CorpusStats.of(val_ids, enc.tokenizer)) if (
             val_ids.size) else 0.0
         self._uniform_loss = math.log(enc.tokenizer.vocab_size)
         self.val_batches = validation_batches(val_ids, d.batch_size, d.seq_len)
@@ -362,7 +363,7 @@ class Trainer:
 
     def _check_plateau(self, val_loss: float, reporter: Reporter) -> None:
         """Warns once when, after real training, validation is still at the unigram loss."""
-        st, unigram = self.state, self._val_unigram
+        st, unigram = self.state, self.val_unigram
         if st.plateau_warned or st.step < PLATEAU_STEPS or val_loss < PLATEAU_SHARE * unigram:
             return
         st.plateau_warned = True
