@@ -208,7 +208,14 @@ def _spawn(*args, tmp_path):
     return subprocess.Popen(
         [sys.executable, "-m", "textgen", *map(str, args)], cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        # A suite started in the background (`cmd &`) inherits SIGINT ignored, and so
+        # would the child until textgen installs its own handler: give it the default.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_step(run: Path, proc, above: int, timeout=120) -> None:

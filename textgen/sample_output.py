@@ -85,9 +85,9 @@ class SampleWriter:
         n = len(generation.seeds)
         prime = generation.prime.text if self.show_prime else ""
         stream = self.fmt == "text"
-        if stream:
-            self._out(self._block_start(generation, 0) + prime)
-        with sigint_flag() as interrupted:
+        with sigint_flag() as interrupted:  # from the first character written
+            if stream:
+                self._out(self._block_start(generation, 0) + prime)
             for row, piece in generation:
                 if interrupted():
                     raise KeyboardInterrupt
