@@ -59,7 +59,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from bench_common import NEVER, ROOT, base_parser  # noqa: E402
 
-PRECISIONS = ("float32", "mixed_bfloat16")
+from textgen.precision import PRECISIONS  # noqa: E402  (no TensorFlow in the parent)
+
 SHORT = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
 
 

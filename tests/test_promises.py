@@ -22,7 +22,7 @@ from textgen.model import build_model, reset_states
 from textgen.rundir import RunDir, TrainState
 from textgen.runs import new_run, open_run
 from textgen.tokenizers import CharTokenizer
-from textgen.train import Reporter, Trainer, lr_at_epoch
+from textgen.train import Reporter, Trainer, learning_rate
 
 
 def test_the_state_is_reset_at_each_epoch_start_even_without_validation(tiny_corpus, tmp_path):
@@ -94,7 +94,7 @@ def test_a_diverged_model_never_overwrites_a_checkpoint(tmp_path):
 def test_lr_decay_starts_after_the_first_epoch():
     cfg = Config()
     cfg.train.lr, cfg.train.lr_decay = 0.01, 0.5
-    assert [lr_at_epoch(cfg, e) for e in range(3)] == [0.01, 0.005, 0.0025]
+    assert [learning_rate(cfg, 0, e, 1) for e in range(3)] == [0.01, 0.005, 0.0025]
 
 
 def test_resume_removes_stale_temporary_files(tiny_corpus, tmp_path):

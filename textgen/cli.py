@@ -82,7 +82,7 @@ def cli() -> None:
 
 def _training_options(command: Callable) -> Callable:
     """Adds the options `train` and `finetune` share: --glob, --encoding, --set, --epochs,
-    --max-steps."""
+    --max-steps, --max-time, --tensorboard."""
     options = [
         click.option("--glob", "pattern", default="*.txt", show_default=True,
                      metavar="PATTERN",
@@ -198,10 +198,9 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
     if resumed:
         trainer.resume()
         st = trainer.state
-        patience = cfg.train.patience
-        if patience and st.bad_validations >= patience:
+        if trainer.early_stopped:
             click.echo(f"nothing to do for {run.path}: it stopped early (no better validation "
-                       f"loss in {patience} validations). Train on with a larger --set "
+                       f"loss in {cfg.train.patience} validations). Train on with a larger --set "
                        f"train.patience=N (or 0, off); the best weights are in --checkpoint "
                        "best", err=True)
             return
@@ -345,28 +344,24 @@ class TqdmReporter:
         self._print(f"  (in epoch {summary.epoch})", summary)
 
     def samples(self, step: int, samples: list[tuple[float, str]]) -> None:
-        if self._bar is not None:
-            self._bar.clear()
-        for temperature, text in samples:
-            click.echo(f"--- sample at step {step:,}, temperature {temperature} ---\n{text}")
-        if self._bar is not None:
-            self._bar.refresh()
+        self._echo("\n".join(f"--- sample at step {step:,}, temperature {t} ---\n{text}"
+                              for t, text in samples))
 
     def warning(self, message: str) -> None:
-        if self._bar is not None:
-            self._bar.clear()
-        click.echo(message, err=True)
-        if self._bar is not None:
-            self._bar.refresh()
+        self._echo(message, err=True)
 
     def _print(self, where: str, summary) -> None:
         line = f"{where}  step {summary.step:,}  train {summary.train_loss:.4f}"
         if summary.val_loss is not None:
             line += (f"  val {summary.val_loss:.4f} nats/token, {summary.val_bpc:.4f} bits/char"
                      f"{'  (best)' if summary.is_best else ''}")
+        self._echo(line)
+
+    def _echo(self, text: str, err: bool = False) -> None:
+        """Prints `text` above the bar (cleared, then redrawn below it)."""
         if self._bar is not None:
             self._bar.clear()
-        click.echo(line)
+        click.echo(text, err=err)
         if self._bar is not None:
             self._bar.refresh()
 

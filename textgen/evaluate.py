@@ -86,9 +86,7 @@ def evaluate(
         TextgenError: no validation split, or a text too short to score.
     """
     run = RunDir(Path(run_path))
-    run.require("last" if checkpoint is None else checkpoint)
-    if checkpoint is None:
-        checkpoint = "best" if run.has_checkpoint("best") else "last"
+    checkpoint = run.pick_checkpoint(checkpoint)
     cfg = Config.load(run.config)
     tok = load_tokenizer(run.vocab)
     ckpt = run.read_checkpoint(checkpoint, prefixes=("model/",))

@@ -90,8 +90,8 @@ def load_base(path: Path, checkpoint: str | None = None) -> Base:
         IncompatibleCheckpoint: the checkpoint does not fit the base's config.
     """
     run = RunDir(Path(path))
-    name = checkpoint or ("best" if run.has_checkpoint("best") else "last")
-    file = run.require(name)
+    name = run.pick_checkpoint(checkpoint)
+    file = run.checkpoint(name)
     cfg = Config.load(run.config)
     tok = load_tokenizer(run.vocab)
     if tok.kind != cfg.data.tokenizer:

@@ -85,9 +85,7 @@ def novelty(
         if value < 1:
             raise InvalidArgument(f"`{name}` must be at least 1. Received: {name}={value}")
     run = RunDir(Path(run_path))
-    run.require("last" if checkpoint is None else checkpoint)
-    if checkpoint is None:
-        checkpoint = "best" if run.has_checkpoint("best") else "last"
+    checkpoint = run.pick_checkpoint(checkpoint)
     gen = Generator(run.path, checkpoint)
     texts = gen.generate("", length, n=samples, seed=seed,
                          settings=SamplerSettings(temperature=temperature))

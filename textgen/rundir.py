@@ -119,6 +119,16 @@ class RunDir:
         """Path of checkpoint `name` ("last", "best" or "step-NNNNNNNNN")."""
         return self.path / "checkpoints" / f"{name}.npz"
 
+    def pick_checkpoint(self, name: str | None = None) -> str:
+        """`name`, or when None the 'best' checkpoint if there is one, else 'last'.
+
+        Raises:
+            CheckpointError: the run or that checkpoint does not exist (see `require`).
+        """
+        name = name or ("best" if self.has_checkpoint("best") else "last")
+        self.require(name)
+        return name
+
     def step_checkpoints(self) -> list[Path]:
         """The step checkpoints that `train.keep` keeps (`step-NNNNNNNNN.npz`), oldest first."""
         return sorted((self.path / "checkpoints").glob("step-*.npz"))

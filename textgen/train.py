@@ -115,11 +115,6 @@ def learning_rate(cfg: Config, step: int, epoch: int, steps_per_epoch: int) -> f
     return t.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
-def lr_at_epoch(cfg: Config, epoch: int) -> float:
-    """The learning rate of (0-based) `epoch` under the "decay" schedule."""
-    return learning_rate(cfg, 0, epoch, 1)
-
-
 class Trainer:
     """Owns the model, optimizer, compiled steps and data of one run.
 
@@ -239,11 +234,12 @@ class Trainer:
                 if cfg.max_steps and self.state.step >= cfg.max_steps:
                     reason = "max_steps"
                     break
+                if self.early_stopped:
+                    reason = "early_stop"
+                    break
                 reason = self._run_epoch(reporter, interrupted)
                 if reason == "done":
                     self._end_epoch(reporter)
-                    if cfg.patience and self.state.bad_validations >= cfg.patience:
-                        reason = "early_stop"
                 elif self._window.steps:
                     self._log_window()  # every stop leaves a metrics row for its last steps
         self._save_last()
@@ -251,9 +247,17 @@ class Trainer:
             self._board.flush()
         return TrainResult(self.state, reason)
 
+    @property
+    def early_stopped(self) -> bool:
+        """Whether `train.patience` validations in a row brought no new best."""
+        patience = self.cfg.train.patience
+        return bool(patience) and self.state.bad_validations >= patience
+
     def total_steps(self) -> int:
         """The global step at which this call of `fit` will stop (if not interrupted)."""
         st, n = self.state, len(self.batches)
+        if self.early_stopped:
+            return st.step
         total = st.step + max((self.cfg.train.epochs - st.epoch) * n - st.batch_in_epoch, 0)
         if self.cfg.train.max_steps:
             total = min(total, max(self.cfg.train.max_steps, st.step))
@@ -297,7 +301,7 @@ class Trainer:
             inside = st.batch_in_epoch < len(self.batches)  # the epoch end validates anyway
             if cfg.eval_every and st.step % cfg.eval_every == 0 and inside:
                 self._validate_mid_epoch(reporter)
-            if cfg.patience and st.bad_validations >= cfg.patience:
+            if self.early_stopped:
                 return "early_stop"
             if cfg.sample_every and st.step % cfg.sample_every == 0:
                 self._write_samples(reporter)
@@ -377,10 +381,14 @@ class Trainer:
 
     def _log_window(self) -> None:
         """Appends a metrics row for the steps since the last one."""
-        st, w = self.state, self._window
-        epoch = st.epoch + st.batch_in_epoch / len(self.batches)
-        self._log(st.step, epoch, w.mean_loss(), None, None, w.tokens_per_s())
+        w = self._window
+        self._log(self.state.step, self._epoch_position(), w.mean_loss(), None, None,
+                  w.tokens_per_s())
         w.clear()
+
+    def _epoch_position(self) -> float:
+        """Epochs done, with the current one's fraction (for metrics rows)."""
+        return self.state.epoch + self.state.batch_in_epoch / len(self.batches)
 
     def _validate_mid_epoch(self, reporter: Reporter) -> None:
         """Validates inside an epoch without disturbing training: the LSTM state
@@ -395,9 +403,8 @@ class Trainer:
             return
         st = self.state
         is_best = self._record_validation(*result, reporter)
-        epoch = st.epoch + st.batch_in_epoch / len(self.batches)
         train_loss = float(np.mean(self._epoch_losses))
-        self._log(st.step, epoch, None, *result, None)
+        self._log(st.step, self._epoch_position(), None, *result, None)
         reporter.validated(EpochSummary(st.epoch + 1, st.step, train_loss, *result, is_best))
 
     def _record_validation(self, val_loss: float, val_bpc: float, reporter: Reporter) -> bool:
