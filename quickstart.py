@@ -52,7 +52,7 @@ def demo() -> None:
         run(PY, "-m", "textgen", "train", "--resume", DEMO_RUN)
     else:
         run(PY, "-m", "textgen", "train", "corpora/tiny-shakespeare.txt",
-            "--config", "configs/char-small.toml", "--out", DEMO_RUN)
+            "--config", "char-small", "--out", DEMO_RUN)
     run(PY, "-m", "textgen", "sample", DEMO_RUN, "--length", "600",
         "--temperature", "0.8", "--seed", "1", "--prime", "ROMEO:")
 

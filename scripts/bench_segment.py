@@ -24,10 +24,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from textgen.tokenizers.base import UNK, Tokenizer  # noqa: E402
+from textgen.tokenizers.han import han_count  # noqa: E402
 from textgen.tokenizers.word import (  # noqa: E402
     WordTokenizer,
     _encode_piece,
-    _han_count,
     _line_pieces,
     _pool_map,
 )
@@ -58,7 +58,7 @@ def bench(path: Path, n: int, repeat: int, scale: int) -> str:
     assert np.array_equal(out["encode 1"], out["encode n"]), f"{path.name}: ids differ"
     name = path.name if scale == 1 else f"{path.name} x{scale}"
     mb = len(text.encode("utf-8")) / 1e6
-    sizes = f"{mb:>5.2f} {len(text):>10,} {_han_count(text):>10,} {out['encode 1'].size:>10,}"
+    sizes = f"{mb:>5.2f} {len(text):>10,} {han_count(text):>10,} {out['encode 1'].size:>10,}"
     cells = [f"{best[k]:>6.2f}" for k in runs]
     return f"{name:<28} {sizes} | {cells[0]} {cells[1]} | {cells[2]} {cells[3]}"
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from textgen import presets
 from textgen.cli import cli
 from textgen.config import valid_keys
 
@@ -17,9 +18,10 @@ def test_every_config_key_is_documented():
 
 
 def test_every_preset_is_documented_and_commented():
-    for preset in sorted((ROOT / "configs").glob("*.toml")):
-        assert preset.name in README, preset.name
-        assert preset.read_text(encoding="utf-8").startswith("#"), f"{preset.name}: no comment"
+    for name in presets.names():
+        assert f"| `{name}` |" in README, name  # a row of the presets table
+        text = (presets.PRESET_DIR / f"{name}.toml").read_text(encoding="utf-8")
+        assert text.startswith(f"# {name}: "), f"{name}: no one-line summary comment"
 
 
 def test_every_command_is_documented():

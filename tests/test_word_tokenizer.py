@@ -15,6 +15,7 @@ import pytest
 from textgen.errors import ConfigError
 from textgen.tokenizers import UNK, load_tokenizer
 from textgen.tokenizers import word as word_module
+from textgen.tokenizers.han import han_count
 from textgen.tokenizers.word import WordTokenizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -255,14 +256,14 @@ def test_large_chinese_text_picks_processes_itself(monkeypatch):
     text = _all_excerpts()
     tok = fit(text)
     # As many processes as for a huge text (one per CPU; 1 on a single-CPU machine).
-    assert word_module._workers_for(word_module._han_count(text)) == word_module._workers_for(10**9)
+    assert word_module._workers_for(han_count(text)) == word_module._workers_for(10**9)
     assert WordTokenizer.count([text], workers=None) == WordTokenizer.count([text])
     parallel = np.concatenate(list(tok.encode_chunks([text[:5000], text[5000:]], None)))
     assert np.array_equal(parallel, tok.encode(text))
 
 
 def test_small_text_stays_in_this_process():
-    assert word_module._workers_for(word_module._han_count("你好" * 1000)) == 1
+    assert word_module._workers_for(han_count("你好" * 1000)) == 1
 
 
 # === Quiet start-up ===

@@ -69,7 +69,7 @@ def cli() -> None:
 
     \b
     Quick tour:
-      textgen train corpora/tiny-shakespeare.txt --config configs/char-small.toml --out runs/demo
+      textgen train corpora/tiny-shakespeare.txt --config char-small --out runs/demo
       textgen sample runs/demo --length 500 --temperature 0.8
       textgen sample runs/demo --prime "ROMEO:" --top-p 0.9 -n 3 --stop '\\n\\n'
       textgen sample runs/demo --interactive
@@ -118,8 +118,10 @@ def _with_shortcuts(overrides: tuple[str, ...], encoding: str | None,
 
 @cli.command()
 @click.argument("corpus", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML preset (see configs/); defaults apply to keys it leaves out.")
+@click.option("--config", "config_file", metavar="NAME|FILE",
+              help="A preset by name (`textgen presets` lists them) or a TOML file; "
+                   "defaults apply to keys it leaves out. [default: a preset chosen "
+                   "from the corpus]")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create. [default: runs/<corpus name>, made unique]")
 @_training_options
@@ -127,7 +129,7 @@ def _with_shortcuts(overrides: tuple[str, ...], encoding: str | None,
               help="Continue the run in this directory exactly where it stopped.")
 def train(
     corpus: tuple[Path, ...],
-    config_file: Path | None,
+    config_file: str | None,
     out: Path | None,
     pattern: str,
     encoding: str | None,
@@ -140,10 +142,13 @@ def train(
 ) -> None:
     """Train a model on CORPUS (text files, or directories of *.txt files; see --glob).
 
+    Without --config, textgen picks a preset from the corpus (Chinese verse,
+    Chinese prose, or other text by size) and says which and why.
     Checkpoints go to the run directory every train.save_every steps, at each
     epoch end and on Ctrl-C; a stopped or killed run continues with --resume.
     """
-    from textgen.config import Config, apply_overrides
+    from textgen import presets
+    from textgen.config import apply_overrides
     from textgen.rundir import RunDir
     from textgen.runs import new_run, open_run
 
@@ -163,8 +168,14 @@ def train(
         if resume:
             cfg, run, enc = open_run(resume, sets, progress=bar.update, workers=None)
         else:
-            cfg = Config.load(config_file) if config_file else Config()
-            apply_overrides(cfg, sets)
+            if config_file:
+                cfg = presets.load(config_file)
+                apply_overrides(cfg, sets)
+            else:
+                cfg, choice = presets.auto_config(list(corpus), sets, pattern)
+                click.echo(f"no --config given: using preset {choice.name} for "
+                           f"{choice.reason}. Choose another with --config NAME|FILE "
+                           "(`textgen presets` lists them)", err=True)
             run, enc, notices = new_run(cfg, list(corpus), path, progress=bar.update,
                                         workers=None, pattern=pattern)
             for notice in notices:
@@ -256,12 +267,13 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
               help="Keep the embedding as the base learnt it (train.freeze_embedding).")
 @click.option("--freeze-layers", type=click.IntRange(min=0), default=None,
               help="Keep the lowest N recurrent layers as the base learnt them.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML preset of data and train keys (model keys must match the base's).")
+@click.option("--config", "config_file", metavar="NAME|FILE",
+              help="A preset name or TOML file of data and train keys (model keys must "
+                   "match the base's).")
 @_training_options
 def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
              checkpoint: str | None, vocab_mode: str, freeze_embedding: bool,
-             freeze_layers: int | None, config_file: Path | None, pattern: str,
+             freeze_layers: int | None, config_file: str | None, pattern: str,
              encoding: str | None, overrides: tuple[str, ...], epochs: int | None,
              max_steps: int | None, max_time: str | None,
              tensorboard: bool | None) -> None:
@@ -275,6 +287,7 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     optimizer starts fresh (the base's Adam moments belong to its own corpus).
     """
     from textgen import finetune as ft
+    from textgen import presets
     from textgen.config import read_config_file
     from textgen.rundir import RunDir
 
@@ -282,7 +295,7 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     sets = _with_shortcuts(overrides, encoding, freeze_embedding=freeze_embedding or None,
                            freeze_layers=freeze_layers, epochs=epochs, max_steps=max_steps,
                            max_time=max_time, tensorboard=tensorboard)
-    preset = read_config_file(config_file) if config_file else None
+    preset = read_config_file(presets.resolve(config_file)) if config_file else None
     cfg = ft.finetune_config(base.cfg, preset, sets, str(config_file))
     path = out or _default_out(corpus[0], "-finetuned")
     if path.resolve().is_relative_to(base.run.path.resolve()):
@@ -575,6 +588,24 @@ def info(run_dir: Path) -> None:
     from textgen.report import describe_run
 
     click.echo(describe_run(run_dir))
+
+
+@cli.command("presets")
+@click.argument("name", required=False)
+def presets_command(name: str | None) -> None:
+    """List the presets that ship with textgen, or print preset NAME's TOML.
+
+    Use one with `textgen train CORPUS --config NAME`; to change one, save its
+    TOML (`textgen presets NAME > mine.toml`), edit it and pass --config mine.toml.
+    """
+    from textgen import presets
+
+    if name:
+        click.echo(presets.resolve(name).read_text(encoding="utf-8"), nl=False)
+        return
+    width = max(map(len, presets.names()))
+    for preset in presets.names():
+        click.echo(f"{preset:<{width}}  {presets.summary(preset)}")
 
 
 @cli.command("eval")

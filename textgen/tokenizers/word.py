@@ -31,9 +31,8 @@ import numpy as np
 
 from textgen.errors import ConfigError
 from textgen.tokenizers.base import UNK, Tokenizer
+from textgen.tokenizers.han import HAN_RUN, han_count
 
-# Han ideographs: 〇, CJK Unified (Ext. A, basic block, Ext. B-G), compatibility block.
-_HAN_RUN = re.compile("([\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+)")
 _OTHER = re.compile(
     r"""
     [^\W\d_]+(?:['’][^\W\d_]+)*  # a word: letters, apostrophes only inside (don't, o’er)
@@ -131,7 +130,7 @@ class WordTokenizer(Tokenizer):
         hmm = self.settings["jieba_hmm"]
         out: list[str] = []
         # re.split with one group alternates: rest, Han run, rest, ..., Han run, rest.
-        for i, part in enumerate(_HAN_RUN.split(text)):
+        for i, part in enumerate(HAN_RUN.split(text)):
             if i % 2:
                 out.extend(cut(part, cut_all=False, HMM=hmm))
             elif part:
@@ -213,18 +212,13 @@ def _pieces_and_workers(chunks: Iterable[str], workers: int | None) -> tuple[Ite
         head, n_han, n_chars = [], 0, 0
         for piece in pieces:
             head.append(piece)
-            n_han += _han_count(piece)
+            n_han += han_count(piece)
             n_chars += len(piece)
             if n_han >= PARALLEL_MIN_HAN or n_chars >= 4 * PARALLEL_MIN_HAN:
                 break
         workers = _workers_for(n_han)
         pieces = itertools.chain(head, pieces)
     return pieces, workers
-
-
-def _han_count(text: str) -> int:
-    """Number of Han characters in `text` (what jieba spends its time on)."""
-    return sum(map(len, _HAN_RUN.findall(text)))
 
 
 def _line_pieces(text: str, size: int = PIECE_CHARS) -> Iterator[str]:

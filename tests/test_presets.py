@@ -1,0 +1,182 @@
+"""Presets: shipped inside the package, found by name, chosen from the corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TINY_TEXT
+from tests.test_cli import assert_user_error, invoke
+from textgen import presets
+from textgen.config import Config
+from textgen.corpus import scan_corpus
+from textgen.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXCERPTS = Path(__file__).parent / "data" / "excerpts"
+SHIPPED = {"char-small", "char-medium", "char-large", "novel-zh", "novel-zh-word", "poems-zh"}
+
+
+def test_presets_live_in_the_package_and_configs_points_there():
+    assert set(presets.names()) == SHIPPED
+    assert presets.PRESET_DIR == Path(presets.__file__).parent / "presets"
+    # configs/ in the repository is the same directory, so old paths keep working.
+    assert (ROOT / "configs").resolve() == presets.PRESET_DIR.resolve()
+    for name in presets.names():
+        Config.load(presets.resolve(name))
+        assert presets.summary(name) and "\n" not in presets.summary(name)
+
+
+def test_config_is_a_file_or_a_name(tmp_path, monkeypatch):
+    assert presets.resolve("char-small") == presets.PRESET_DIR / "char-small.toml"
+    own = tmp_path / "char-small"  # a file of that name in the working directory wins
+    own.write_text("[model]\nunits = 7\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert presets.load("char-small").model.units == 7
+    os.remove(own)
+    assert presets.load("char-small").model.units == 128
+    with pytest.raises(ConfigError, match=r"no preset or config file named 'char-tiny'.*"
+                                          r"char-small"):
+        presets.resolve("char-tiny")
+    with pytest.raises(ConfigError, match="config file not found: mine.toml"):
+        presets.resolve("mine.toml")
+
+
+def test_presets_command_lists_and_prints():
+    listed = invoke("presets")
+    assert listed.exit_code == 0
+    lines = listed.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == presets.names()
+    for name, line in zip(presets.names(), lines, strict=True):
+        assert presets.summary(name) in line
+    shown = invoke("presets", "poems-zh")
+    assert tomllib.loads(shown.stdout) == tomllib.loads(
+        presets.resolve("poems-zh").read_text(encoding="utf-8"))
+    assert_user_error(invoke("presets", "nope"), "no preset or config file named 'nope'")
+
+
+def _profile(tmp_path: Path, text: str, name: str = "corpus.txt", **kw) -> presets.CorpusProfile:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return presets.CorpusProfile.of(scan_corpus([path]), **kw)
+
+
+def _code() -> str:
+    return "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "textgen").glob("*.py")))
+
+
+def test_profile_measures_the_text(tmp_path):
+    english = _profile(tmp_path, TINY_TEXT)
+    assert english.n_chars == len(TINY_TEXT) and english.han_share == 0 and not english.code
+    poems = presets.CorpusProfile.of(scan_corpus([EXCERPTS / "tang-poems.txt"]))
+    assert poems.han_share > 0.8 and poems.mean_line < 20 and poems.distinct > 1000
+    novel = presets.CorpusProfile.of(scan_corpus([EXCERPTS / "xiyouji.txt"]))
+    assert novel.han_share > 0.8 and novel.mean_line > 60
+    assert _profile(tmp_path, _code(), "code.py").code
+    # Past the sample, the size is estimated from the bytes (UTF-8: 3 per Han character).
+    text = (EXCERPTS / "hongloumeng.txt").read_text(encoding="utf-8")
+    estimated = presets.CorpusProfile.of(scan_corpus([EXCERPTS / "hongloumeng.txt"]),
+                                         sample_chars=2000).n_chars
+    assert abs(estimated - len(text)) < 0.1 * len(text)
+
+
+@pytest.mark.parametrize("make, preset, words", [
+    (lambda: TINY_TEXT * 20, "char-small", "text"),  # 150 K characters of English
+    (lambda: TINY_TEXT * 60, "char-medium", "text"),  # 460 K
+    (lambda: _code(), "char-small", "source code"),
+    (lambda: (EXCERPTS / "xiyouji.txt").read_text(encoding="utf-8"), "novel-zh", "prose"),
+    (lambda: (EXCERPTS / "tang-poems.txt").read_text(encoding="utf-8"), "poems-zh", "verse"),
+])
+def test_choice_follows_language_shape_and_size(tmp_path, make, preset, words):
+    choice = presets.choose(_profile(tmp_path, make()))
+    assert choice.name == preset and words in choice.reason
+
+
+def test_a_small_corpus_gets_enough_steps(tmp_path):
+    big = presets.choose(_profile(tmp_path, TINY_TEXT * 140))  # 1 MB: the preset as it is
+    assert big.sets == ()
+    small = presets.choose(_profile(tmp_path, TINY_TEXT))  # 7.5 K characters
+    epochs = int(dict(s.split("=") for s in small.sets)["train.epochs"])
+    cfg = presets.load("char-small")
+    steps = len(TINY_TEXT) * (1 - cfg.data.val_frac) / (cfg.data.batch_size * cfg.data.seq_len)
+    assert epochs > cfg.train.epochs and (epochs == presets.MAX_EPOCHS
+                                          or epochs * steps >= presets.MIN_STEPS)
+    assert "train.patience=5" in small.sets and f"{epochs} epochs" in small.reason
+
+
+def test_train_without_config_says_which_preset(tmp_path):
+    corpus = tmp_path / "poems.txt"
+    shutil.copy(EXCERPTS / "tang-poems.txt", corpus)
+    run = tmp_path / "run"
+    result = invoke("train", corpus, "--out", run, "--max-steps", 1, "--set", "train.epochs=3",
+                    "--set", "model.units=16", "--set", "train.precision=float32")
+    assert result.exit_code == 0, result.output
+    assert "no --config given: using preset poems-zh" in result.stderr
+    saved = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    poems = presets.load("poems-zh")
+    assert saved["data"]["max_vocab"] == poems.data.max_vocab  # the preset's keys
+    assert saved["model"]["units"] == 16 and saved["train"]["epochs"] == 3  # --set wins
+    assert saved["train"]["patience"] == presets.PATIENCE  # the small-corpus adjustment
+
+
+def test_train_by_name_from_another_directory(tmp_path, monkeypatch):
+    (tmp_path / "text.txt").write_text(TINY_TEXT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("train", "text.txt", "--config", "char-small", "--out", "run",
+                    "--max-steps", 1, "--set", "data.batch_size=4")
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "run" / "config.json").read_text(encoding="utf-8"))
+    assert saved["model"]["units"] == 128 and saved["data"]["seq_len"] == 64
+    assert_user_error(invoke("train", "text.txt", "--config", "char-smal"),
+                      "no preset or config file named 'char-smal'")
+
+
+def test_the_built_wheel_ships_the_presets(tmp_path):
+    """Build the wheel, install it alone into a fresh virtual environment (the test
+    environment's packages stay visible for its dependencies) and train by preset
+    name in an empty directory, far from the source tree."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "textgen", src / "textgen",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    wheels = tmp_path / "wheels"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, src],
+                   check=True, capture_output=True, cwd=tmp_path)
+    env_dir = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", env_dir], check=True)
+    python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    (site,) = (Path(p) for p in subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True, capture_output=True, text=True).stdout.split())
+    import numpy
+
+    (site / "deps.pth").write_text(str(Path(numpy.__file__).parents[1]) + "\n")
+    (wheel,) = wheels.glob("textgen-*.whl")
+    subprocess.run([*pip, "--python", python, "install", "--no-deps", "--no-index", wheel],
+                   check=True, capture_output=True)
+    work = tmp_path / "empty"
+    work.mkdir()
+    (work / "text.txt").write_text(TINY_TEXT, encoding="utf-8")
+    where = subprocess.run([python, "-c", "import textgen; print(textgen.__file__)"], cwd=work,
+                           check=True, capture_output=True, text=True).stdout.strip()
+    assert Path(where).is_relative_to(site), where  # the wheel's copy, not the checkout
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    listed = subprocess.run([python, "-m", "textgen", "presets"], cwd=work, env=env,
+                            capture_output=True, text=True)
+    assert listed.returncode == 0 and "char-small" in listed.stdout, listed.stderr
+    trained = subprocess.run(
+        [python, "-m", "textgen", "train", "text.txt", "--config", "char-small", "--out", "run",
+         "--max-steps", "2", "--set", "data.batch_size=4"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert json.loads((work / "run" / "state.json").read_text(encoding="utf-8"))["step"] == 2
