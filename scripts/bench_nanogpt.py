@@ -123,7 +123,7 @@ def main() -> None:
         if args.keep:
             shutil.copytree(work, args.keep, dirs_exist_ok=True)
     print(f"nanoGPT CPU recipe, {args.iters:,} iterations on {args.corpus.name}: "
-          f"{wall / 60:.1f} min wall; validation tail ({len(val):,} chars, "
+          f"{wall / 60:.1f} min ({wall:.0f} s) wall; validation tail ({len(val):,} chars, "
           f"{args.val_frac:.0%}): {nats:.3f} nats/char = {nats / math.log(2):.3f} bits/char")
 
 
