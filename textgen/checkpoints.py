@@ -16,7 +16,7 @@ from textgen.backend import keras
 from textgen.errors import IncompatibleCheckpoint, TrainingDiverged
 from textgen.fileio import atomic_write, atomic_write_text
 from textgen.model import recurrent_layers
-from textgen.rundir import FORMAT_VERSION, RunDir, TrainState
+from textgen.rundir import FORMAT_VERSION, RUN_FILES, RunDir, TrainState
 
 
 def save_checkpoint(
@@ -58,11 +58,27 @@ def save_checkpoint(
         "format": FORMAT_VERSION,
         "state": state.to_dict(),
         "model_paths": [v.path for v in model.variables],
+        # Copies to fall back on when the run's own files are damaged or edited.
+        "files": _run_files(run),
     }
-    arrays["meta"] = np.array(json.dumps(meta))
-    atomic_write(run.checkpoint(name), lambda f: np.savez(f, **arrays))
+    arrays["meta"] = np.array(json.dumps(meta, ensure_ascii=False))
+    # The 'last' being replaced stays as 'previous': the fallback if the new one is
+    # ever damaged on disk.
+    keep = run.checkpoint("previous") if name == "last" else None
+    atomic_write(run.checkpoint(name), lambda f: np.savez(f, **arrays), keep_old=keep)
     if name == "last":
         atomic_write_text(run.state, json.dumps(state.to_dict(), indent=2) + "\n")
+
+
+def _run_files(run: RunDir) -> dict[str, str]:
+    """The text of the run's config.json and vocab.json (those that are readable)."""
+    files = {}
+    for name in RUN_FILES:
+        try:
+            files[name] = (run.path / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            pass  # no copy of a file that is already damaged
+    return files
 
 
 def load_checkpoint(

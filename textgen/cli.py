@@ -166,6 +166,8 @@ def train(
         # workers=None: the console script's entry point is guarded, so jieba
         # may use worker processes.
         if resume:
+            for notice in RunDir(resume).repair():  # open_run would repair silently
+                click.echo(notice, err=True)
             cfg, run, enc = open_run(resume, sets, progress=bar.update, workers=None)
         else:
             if config_file:
@@ -516,6 +518,8 @@ def sample(run_dir: Path, checkpoint: str, prime: str, prime_file: Path | None,
         prime = read_prime_file(prime_file)
     stops = tuple(_unescape(s) for s in stop)
     gen = Generator(run_dir, checkpoint)
+    for notice in gen.notices:
+        click.echo(notice, err=True)
     if interactive:
         if output or fmt != "text" or num_samples != 1 or len(temperature) != 1:
             raise click.UsageError(
@@ -655,6 +659,8 @@ def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, 
 
     result = evaluate(run_dir, list(text) or None, checkpoint, encoding=encoding,
                       pattern=pattern)
+    for notice in result.notices:
+        click.echo(notice, err=True)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return

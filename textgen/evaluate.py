@@ -11,18 +11,16 @@ agree. It runs on the NumPy runtime: TensorFlow is not imported.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from textgen.config import Config
 from textgen.corpus import scan_corpus
 from textgen.data import EncodedCorpus, encode_corpus, split_ids, validation_batches
 from textgen.errors import TextgenError
 from textgen.rundir import RunDir, bits
 from textgen.runs import reload_corpus
 from textgen.runtime import RecurrentLM
-from textgen.tokenizers import load_tokenizer
 
 TEXT_ROW_CHUNKS = 8  # a given text is cut into rows of at least this many seq_len chunks
 
@@ -40,6 +38,7 @@ class Evaluation:
     characters: float  # characters those targets cover
     unknown: int  # targets that were <unk> (scored like any token)
     nats: float  # total negative log-likelihood
+    notices: list[str] = field(default_factory=list)  # damage worked around (RunDir.load)
 
     @property
     def loss(self) -> float:
@@ -87,9 +86,8 @@ def evaluate(
     """
     run = RunDir(Path(run_path))
     checkpoint = run.pick_checkpoint(checkpoint)
-    cfg = Config.load(run.config)
-    tok = load_tokenizer(run.vocab)
-    ckpt = run.read_checkpoint(checkpoint, prefixes=("model/",))
+    loaded = run.load(checkpoint)
+    cfg, tok, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
     net = RecurrentLM.from_checkpoint(ckpt, cfg.model, tok.vocab_size)
     B, T = cfg.data.batch_size, cfg.data.seq_len
     if texts:
@@ -102,7 +100,7 @@ def evaluate(
         # gets few rows: each at least TEXT_ROW_CHUNKS chunks long (one row if short).
         B = max(1, min(B, (ids.size - 1) // (TEXT_ROW_CHUNKS * T)))
     else:
-        enc = reload_corpus(run, cfg, cache_dir)
+        enc = reload_corpus(run, cfg, cache_dir, tokenizer=tok)
         ids = split_ids(enc.ids, cfg.data.val_frac)[1]
         label = "validation split"
     batches = validation_batches(ids, B, T)
@@ -117,6 +115,7 @@ def evaluate(
         tokens=batches.n_tokens(), skipped=ids.size - 1 - batches.n_tokens(),
         characters=_characters(batches, enc),
         unknown=batches.count(tok.reserved_ids), nats=_score(net, batches),
+        notices=loaded.notices,
     )
 
 

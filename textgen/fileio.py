@@ -8,18 +8,24 @@ over the target (atomic on POSIX and Windows).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def atomic_write(
+    path: Path, write: Callable[[BinaryIO], None], keep_old: Path | None = None
+) -> None:
     """Calls `write(fileobj)` on a temporary file, then renames it to `path`.
 
     Args:
         path: the final file.
         write: writes the content to the binary file object it is given.
+        keep_old: once the new content is safely on disk, and before it replaces
+            `path`, the old `path` (if any) becomes this file. `path` itself never
+            goes missing: the old one is linked (or copied) there first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,7 +36,26 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        if keep_old is not None and path.exists():
+            _keep_copy(path, Path(keep_old))
         os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _keep_copy(path: Path, keep: Path) -> None:
+    """Makes `keep` a copy of `path` atomically: a hard link where the filesystem
+    allows one (instant), else a byte copy."""
+    fd, tmp = tempfile.mkstemp(dir=keep.parent, prefix=f".{keep.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        try:
+            os.unlink(tmp)
+            os.link(path, tmp)
+        except OSError:
+            shutil.copyfile(path, tmp)
+        os.replace(tmp, keep)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -88,15 +88,17 @@ class Generator:
             raise InvalidArgument(
                 f"`checkpoint` must be 'last' or 'best'. Received: checkpoint={checkpoint!r}")
         run = RunDir(Path(run_path))
-        if weights is None:
-            run.require(checkpoint)
         self.run_path = run.path
         self.checkpoint = checkpoint
-        self.cfg = Config.load(run.config)
-        self.tokenizer = load_tokenizer(run.vocab)
+        # Damage worked around while loading (a fallback checkpoint, a file's copy).
+        self.notices: list[str] = []
         if weights is None:
-            ckpt = run.read_checkpoint(checkpoint, prefixes=("model/",))
+            loaded = run.load(checkpoint)
+            self.cfg, self.tokenizer, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
+            self.notices = loaded.notices
         else:  # weights in memory (samples during training), by Keras variable path
+            self.cfg = Config.load(run.config)
+            self.tokenizer = load_tokenizer(run.vocab)
             paths = list(weights)
             ckpt = Checkpoint(run.path, TrainState(step=step), paths,
                               {f"model/{i}": weights[p] for i, p in enumerate(paths)})

@@ -22,12 +22,19 @@ def describe_run(path: Path) -> str:
         CheckpointError: `path` is not a textgen run directory.
     """
     run = RunDir(path)
-    if not run.config.is_file() or not run.vocab.is_file():
+    if not run.is_textgen_run(with_corpus=False):
         raise CheckpointError(f"{path} is not a textgen run directory (no config.json/vocab.json)")
-    cfg = Config.load(run.config)
-    tok = load_tokenizer(run.vocab)
+    warnings: list[str] = []
+    if run.has_checkpoint("last") or run.has_checkpoint("previous"):
+        # What the checkpoint holds, and the files it was trained with; every array
+        # is read, so its checksum is checked: `info` doubles as a health check.
+        loaded = run.load("last", prefixes=("",))
+        cfg, tok, state = loaded.cfg, loaded.tokenizer, loaded.checkpoint.state
+        warnings = loaded.notices
+    else:
+        cfg, tok, state = Config.load(run.config), load_tokenizer(run.vocab), None
     table = cfg.model.parameter_table(tok.vocab_size)
-    lines = [f"run {run.path}", "", f"{'layer':<12} {'kind':<10} {'parameters':>14}"]
+    lines = [*warnings, f"run {run.path}", "", f"{'layer':<12} {'kind':<10} {'parameters':>14}"]
     for name, kind, n in table:
         lines.append(f"{name:<12} {kind:<10} {n:>14,}")
     lines.append(f"{'total':<23} {sum(n for _, _, n in table):>14,}")
@@ -42,7 +49,6 @@ def describe_run(path: Path) -> str:
                   for f in corpus["files"]]
     except (OSError, ValueError, KeyError):
         lines.append("corpus       (corpus.json missing)")
-    state = run.read_state()
     if state is None:
         lines.append("progress     no checkpoint yet")
     else:
@@ -52,7 +58,7 @@ def describe_run(path: Path) -> str:
         )
         lines.append(f"validation   best {_val(state.best_val_loss, state.best_val_bpc)}; "
                      f"last {_val(state.last_val_loss, state.last_val_bpc)}")
-    ckpts = [n for n in ("last", "best") if run.has_checkpoint(n)]
+    ckpts = [n for n in ("last", "previous", "best") if run.has_checkpoint(n)]
     lines.append(f"checkpoints  {', '.join(ckpts) or 'none'}")
     lines += [f"{'lineage' if i == 0 else '':<12} {line}"
               for i, line in enumerate(describe_lineage(run))]

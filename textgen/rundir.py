@@ -6,6 +6,8 @@
       corpus.json          the corpus files, their checksums and the encoded-cache key
       checkpoints/last.npz newest training state: weights, optimizer, RNN state, progress
       checkpoints/best.npz the weights with the lowest validation loss so far
+      checkpoints/previous.npz  the 'last' before the newest save: the fallback
+                           when last.npz is damaged
       state.json           readable copy of the progress stored in last.npz
       metrics.csv          one row per logging step and per epoch
       lineage.json         fine-tuned runs only: the base run, checkpoint hash, vocabulary
@@ -13,6 +15,13 @@
 A checkpoint is ONE `.npz` file written atomically, so weights, optimizer
 moments and progress can never disagree after a crash. Arrays are stored in the
 order Keras lists variables, with their paths and shapes kept for checking.
+
+Damage is detected, not trusted: every array in a checkpoint carries the CRC-32
+checksum the zip format records at save time, checked as it is read, and each
+checkpoint holds copies of config.json and vocab.json as they were when it was
+saved. A damaged checkpoint falls back to the previous one (`FALLBACKS`), a
+damaged or edited config.json or vocab.json to the checkpoint's copy, each
+with a notice.
 
 This module needs only NumPy: sampling reads checkpoints through it without
 importing TensorFlow. Writing checkpoints from a Keras model, and loading them
@@ -30,13 +39,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
 
+if TYPE_CHECKING:
+    from textgen.config import Config
+    from textgen.tokenizers.base import Tokenizer
+
 FORMAT_VERSION = 1
+# Which checkpoints stand in for a damaged one, in order.
+FALLBACKS = {"last": ("previous",), "best": ("last", "previous")}
+RUN_FILES = ("config.json", "vocab.json")  # copied into every checkpoint
 
 
 @dataclass
@@ -71,12 +87,17 @@ class Checkpoint:
         model_paths: Keras variable paths, in order: `arrays["model/i"]` is `model_paths[i]`.
         arrays: the arrays that were asked for, by key (`model/i`, `optimizer/i`,
             `rnn_state/<layer>/j`).
+        files: the text of config.json and vocab.json when it was saved (empty in
+            checkpoints written before textgen kept copies).
+        notice: set when this checkpoint stands in for a damaged one: what happened.
     """
 
     path: Path
     state: TrainState
     model_paths: list[str]
     arrays: dict[str, np.ndarray]
+    files: dict[str, str] = dataclasses.field(default_factory=dict)
+    notice: str = ""
 
     def weights(self) -> dict[str, np.ndarray]:
         """The model's weights by Keras path (the dropout seed generators' states left out)."""
@@ -96,6 +117,16 @@ class Checkpoint:
                 f"{self.path} has no weight {variable_path!r}; it does not match the run's "
                 "config.json. Restore the run's files, or train a new run"
             ) from e
+
+
+@dataclass
+class LoadedRun:
+    """A checkpoint with the config and tokenizer it was trained with (`RunDir.load`)."""
+
+    cfg: Config
+    tokenizer: Tokenizer
+    checkpoint: Checkpoint
+    notices: list[str]  # damage worked around: a fallback checkpoint, a file's copy
 
 
 class RunDir:
@@ -143,12 +174,12 @@ class RunDir:
             raise CheckpointError(
                 f"{self.path}: no such run directory; train one with `textgen train`"
             )
-        if not self.config.is_file() or not self.vocab.is_file():
+        if not self.is_textgen_run(with_corpus=False):
             raise CheckpointError(
                 f"{self.path} is not a textgen run directory (no config.json/vocab.json)"
             )
         path = self.checkpoint(name)
-        if not path.is_file():
+        if not path.is_file() and not (name == "last" and self.has_checkpoint("previous")):
             if name == "best":
                 fix = "no validation has run yet; use --checkpoint last, or train longer"
             else:
@@ -156,9 +187,14 @@ class RunDir:
             raise CheckpointError(f"{self.path} has no '{name}' checkpoint yet; {fix}")
         return path
 
-    def is_textgen_run(self) -> bool:
-        """Whether the directory holds textgen's run files (a checkpoint or not)."""
-        return self.config.is_file() and self.vocab.is_file() and self.corpus.is_file()
+    def is_textgen_run(self, with_corpus: bool = True) -> bool:
+        """Whether the directory holds textgen's run files (a checkpoint or not).
+
+        A checkpoint counts for config.json and vocab.json: it holds copies of them.
+        """
+        files = self.config.is_file() and self.vocab.is_file() or any(
+            self.has_checkpoint(n) for n in ("last", "previous"))
+        return files and (self.corpus.is_file() or not with_corpus)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -233,17 +269,44 @@ class RunDir:
         """Reads checkpoint `name`'s progress and the arrays whose keys start with `prefixes`.
 
         Arrays are read lazily from the `.npz`, so asking only for "model/" skips
-        the optimizer moments (two thirds of a `last` checkpoint).
+        the optimizer moments (two thirds of a `last` checkpoint). Every array
+        read is checked against its checksum. When checkpoint `name` is missing or
+        damaged, the first readable one of `FALLBACKS[name]` is returned instead,
+        with `notice` saying so.
 
         Args:
             name: "last" or "best".
             prefixes: which arrays to read.
-            data: the file's bytes, already read (then the file is not opened again).
+            data: the file's bytes, already read (then the file is not opened again,
+                and there is no fallback).
 
         Raises:
-            CheckpointError: missing, unreadable or damaged checkpoint.
+            CheckpointError: missing, unreadable or damaged checkpoint, and no fallback.
             IncompatibleCheckpoint: a checkpoint format this textgen cannot read.
         """
+        try:
+            return self._read_one(name, prefixes, data)
+        except IncompatibleCheckpoint:
+            raise
+        except CheckpointError as e:
+            if data is not None:
+                raise
+            for other in FALLBACKS.get(name, ()):
+                if not self.has_checkpoint(other):
+                    continue
+                try:
+                    ckpt = self._read_one(other, prefixes)
+                except CheckpointError:
+                    continue
+                ckpt.notice = (f"warning: {e}; using the '{other}' checkpoint (step "
+                               f"{ckpt.state.step:,}) instead")
+                return ckpt
+            raise
+
+    def _read_one(
+        self, name: str, prefixes: tuple[str, ...], data: bytes | None = None
+    ) -> Checkpoint:
+        """`read_checkpoint` without the fallback."""
         path = self.checkpoint(name)
         if data is None and not path.is_file():
             raise CheckpointError(f"{path} does not exist; train (or resume) until one is saved")
@@ -256,13 +319,108 @@ class RunDir:
             state = TrainState(**{f.name: raw[f.name] for f in dataclasses.fields(TrainState)
                                   if f.name in raw})
             paths = [str(p) for p in meta["model_paths"]]
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:
+            files = {str(k): str(v) for k, v in meta.get("files", {}).items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError,
+                zipfile.BadZipFile) as e:  # a bad CRC-32 is a BadZipFile
             raise CheckpointError(f"{path} is damaged or not a textgen checkpoint ({e})") from e
         if meta.get("format") != FORMAT_VERSION:
             raise IncompatibleCheckpoint(
                 f"{path} has format {meta.get('format')}, this textgen reads {FORMAT_VERSION}"
             )
-        return Checkpoint(path, state, paths, arrays)
+        return Checkpoint(path, state, paths, arrays, files)
+
+    def load(self, name: str, prefixes: tuple[str, ...] = ("model/",)) -> LoadedRun:
+        """Reads checkpoint `name` with the config and vocabulary it was trained with.
+
+        Read-only: damaged files are worked around (see `read_checkpoint` and
+        `read_files`), never rewritten; `LoadedRun.notices` says what was.
+
+        Raises:
+            CheckpointError: no such run or checkpoint, or damage with no fallback.
+            ConfigError: a config.json this textgen cannot use.
+        """
+        from textgen.config import Config
+        from textgen.tokenizers.base import tokenizer_from_config
+
+        self.require(name)
+        ckpt = self.read_checkpoint(name, prefixes)
+        config, vocab, replaced = self.read_files(ckpt)
+        notices = [ckpt.notice] if ckpt.notice else []
+        return LoadedRun(Config.from_dict(config, str(self.config)),
+                         tokenizer_from_config(vocab, str(self.vocab)), ckpt,
+                         notices + list(replaced.values()))
+
+    def repair(self) -> list[str]:
+        """Before a resume: puts back what `load` would only work around.
+
+        A damaged 'last' checkpoint is replaced by the 'previous' one, and a
+        damaged or edited config.json or vocab.json by the checkpoint's copy.
+        Only call this when no other process is writing to the run.
+
+        Returns:
+            Notices of what was repaired (none when all was well).
+
+        Raises:
+            CheckpointError: damage with no fallback.
+        """
+        from textgen.fileio import atomic_write_bytes, atomic_write_text
+
+        ckpt = self.read_checkpoint("last")  # every array, so every checksum is checked
+        notices = [ckpt.notice] if ckpt.notice else []
+        if ckpt.path != self.checkpoint("last"):
+            atomic_write_bytes(self.checkpoint("last"), ckpt.path.read_bytes())
+        for name, notice in self.read_files(ckpt)[2].items():
+            atomic_write_text(self.path / name, ckpt.files[name])
+            notices.append(f"{notice}; restored it")
+        return notices
+
+    def read_files(
+        self, ckpt: Checkpoint
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+        """config.json and vocab.json (parsed) as checkpoint `ckpt` was trained with them.
+
+        Each file is read from the run directory. When it is missing or not JSON,
+        or differs from the copy inside the checkpoint where it may not (vocab.json
+        anywhere; config.json in its data and model sections: train keys may
+        change on --resume), the checkpoint's copy is used, with a notice.
+
+        Returns:
+            The config's sections, the vocabulary's content, and a notice for
+            each file replaced by its copy, by file name.
+
+        Raises:
+            CheckpointError: a file is unusable and the checkpoint holds no copy of
+                it (checkpoints saved before textgen kept copies).
+        """
+        parsed, replaced = [], {}
+        for name in RUN_FILES:
+            path = self.path / name
+            copy = ckpt.files.get(name)
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+                problem = "" if isinstance(raw, dict) else "not a JSON object"
+            except FileNotFoundError:
+                raw, problem = None, "is missing"
+            except (OSError, ValueError) as e:
+                raw, problem = None, f"is damaged ({e})"
+            if copy is not None and not problem:
+                saved = json.loads(copy)
+                if name == "vocab.json" and raw != saved:
+                    problem = "differs from the vocabulary the model was trained with"
+                elif name == "config.json" and any(
+                    raw.get(k) != saved.get(k) for k in ("data", "model")
+                ):
+                    problem = "differs from the data and model settings the model was " \
+                              "trained with"
+            if problem and copy is None:
+                raise CheckpointError(f"{path} {problem}; restore it from a backup, "
+                                      "or train a new run")
+            if problem:
+                raw = json.loads(copy)
+                replaced[name] = (f"warning: {path} {problem}; using the copy saved in "
+                                  f"{ckpt.path.name}")
+            parsed.append(raw)
+        return parsed[0], parsed[1], replaced
 
     def read_state(self) -> TrainState | None:
         """Returns the progress saved in `state.json`, or None before the first save."""

@@ -178,6 +178,7 @@ def open_run(
     run = RunDir(path)
     run.require("last")
     run.remove_stale_temp_files()
+    run.repair()  # the CLI calls it first, to show what it repairs
     cfg = Config.load(run.config)
     if "precision" not in read_config_file(run.config).get("train", {}):
         cfg.train.precision = "float32"  # a run from before train.precision trained so
@@ -209,8 +210,11 @@ def reload_corpus(
     cache_dir: Path | None = None,
     progress: Progress | None = None,
     workers: int | None = 1,
+    tokenizer: Tokenizer | None = None,
 ) -> EncodedCorpus:
     """The run's encoded corpus: from the cache, or re-read from its recorded files.
+
+    `tokenizer` is the run's (`RunDir.load`); None reads vocab.json.
 
     Raises:
         CheckpointError: corpus.json is missing or damaged.
@@ -227,7 +231,7 @@ def reload_corpus(
         raise CheckpointError(f"{run.corpus} is missing or damaged; cannot resume") from e
     # The tokenizer settings (a jieba user dictionary's text included) come from
     # the run's own vocab.json, so the dictionary file itself is no longer needed.
-    saved = load_tokenizer(run.vocab)
+    saved = tokenizer or load_tokenizer(run.vocab)
     settings = saved.settings
     try:
         # Each file as it was read then (its encoding recorded), whatever the rules now.

@@ -224,10 +224,22 @@ def load_tokenizer(path: Path) -> Tokenizer:
     """
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        return tokenizer_class(raw["kind"])(raw["tokens"], raw.get("settings", {}))
     except FileNotFoundError as e:
         raise CheckpointError(f"{path} is missing; is this a textgen run directory?") from e
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read it ({e.strerror or e})") from e
-    except (ValueError, KeyError, TypeError) as e:
+    except ValueError as e:
         raise CheckpointError(f"{path} is not a valid textgen vocabulary ({e})") from e
+    return tokenizer_from_config(raw, str(path))
+
+
+def tokenizer_from_config(raw: dict[str, Any], source: str = "vocab.json") -> Tokenizer:
+    """Builds a tokenizer from `Tokenizer.get_config()`'s dict (vocab.json's content).
+
+    Raises:
+        CheckpointError: not a textgen vocabulary.
+    """
+    try:
+        return tokenizer_class(raw["kind"])(raw["tokens"], raw.get("settings", {}))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{source} is not a valid textgen vocabulary ({e})") from e
