@@ -312,8 +312,10 @@ class RunDir:
             raise CheckpointError(f"{path} does not exist; train (or resume) until one is saved")
         try:
             with np.load(path if data is None else io.BytesIO(data), allow_pickle=False) as npz:
+                wanted = [k for k in npz.files if k != "meta" and k.startswith(prefixes)]
+                _check_sizes(npz.zip, ["meta", *wanted])
                 meta = json.loads(str(npz["meta"]))
-                arrays = {k: npz[k] for k in npz.files if k != "meta" and k.startswith(prefixes)}
+                arrays = {k: npz[k] for k in wanted}
             raw = meta["state"]
             # Fields added since a checkpoint was written keep their defaults.
             state = TrainState(**{f.name: raw[f.name] for f in dataclasses.fields(TrainState)
@@ -324,8 +326,10 @@ class RunDir:
                 zipfile.BadZipFile) as e:  # a bad CRC-32 is a BadZipFile
             raise CheckpointError(f"{path} is damaged or not a textgen checkpoint ({e})") from e
         if meta.get("format") != FORMAT_VERSION:
+            newer = isinstance(meta.get("format"), int) and meta["format"] > FORMAT_VERSION
             raise IncompatibleCheckpoint(
                 f"{path} has format {meta.get('format')}, this textgen reads {FORMAT_VERSION}"
+                + ("; it was written by a newer textgen: upgrade this one" if newer else "")
             )
         return Checkpoint(path, state, paths, arrays, files)
 
@@ -438,6 +442,33 @@ class RunDir:
             return state
         except (OSError, ValueError, TypeError, AttributeError):
             return None
+
+
+def _check_sizes(archive: zipfile.ZipFile, keys: list[str]) -> None:
+    """Checks that each array's header agrees with the bytes stored for it.
+
+    A crafted checkpoint may declare a terabyte-sized array in a few bytes;
+    NumPy would allocate it before finding the data short. Object arrays (which
+    only pickle could load) are refused too.
+
+    Raises:
+        ValueError: a header and its data disagree, or an array holds objects.
+    """
+    for key in keys:
+        info = archive.getinfo(f"{key}.npy")
+        with archive.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f"{key}: unknown .npy version {version}")
+            shape, _, dtype = read_header(f)
+            header = f.tell()
+        if dtype.hasobject:
+            raise ValueError(f"{key} holds Python objects, which textgen never writes")
+        if header + math.prod(shape) * dtype.itemsize != info.file_size:
+            raise ValueError(f"{key} declares shape {shape} of {dtype}, which its "
+                             f"{info.file_size:,} bytes do not hold")
 
 
 def bits(nats: float) -> float:

@@ -14,7 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textgen.config import Config, apply_overrides, check_freeze_layers, read_config_file
+from textgen.config import (
+    Config,
+    apply_overrides,
+    check_fits_in_memory,
+    check_freeze_layers,
+    read_config_file,
+)
 from textgen.corpus import scan_corpus, scan_recorded
 from textgen.data import (
     EncodedCorpus,
@@ -110,6 +116,7 @@ def new_run(
                             vocabulary=tok, counts=counts)
     else:
         enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers)
+    check_fits_in_memory(cfg, enc.tokenizer.vocab_size)
     # Fail on a corpus too small for one batch *before* writing the run directory.
     StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
                     cfg.data.seq_len)
@@ -194,6 +201,7 @@ def open_run(
                 f"{before[section][name]!r}); only {', '.join(RESUME_KEYS)} may change. "
                 "Start a new run with --out to try other settings"
             )
+    check_fits_in_memory(cfg, load_tokenizer(run.vocab).vocab_size)  # a crafted run's sizes
     if "train.max_steps" not in changed:
         # A step limit ends one session; a plain --resume trains on to train.epochs.
         cfg.train.max_steps = 0
