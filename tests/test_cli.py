@@ -245,6 +245,15 @@ def test_subprocess_ctrl_c_saves_and_kill_resumes(tiny_corpus, tmp_path):
     saved = _checkpoint_step(run)
     assert saved > 0
 
+    # SIGTERM (kill PID, a job scheduler) stops the same way.
+    proc = _spawn("train", "--resume", run, tmp_path=tmp_path)
+    _wait_for_step(run, proc, above=saved)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "checkpoint saved" in err, err
+    assert _checkpoint_step(run) > saved
+    saved = _checkpoint_step(run)
+
     # SIGKILL at an arbitrary moment: the run resumes from its last checkpoint.
     proc = _spawn("train", "--resume", run, tmp_path=tmp_path)
     _wait_for_step(run, proc, above=saved)  # a newer checkpoint, then SIGKILL mid-training

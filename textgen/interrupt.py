@@ -1,4 +1,4 @@
-"""Ctrl-C as a flag: long loops stop at a safe point instead of mid-operation.
+"""Ctrl-C and SIGTERM as a flag: long loops stop at a safe point, not mid-operation.
 
 A `KeyboardInterrupt` raised at an arbitrary bytecode can land between an
 optimizer update and the step counter (a checkpoint that lies), or inside a
@@ -12,10 +12,13 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+# SIGTERM (`kill PID`, a scheduler or container stopping the job) stops as Ctrl-C does.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 @contextmanager
 def sigint_flag() -> Iterator[Callable[[], bool]]:
-    """Yields a function that tells whether Ctrl-C was pressed inside the block.
+    """Yields a function that tells whether Ctrl-C (or SIGTERM) came inside the block.
 
     Outside the main thread (where signals cannot be handled) the function
     always returns False and Ctrl-C keeps its default behaviour.
@@ -28,11 +31,12 @@ def sigint_flag() -> Iterator[Callable[[], bool]]:
         hits.append(signum)
 
     try:
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     except ValueError:  # not the main thread
         yield lambda: False
         return
     try:
         yield lambda: bool(hits)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
