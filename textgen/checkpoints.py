@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from textgen.backend import keras
-from textgen.errors import IncompatibleCheckpoint, TrainingDiverged
+from textgen.errors import CheckpointError, IncompatibleCheckpoint, TrainingDiverged
 from textgen.fileio import atomic_write, atomic_write_text
 from textgen.model import recurrent_layers
 from textgen.rundir import FORMAT_VERSION, RUN_FILES, RunDir, TrainState
@@ -65,9 +65,16 @@ def save_checkpoint(
     # The 'last' being replaced stays as 'previous': the fallback if the new one is
     # ever damaged on disk.
     keep = run.checkpoint("previous") if name == "last" else None
-    atomic_write(run.checkpoint(name), lambda f: np.savez(f, **arrays), keep_old=keep)
-    if name == "last":
-        atomic_write_text(run.state, json.dumps(state.to_dict(), indent=2) + "\n")
+    try:
+        atomic_write(run.checkpoint(name), lambda f: np.savez(f, **arrays), keep_old=keep)
+        if name == "last":
+            atomic_write_text(run.state, json.dumps(state.to_dict(), indent=2) + "\n")
+    except OSError as e:  # a full disk, a file-size limit, a directory made read-only
+        raise CheckpointError(
+            f"cannot write the '{name}' checkpoint of {run.path} ({e.strerror or e}); the "
+            "checkpoints already there are intact. Free some disk space (or make the "
+            f"directory writable), then continue with `textgen train --resume {run.path}`"
+        ) from e
 
 
 def _run_files(run: RunDir) -> dict[str, str]:

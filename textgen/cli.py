@@ -236,6 +236,11 @@ def _train(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
     reporter = TqdmReporter(cfg.train.epochs)
     try:
         result = trainer.fit(reporter)
+    except OSError as e:  # writing metrics.csv or samples.txt: a full disk, a lost mount
+        raise click.ClickException(
+            f"cannot write to {run.path} ({e.strerror or e}); its checkpoints are intact. "
+            f"Free some disk space, then continue with `textgen train --resume {run.path}`"
+        ) from e
     finally:
         reporter.close()
     st = result.state
