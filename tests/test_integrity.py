@@ -44,6 +44,7 @@ DAMAGE = {
     "a byte flipped in a weight": lambda p: _flip_in_member(p, "model/1.npy"),
     "zeroed": lambda p: p.write_bytes(bytes(p.stat().st_size)),
     "deleted": lambda p: p.unlink(),
+    "emptied": lambda p: p.write_bytes(b""),
 }
 
 
@@ -145,3 +146,25 @@ def test_old_checkpoints_without_copies_still_load_and_fail_clearly(run):
     (run / "config.json").write_text("{ not json", encoding="utf-8")
     with pytest.raises(CheckpointError, match="config.json is damaged"):
         RunDir(run).load("last")
+
+
+def test_a_missing_best_is_an_error_not_a_fallback(run):
+    with pytest.raises(CheckpointError, match="best.npz does not exist"):
+        RunDir(run).read_checkpoint("best")
+
+
+def test_a_damaged_copy_counts_as_none(run):
+    """A copy that is not JSON is never used; the file on disk is, if it is good."""
+    import numpy as np
+
+    path = run / "checkpoints" / "last.npz"
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["files"]["config.json"] = "{ cut sh"
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    result = invoke("sample", run, "--length", 5)
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    (run / "config.json").write_text("{ also cut", encoding="utf-8")
+    assert_user_error(invoke("sample", run), "config.json is damaged")

@@ -82,8 +82,10 @@ def _run_files(run: RunDir) -> dict[str, str]:
     files = {}
     for name in RUN_FILES:
         try:
-            files[name] = (run.path / name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = (run.path / name).read_text(encoding="utf-8")
+            if isinstance(json.loads(text), dict):
+                files[name] = text
+        except (OSError, ValueError):  # UnicodeDecodeError and JSON errors are ValueErrors
             pass  # no copy of a file that is already damaged
     return files
 

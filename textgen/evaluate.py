@@ -111,7 +111,7 @@ def evaluate(
             f"textgen eval {run.path} FILE"
         )
     return Evaluation(
-        run=str(run.path), checkpoint=checkpoint, step=ckpt.state.step, text=label,
+        run=str(run.path), checkpoint=ckpt.path.stem, step=ckpt.state.step, text=label,
         tokens=batches.n_tokens(), skipped=ids.size - 1 - batches.n_tokens(),
         characters=_characters(batches, enc),
         unknown=batches.count(tok.reserved_ids), nats=_score(net, batches),

@@ -96,6 +96,7 @@ class Generator:
             loaded = run.load(checkpoint)
             self.cfg, self.tokenizer, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
             self.notices = loaded.notices
+            self.checkpoint = ckpt.path.stem  # the one used: a fallback says so
         else:  # weights in memory (samples during training), by Keras variable path
             self.cfg = Config.load(run.config)
             self.tokenizer = load_tokenizer(run.vocab)

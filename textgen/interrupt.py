@@ -38,5 +38,5 @@ def sigint_flag() -> Iterator[Callable[[], bool]]:
     try:
         yield lambda: bool(hits)
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        for sig, old in previous.items():  # None: a handler installed from C
+            signal.signal(sig, signal.SIG_DFL if old is None else old)

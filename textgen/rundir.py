@@ -289,8 +289,9 @@ class RunDir:
         except IncompatibleCheckpoint:
             raise
         except CheckpointError as e:
-            if data is not None:
-                raise
+            missing = data is None and not self.checkpoint(name).is_file()
+            if data is not None or (missing and name != "last"):
+                raise  # a 'best' never saved is not damage: no stand-in
             for other in FALLBACKS.get(name, ()):
                 if not self.has_checkpoint(other):
                     continue
@@ -322,7 +323,8 @@ class RunDir:
                                   if f.name in raw})
             paths = [str(p) for p in meta["model_paths"]]
             files = {str(k): str(v) for k, v in meta.get("files", {}).items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError,
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError,
+                NotImplementedError, RuntimeError,  # an empty file, an odd zip
                 zipfile.BadZipFile) as e:  # a bad CRC-32 is a BadZipFile
             raise CheckpointError(f"{path} is damaged or not a textgen checkpoint ({e})") from e
         if meta.get("format") != FORMAT_VERSION:
@@ -400,6 +402,8 @@ class RunDir:
         for name in RUN_FILES:
             path = self.path / name
             copy = ckpt.files.get(name)
+            if copy is not None and not isinstance(_json_or_none(copy), dict):
+                copy = None  # a copy that cannot be used is no copy
             try:
                 raw = json.loads(path.read_text(encoding="utf-8"))
                 problem = "" if isinstance(raw, dict) else "not a JSON object"
@@ -442,6 +446,14 @@ class RunDir:
             return state
         except (OSError, ValueError, TypeError, AttributeError):
             return None
+
+
+def _json_or_none(text: str) -> Any:
+    """`text` parsed as JSON, or None when it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _check_sizes(archive: zipfile.ZipFile, keys: list[str]) -> None:
