@@ -466,8 +466,14 @@ def _check_sizes(archive: zipfile.ZipFile, keys: list[str]) -> None:
     Raises:
         ValueError: a header and its data disagree, or an array holds objects.
     """
+    archive.fp.seek(0, 2)
+    size = archive.fp.tell()  # of the whole file: a member cannot hold more
     for key in keys:
         info = archive.getinfo(f"{key}.npy")
+        if (info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size
+                or info.header_offset + info.compress_size > size):
+            raise ValueError(f"{key} is stored in a way textgen never writes (compressed, "
+                             "or larger than the file)")
         with archive.open(info) as f:
             version = np.lib.format.read_magic(f)
             read_header = {(1, 0): np.lib.format.read_array_header_1_0,
