@@ -166,9 +166,8 @@ def train(
         # workers=None: the console script's entry point is guarded, so jieba
         # may use worker processes.
         if resume:
-            for notice in RunDir(resume).repair():  # open_run would repair silently
-                click.echo(notice, err=True)
-            cfg, run, enc = open_run(resume, sets, progress=bar.update, workers=None)
+            cfg, run, enc = open_run(resume, sets, progress=bar.update, workers=None,
+                                     notify=lambda notice: click.echo(notice, err=True))
         else:
             if config_file:
                 cfg = presets.load(config_file)

@@ -401,9 +401,9 @@ class RunDir:
         parsed, replaced = [], {}
         for name in RUN_FILES:
             path = self.path / name
-            copy = ckpt.files.get(name)
-            if copy is not None and not isinstance(_json_or_none(copy), dict):
-                copy = None  # a copy that cannot be used is no copy
+            saved = _json_or_none(ckpt.files.get(name, ""))
+            if not isinstance(saved, dict):
+                saved = None  # no copy, or one that cannot be used: no copy
             try:
                 raw = json.loads(path.read_text(encoding="utf-8"))
                 problem = "" if isinstance(raw, dict) else "not a JSON object"
@@ -411,8 +411,7 @@ class RunDir:
                 raw, problem = None, "is missing"
             except (OSError, ValueError) as e:
                 raw, problem = None, f"is damaged ({e})"
-            if copy is not None and not problem:
-                saved = json.loads(copy)
+            if saved is not None and not problem:
                 if name == "vocab.json" and raw != saved:
                     problem = "differs from the vocabulary the model was trained with"
                 elif name == "config.json" and any(
@@ -420,11 +419,11 @@ class RunDir:
                 ):
                     problem = "differs from the data and model settings the model was " \
                               "trained with"
-            if problem and copy is None:
+            if problem and saved is None:
                 raise CheckpointError(f"{path} {problem}; restore it from a backup, "
                                       "or train a new run")
             if problem:
-                raw = json.loads(copy)
+                raw = saved
                 replaced[name] = (f"warning: {path} {problem}; using the copy saved in "
                                   f"{ckpt.path.name}")
             parsed.append(raw)

@@ -167,8 +167,9 @@ def open_run(
     cache_dir: Path | None = None,
     progress: Progress | None = None,
     workers: int | None = 1,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[Config, RunDir, EncodedCorpus]:
-    """Opens an existing run for `--resume`.
+    """Opens an existing run for `--resume`, first repairing what is damaged.
 
     Args:
         path: the run directory.
@@ -176,6 +177,7 @@ def open_run(
         cache_dir: the encoded-corpus cache.
         progress: re-encoding progress, when the cache must be rebuilt.
         workers: processes for word segmentation (see `encode_corpus`).
+        notify: called with each notice of what `RunDir.repair` put back.
 
     Raises:
         CheckpointError: not a run directory, or no 'last' checkpoint.
@@ -185,7 +187,9 @@ def open_run(
     run = RunDir(path)
     run.require("last")
     run.remove_stale_temp_files()
-    run.repair()  # the CLI calls it first, to show what it repairs
+    for notice in run.repair():
+        if notify is not None:
+            notify(notice)
     cfg = Config.load(run.config)
     if "precision" not in read_config_file(run.config).get("train", {}):
         cfg.train.precision = "float32"  # a run from before train.precision trained so
