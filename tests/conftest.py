@@ -79,3 +79,29 @@ def char_run(tmp_path_factory) -> Path:
     checkpoint (shared: do not modify it)."""
     return train_run(tmp_path_factory.mktemp("char_run"), steps=300, train__lr=0.01,
                      model__units=32, train__epochs=5)
+
+
+@pytest.fixture(scope="session")
+def served_runs(tmp_path_factory, char_run):
+    """Served run directories by name: English and Chinese characters, Chinese words,
+    and a fine-tuned run."""
+    from tests.test_cli import invoke
+
+    root = tmp_path_factory.mktemp("served")
+    zh_text = (DATA / "excerpts" / "xiyouji.txt").read_text(encoding="utf-8")
+    names = {
+        "en": char_run,
+        "zh": train_run(root / "zh-train", text=zh_text, steps=30, model__units=32),
+        "words": train_run(root / "words-train", text=zh_text, steps=10,
+                           data__tokenizer="word"),
+    }
+    mine = root / "mine.txt"
+    mine.write_text("Speak, speak. " * 200, encoding="utf-8")
+    result = invoke("finetune", char_run, mine, "--out", root / "ft-train", "--max-steps", 2)
+    assert result.exit_code == 0, result.output
+    names["tuned"] = root / "ft-train"
+    links = {}
+    for name, path in names.items():
+        links[name] = root / name
+        links[name].symlink_to(path)
+    return links

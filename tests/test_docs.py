@@ -52,3 +52,10 @@ def test_the_readme_python_example_runs(char_run, capsys):
     exec(code, {})  # noqa: S102
     out = capsys.readouterr().out
     assert len(out) >= 200 + 500
+
+
+def test_every_serve_option_is_documented():
+    serve = cli.commands["serve"]
+    options = [o for p in serve.params for o in p.opts if o.startswith("--") and o != "--help"]
+    missing = [opt for opt in options if f"`{opt}" not in README]
+    assert not missing, f"README lacks serve options: {missing}"

@@ -52,7 +52,8 @@ class Sample:
         text: the generated continuation (the prompt not included).
         prime: the prompt it continues.
         seed: the seed of its random generator (rerun with it to get this sample alone).
-        finish_reason: "length" (the token or character limit) or "stop" (a stop string).
+        finish_reason: "length" (the token or character limit), "stop" (a stop string)
+            or "cancelled" (`Generation.cancel` was called).
         tokens: tokens generated.
     """
 
@@ -219,7 +220,8 @@ class Generation:
     the order they are final; afterwards `samples`, `state` and `logits` are set.
 
     A piece is held back while it could be the start of a stop string, so no
-    text after a stop string is ever yielded.
+    text after a stop string is ever yielded. `cancel()`, from any thread, ends
+    the samples still running before their next token (finish reason "cancelled").
     """
 
     def __init__(
@@ -256,6 +258,11 @@ class Generation:
         self._free_start = free_start
         self.samples: list[Sample] = []
         self.last_token = ""  # the text of row 0's last generated token, once run
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Ends the samples still running before their next token (safe from any thread)."""
+        self.cancelled = True
 
     def settings_dict(self) -> dict:
         """The sampler settings as a plain dict (for JSON output)."""
@@ -281,6 +288,9 @@ class Generation:
         rows = self._rows
         ids = None
         for k in range(self.length):
+            if self.cancelled:
+                for row in rows:
+                    row.reason = row.reason or "cancelled"  # held-back text is dropped
             if all(r.reason for r in rows):
                 break
             pick = free if (k == 0 and self._free_start) else sampler

@@ -1,0 +1,94 @@
+"""The playground page in a real browser: headless Chromium (the system's, driven by
+playwright) asks for the key, picks a model, streams text in, stops, continues, copies."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.serving import start_server
+
+KEY = "page-key"
+LONG = 200_000
+
+
+def _chromium() -> str:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("BROWSER TEST DID NOT RUN: the playwright package is missing "
+                    "(pip install -e '.[test]')")
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.skip("BROWSER TEST DID NOT RUN: no Chromium on this machine (Debian: apt-get "
+                    "install chromium fonts-noto-cjk; python3 quickstart.py test does it as root)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(served_runs):
+    srv = start_server(served_runs["en"], served_runs["zh"], "--api-key", KEY,
+                       "--max-length", LONG)
+    yield srv
+    assert srv.stop() == 0, srv.stderr
+
+
+def test_generate_streams_stop_continue_and_copy(browser, server, tmp_path):
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    page.goto(server.url + "/")
+    # The API needs a key: the page says so and asks for it.
+    page.wait_for_selector("#apikey", state="visible")
+    assert "API key" in page.inner_text("#status")
+    page.fill("#apikey", KEY)
+    page.dispatch_event("#apikey", "change")
+    page.wait_for_function("document.querySelectorAll('#model option').length == 2")
+    page.select_option("#model", "zh")
+    assert "character model" in page.inner_text("#facts")
+
+    page.fill("#prompt", "孙悟空")
+    page.fill("#length", str(LONG))
+    page.fill("#seed", "3")
+    page.click("#generate")
+    # Text streams in while the generation runs (Stop is enabled only then).
+    page.wait_for_function("document.querySelector('#output').textContent.length > 60")
+    assert page.is_enabled("#stop") and page.is_disabled("#generate")
+    page.click("#stop")
+    page.wait_for_function("!document.querySelector('#generate').disabled")
+    status = page.inner_text("#status")
+    assert status.startswith("stopped"), status
+    text = page.inner_text("#output")
+    assert text.startswith("孙悟空") and "\ufffd" not in text
+    assert sum(ch >= "\u4e00" for ch in text) > 30
+    # No sideways scrolling at phone width.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+    assert (tmp_path / "page.png").stat().st_size > 10_000
+
+    # Copy puts the prompt and the text on the clipboard.
+    page.click("#copy")
+    assert page.evaluate("navigator.clipboard.readText()") == text
+
+    # Continue from here: the text so far becomes the prompt of a new generation.
+    page.fill("#length", "40")
+    page.click("#continue")
+    page.wait_for_function("!document.querySelector('#generate').disabled "
+                           "&& document.querySelector('#status').textContent.includes('tokens')")
+    assert page.input_value("#prompt") == text
+    longer = page.inner_text("#output")
+    assert longer.startswith(text) and len(longer) > len(text)
+    assert "reached the length" in page.inner_text("#status")
+    context.close()

@@ -1,0 +1,1 @@
+"""`textgen serve`: the playground page and the HTTP APIs (see `textgen.serve.app`)."""

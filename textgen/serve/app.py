@@ -1,0 +1,342 @@
+"""The web application: the playground page, textgen's JSON API and an OpenAI-compatible one.
+
+Routes (all JSON unless said):
+    GET  /                 the playground page (HTML, self-contained, works offline)
+    GET  /healthz          liveness and pool load (no key needed)
+    GET  /api/models       the models and their facts
+    POST /api/generate     {model, prompt, length, temperature, top_k, top_p,
+                            repetition_penalty, seed, n, stop, stream, drop_unknown}
+    POST /api/cancel       {id}: stop a streaming generation (its `start` event gave the id)
+    GET  /v1/models        OpenAI's model list
+    POST /v1/completions   OpenAI's completions (streaming: `data: {...}` lines, `data: [DONE]`)
+
+Errors are `{"error": {"message", "type", "param", "code"}}` with the matching status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import sys
+import time
+import traceback
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request as HttpRequest
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from textgen import __version__
+from textgen.errors import TextgenError
+from textgen.generate import Prime
+from textgen.serve.jobs import Done, Job, Piece, Pool
+from textgen.serve.models import Model
+from textgen.serve.params import ApiError, Limits, Request, native_request, openai_request
+
+DISCONNECT_POLL_S = 0.25  # how often a non-streaming request checks that its client is there
+
+
+@dataclass
+class ServeConfig:
+    """How the server behaves (the `textgen serve` options).
+
+    Attributes:
+        limits: caps on what one request may ask.
+        workers: generations that run at once.
+        queue: requests that may wait for a worker (more get 503).
+        api_key: when set, /api/* and /v1/* need `Authorization: Bearer <key>`.
+    """
+
+    limits: Limits = field(default_factory=Limits)
+    workers: int = 2
+    queue: int = 16
+    api_key: str | None = None
+
+
+def create_app(models: dict[str, Model], config: ServeConfig) -> Starlette:
+    """Builds the application for the loaded models.
+
+    Args:
+        models: the models by name (see `textgen.serve.models.load_models`).
+        config: limits, pool size and key.
+    """
+    pool = Pool(config.workers, config.queue)
+    api = _Api(models, config, pool)
+    routes = [
+        Route("/", api.page),
+        Route("/healthz", api.healthz),
+        Route("/api/models", api.list_models),
+        Route("/api/generate", api.generate, methods=["POST"]),
+        Route("/api/cancel", api.cancel, methods=["POST"]),
+        Route("/v1/models", api.openai_models),
+        Route("/v1/completions", api.completions, methods=["POST"]),
+    ]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        pool.shutdown()  # cancels what still runs (uvicorn has closed the connections)
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error,
+                            Exception: _internal_error},
+        lifespan=lifespan,
+    )
+    app.add_middleware(_AuthMiddleware, api_key=config.api_key)
+    app.state.pool = pool
+    return app
+
+
+class _Api:
+    """The route handlers, sharing the models, limits and pool."""
+
+    def __init__(self, models: dict[str, Model], config: ServeConfig, pool: Pool):
+        self.models, self.config, self.pool = models, config, pool
+        self.default = next(iter(models)) if len(models) == 1 else None
+        self.started = int(time.time())
+        self.max_body = 4 * config.limits.max_prompt + 65_536  # UTF-8 and JSON escapes
+
+    # === Page and facts ===
+
+    async def page(self, request: HttpRequest) -> Response:
+        html = resources.files("textgen.serve").joinpath("page.html").read_text("utf-8")
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    async def healthz(self, request: HttpRequest) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__,
+                             "models": list(self.models), **self.pool.stats()})
+
+    async def list_models(self, request: HttpRequest) -> Response:
+        return JSONResponse({"models": [m.facts for m in self.models.values()],
+                             "limits": vars(self.config.limits)})
+
+    async def openai_models(self, request: HttpRequest) -> Response:
+        return JSONResponse({"object": "list", "data": [
+            {"id": name, "object": "model", "created": self.started, "owned_by": "textgen"}
+            for name in self.models]})
+
+    # === Generating ===
+
+    async def generate(self, request: HttpRequest) -> Response:
+        req = native_request(await self._json(request), self.config.limits, self.default)
+        job = await self._start(req)
+        if req.stream:
+            return _JobStream(self._native_events(job), job)
+        done = await self._collect(job, request)
+        return JSONResponse(self._native_result(job, done))
+
+    async def cancel(self, request: HttpRequest) -> Response:
+        body = await self._json(request)
+        job_id = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(job_id, str):
+            raise ApiError(400, "`id` must be the id of a generation (its start event)", "id")
+        job = self.pool.get(job_id)
+        if job is None:
+            raise ApiError(404, "no running generation has this id (it may have finished)", "id")
+        job.cancel()
+        return JSONResponse({"id": job_id, "cancelled": True})
+
+    async def completions(self, request: HttpRequest) -> Response:
+        req = openai_request(await self._json(request), self.config.limits, self.default)
+        job = await self._start(req)
+        if req.stream:
+            return _JobStream(self._openai_events(job), job)
+        done = await self._collect(job, request)
+        return JSONResponse(self._openai_result(job, done))
+
+    # === Helpers ===
+
+    async def _json(self, request: HttpRequest) -> Any:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body:
+            raise ApiError(413, f"the request body is over {self.max_body:,} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body:
+                raise ApiError(413, f"the request body is over {self.max_body:,} bytes")
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ApiError(400, "the request body must be JSON (UTF-8), e.g. "
+                           '{"model": "...", "prompt": "..."}') from None
+
+    async def _start(self, req: Request) -> Job:
+        model = self.models.get(req.model)
+        if model is None:
+            raise ApiError(404, f"no model named {req.model!r}; this server has: "
+                           + ", ".join(self.models), "model")
+        prime = await anyio.to_thread.run_sync(_encode, model, req)
+        return self.pool.submit(model, req, prime)
+
+    async def _collect(self, job: Job, request: HttpRequest) -> Done:
+        """Waits for a job's end; cancels it if the client goes away."""
+        checked = time.monotonic()
+        while True:
+            ready = await job.next_events(DISCONNECT_POLL_S)
+            if ready and isinstance(ready[-1], Done):
+                if ready[-1].error is not None:
+                    raise ready[-1].error
+                return ready[-1]
+            if time.monotonic() - checked >= DISCONNECT_POLL_S:
+                checked = time.monotonic()
+                if await request.is_disconnected():
+                    job.cancel()
+
+    def _native_result(self, job: Job, done: Done) -> dict[str, Any]:
+        return {**_job_facts(job), "texts": [s.text for s in done.samples],
+                "finish_reasons": [s.finish_reason for s in done.samples],
+                "tokens": [s.tokens for s in done.samples]}
+
+    async def _native_events(self, job: Job) -> AsyncIterator[str]:
+        yield _sse({"id": job.id, **_job_facts(job)}, "start")
+        while True:
+            out = []
+            for event in await job.next_events():
+                if isinstance(event, Piece):
+                    out.append(_sse({"index": event.index, "text": event.text}, "piece"))
+                elif event.error is not None:
+                    out.append(_sse(_error_body(event.error), "error"))
+                else:
+                    out.append(_sse(self._native_result(job, event), "done"))
+            yield "".join(out)
+            if isinstance(event, Done):
+                return
+
+    def _openai_result(self, job: Job, done: Done) -> dict[str, Any]:
+        completion = sum(s.tokens for s in done.samples)
+        return {
+            **_openai_head(job),
+            "choices": [{"text": s.text, "index": i, "logprobs": None,
+                         "finish_reason": s.finish_reason}
+                        for i, s in enumerate(done.samples)],
+            "usage": {"prompt_tokens": int(job.prime.ids.size), "completion_tokens": completion,
+                      "total_tokens": int(job.prime.ids.size) + completion},
+        }
+
+    async def _openai_events(self, job: Job) -> AsyncIterator[str]:
+        head = _openai_head(job)
+        while True:
+            out = []
+            for event in await job.next_events():
+                if isinstance(event, Piece):
+                    out.append(_sse({**head, "choices": [{"text": event.text, "index": event.index,
+                                                          "logprobs": None,
+                                                          "finish_reason": None}]}))
+                elif event.error is not None:
+                    out.append(_sse(_error_body(event.error)))
+                else:
+                    out += [_sse({**head, "choices": [{"text": "", "index": i, "logprobs": None,
+                                                       "finish_reason": s.finish_reason}]})
+                            for i, s in enumerate(event.samples)]
+            if isinstance(event, Done):
+                yield "".join(out) + "data: [DONE]\n\n"
+                return
+            yield "".join(out)
+
+
+def _encode(model: Model, req: Request) -> Prime:
+    """Encodes the prompt (off the event loop: a word model segments it with jieba)."""
+    try:
+        prime = model.generator.encode_prime(req.prompt, drop_unknown=True)
+    except TextgenError as e:
+        raise ApiError(400, f"`prompt`: {e}", "prompt") from None
+    if prime.dropped and not req.drop_unknown:
+        shown = " ".join(repr(t) for t in prime.dropped[:20])
+        raise ApiError(400, f"the prompt has {len(prime.dropped)} character(s) model "
+                       f"{model.name!r} never saw: {shown}; rephrase it, or send "
+                       '"drop_unknown": true to leave them out', "prompt")
+    return prime
+
+
+def _job_facts(job: Job) -> dict[str, Any]:
+    gen = job.model.generator
+    return {"model": job.model.name, "prompt": job.prime.text, "dropped": job.prime.dropped,
+            "seed": job.seed, "seeds": [job.seed + i for i in range(job.request.n)],
+            "checkpoint": gen.checkpoint, "step": gen.step}
+
+
+def _openai_head(job: Job) -> dict[str, Any]:
+    return {"id": f"cmpl-{job.id}", "object": "text_completion",
+            "created": int(time.time()), "model": job.model.name}
+
+
+def _sse(data: dict[str, Any], event: str | None = None) -> str:
+    """One server-sent event; JSON keeps every character whole (no escapes needed)."""
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _error_body(error: BaseException) -> dict[str, Any]:
+    if isinstance(error, ApiError):
+        return error.body()
+    _log_bug(error)
+    return ApiError(500, f"internal error: {type(error).__name__}").body()
+
+
+def _log_bug(error: BaseException) -> None:
+    traceback.print_exception(error, file=sys.stderr)
+
+
+class _JobStream(StreamingResponse):
+    """Server-sent events of one job; the job is cancelled however the response ends
+    (finished, client gone, server stopping)."""
+
+    def __init__(self, events: AsyncIterator[str], job: Job):
+        super().__init__(events, media_type="text/event-stream",
+                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.job = job
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.job.cancel()
+
+
+class _AuthMiddleware:
+    """Requires `Authorization: Bearer <key>` on /api/ and /v1/ when a key is set."""
+
+    def __init__(self, app: Callable, api_key: str | None):
+        self.app, self.key = app, api_key
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "")
+        if self.key and scope["type"] == "http" and path.startswith(("/api/", "/v1/")):
+            given = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            scheme, _, token = given.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                    token.strip().encode(), self.key.encode()):
+                error = ApiError(401, "this server needs an API key: send the header "
+                                 "'Authorization: Bearer <key>'")
+                response = JSONResponse(error.body(), 401,
+                                        headers={"WWW-Authenticate": "Bearer"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _api_error(request: HttpRequest, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), exc.status, headers=exc.headers)
+
+
+async def _http_error(request: HttpRequest, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {404: f"no such endpoint: {request.url.path} (see GET / for the page, "
+                    "/api/models, /api/generate, /v1/completions)",
+               405: f"{request.method} is not allowed on {request.url.path}"}
+    return JSONResponse(ApiError(exc.status_code, message.get(exc.status_code, exc.detail)).body(),
+                        exc.status_code, headers=exc.headers)
+
+
+async def _internal_error(request: HttpRequest, exc: Exception) -> Response:
+    _log_bug(exc)
+    return JSONResponse(ApiError(500, f"internal error: {type(exc).__name__}").body(), 500)

@@ -1,0 +1,96 @@
+"""The models a server offers: run directories loaded once, named by their directory's name."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textgen.errors import TextgenError
+from textgen.generate import Generator
+from textgen.rundir import RunDir
+
+
+@dataclass
+class Model:
+    """One served model.
+
+    Attributes:
+        name: what requests call it (the run directory's name).
+        generator: the loaded weights and tokenizer (NumPy; shared by requests,
+            each of which has its own recurrent state).
+        facts: what `GET /api/models` shows about it.
+    """
+
+    name: str
+    generator: Generator
+    facts: dict[str, Any]
+
+
+def load_models(run_dirs: list[Path], checkpoint: str | None = None) -> dict[str, Model]:
+    """Loads each run for generation.
+
+    Args:
+        run_dirs: run directories; each is named by its last path component.
+        checkpoint: "best" or "last"; None takes "best" where a run has one, else "last".
+
+    Returns:
+        The models by name, in the order given.
+
+    Raises:
+        TextgenError: two runs with the same name, or a run that cannot be loaded
+            (no such run, no checkpoint, damage with no fallback).
+    """
+    models: dict[str, Model] = {}
+    for path in run_dirs:
+        name = path.name or path.resolve().name
+        if name in models:
+            raise TextgenError(
+                f"two runs are named {name!r}; models are named by their directory, so "
+                "rename or link one (e.g. ln -s runs/a/{name} runs/{name}-2)")
+        picked = RunDir(path).pick_checkpoint(checkpoint)
+        gen = Generator(path, picked)
+        gen.encode_prime("warm up 热身", drop_unknown=True)  # loads jieba now, not per request
+        models[name] = Model(name, gen, describe(name, gen))
+    return models
+
+
+def describe(name: str, gen: Generator) -> dict[str, Any]:
+    """The facts about a loaded model that clients see (no filesystem paths)."""
+    state = gen.cfg.model
+    run = RunDir(gen.run_path)
+    best = _best_bpc(run)
+    return {
+        "name": name,
+        "tokenizer": gen.tokenizer.kind,
+        "vocab_size": gen.tokenizer.vocab_size,
+        "cell": state.cell,
+        "layers": state.layers,
+        "units": state.units,
+        "embedding_dim": state.embedding_dim,
+        "checkpoint": gen.checkpoint,
+        "step": gen.step,
+        "best_val_bits_per_char": best,
+        "lineage": _lineage(run),
+        "notices": list(gen.notices),
+    }
+
+
+def _best_bpc(run: RunDir) -> float | None:
+    """The run's best validation bits per character, from state.json (None if unknown)."""
+    try:
+        value = json.loads(run.state.read_text(encoding="utf-8")).get("best_val_bpc")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return round(value, 4) if isinstance(value, (int, float)) else None
+
+
+def _lineage(run: RunDir) -> list[dict[str, Any]]:
+    """A fine-tuned run's bases, nearest first: name, checkpoint and step ([] if none)."""
+    try:
+        chain = json.loads(run.lineage.read_text(encoding="utf-8"))["chain"]
+        return [{"base": Path(e["run"]).name, "checkpoint": e["checkpoint"], "step": e["step"]}
+                for e in chain]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []

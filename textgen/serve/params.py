@@ -1,0 +1,228 @@
+"""Request bodies: parsed, checked and capped before any work starts.
+
+Both APIs end in one `Request`: textgen's own (`POST /api/generate`) and the
+OpenAI-compatible one (`POST /v1/completions`, whose names and defaults follow
+OpenAI's). A bad value is an `ApiError` that names the parameter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from textgen.errors import InvalidArgument
+from textgen.samplers import SamplerSettings
+
+
+class ApiError(Exception):
+    """An error answered as JSON: `{"error": {"message", "type", "param", "code"}}`.
+
+    Attributes:
+        status: the HTTP status.
+        message: what is wrong and how to fix it.
+        param: the request parameter at fault, if any.
+        headers: extra response headers (e.g. Retry-After).
+    """
+
+    TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
+             405: "invalid_request_error", 413: "request_too_large", 503: "server_busy"}
+
+    def __init__(self, status: int, message: str, param: str | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.param = status, message, param
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body."""
+        return {"error": {"message": self.message, "type": self.TYPES.get(self.status, "error"),
+                          "param": self.param, "code": self.status}}
+
+
+@dataclass
+class Limits:
+    """What one request may ask for (`textgen serve` options).
+
+    Attributes:
+        max_length: tokens per sample.
+        max_n: samples per request.
+        max_prompt: characters of prompt (more is 413).
+        max_stops: stop strings per request.
+    """
+
+    max_length: int = 2000
+    max_n: int = 4
+    max_prompt: int = 10_000
+    max_stops: int = 8
+
+
+@dataclass
+class Request:
+    """One generation request, checked.
+
+    Attributes:
+        model: the model's name (checked against the served ones by the caller).
+        prompt: text to continue.
+        length: tokens per sample.
+        settings: temperature, top-k, top-p, repetition penalty.
+        n: samples.
+        seed: sample i uses seed + i; None draws one.
+        stop: strings that end a sample.
+        stream: answer with server-sent events.
+        drop_unknown: leave out prompt characters the model never saw.
+    """
+
+    model: str
+    prompt: str = ""
+    length: int = 200
+    settings: SamplerSettings = field(default_factory=SamplerSettings)
+    n: int = 1
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+    stream: bool = False
+    drop_unknown: bool = False
+
+
+NATIVE_KEYS = {"model", "prompt", "length", "temperature", "top_k", "top_p",
+               "repetition_penalty", "seed", "n", "stop", "stream", "drop_unknown"}
+
+
+def native_request(body: Any, limits: Limits, default_model: str | None) -> Request:
+    """Parses a `POST /api/generate` body (unknown keys are refused, to catch typos).
+
+    Raises:
+        ApiError: 400 naming the bad parameter, or 413 for an over-long prompt.
+    """
+    body = _object(body)
+    unknown = sorted(set(body) - NATIVE_KEYS)
+    if unknown:
+        raise ApiError(400, f"unknown parameter {unknown[0]!r}; the parameters are "
+                       + ", ".join(sorted(NATIVE_KEYS)), unknown[0])
+    return Request(
+        model=_model(body, default_model),
+        prompt=_prompt(body.get("prompt", ""), limits),
+        length=_int(body, "length", 200, 0, limits.max_length),
+        settings=_settings(body, temperature=1.0, top_k=_int(body, "top_k", 0, 0, None)),
+        n=_int(body, "n", 1, 1, limits.max_n),
+        seed=_seed(body),
+        stop=_stop(body.get("stop"), limits),
+        stream=_bool(body, "stream"),
+        drop_unknown=_bool(body, "drop_unknown"),
+    )
+
+
+def openai_request(body: Any, limits: Limits, default_model: str | None) -> Request:
+    """Parses a `POST /v1/completions` body with OpenAI's names and defaults
+    (max_tokens 16, temperature 1, top_p 1). Parameters textgen has no use for
+    (logprobs, user, ...) are ignored, as OpenAI-compatible servers do.
+
+    Raises:
+        ApiError: 400 naming the bad parameter, or 413 for an over-long prompt.
+    """
+    body = _object(body)
+    prompt = body.get("prompt", "")
+    if isinstance(prompt, list):  # OpenAI takes a list of prompts; one is supported
+        if len(prompt) != 1 or not isinstance(prompt[0], str):
+            raise ApiError(400, "`prompt` must be a string (or a list of one string)", "prompt")
+        prompt = prompt[0]
+    if body.get("echo"):
+        raise ApiError(400, "`echo` is not supported", "echo")
+    return Request(
+        model=_model(body, default_model),
+        prompt=_prompt(prompt, limits),
+        length=_int(body, "max_tokens", 16, 0, limits.max_length),
+        settings=_settings(body, temperature=1.0, top_k=0),
+        n=_int(body, "n", 1, 1, limits.max_n),
+        seed=_seed(body),
+        stop=_stop(body.get("stop"), limits),
+        stream=_bool(body, "stream"),
+    )
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    return body
+
+
+def _model(body: dict, default: str | None) -> str:
+    name = body.get("model", default)
+    if name is None:
+        raise ApiError(400, "`model` is required: this server has several (GET /api/models)",
+                       "model")
+    if not isinstance(name, str):
+        raise ApiError(400, "`model` must be a string (a name from GET /api/models)", "model")
+    return name
+
+
+def _prompt(prompt: Any, limits: Limits) -> str:
+    if prompt is None:
+        return ""
+    if not isinstance(prompt, str):
+        raise ApiError(400, "`prompt` must be a string", "prompt")
+    if len(prompt) > limits.max_prompt:
+        raise ApiError(413, f"`prompt` is {len(prompt):,} characters; this server takes at most "
+                       f"{limits.max_prompt:,} (textgen serve --max-prompt)", "prompt")
+    return prompt
+
+
+def _int(body: dict, name: str, default: int, low: int, high: int | None) -> int:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(400, f"`{name}` must be an integer. Received: {value!r}", name)
+    if value < low or (high is not None and value > high):
+        where = f"between {low} and {high:,}" if high is not None else f">= {low}"
+        cap = " (this server's limit)" if high is not None and value > high else ""
+        raise ApiError(400, f"`{name}` must be {where}{cap}. Received: {value}", name)
+    return value
+
+
+def _number(body: dict, name: str, default: float) -> float:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ApiError(400, f"`{name}` must be a finite number. Received: {value!r}", name)
+    return float(value)
+
+
+def _settings(body: dict, temperature: float, top_k: int) -> SamplerSettings:
+    values = {"temperature": _number(body, "temperature", temperature), "top_k": top_k,
+              "top_p": _number(body, "top_p", 1.0),
+              "repetition_penalty": _number(body, "repetition_penalty", 1.0)}
+    try:
+        return SamplerSettings(**values)
+    except InvalidArgument as e:
+        param = next((k for k in values if f"`{k}`" in str(e)), None)
+        raise ApiError(400, str(e), param) from None
+
+
+def _seed(body: dict) -> int | None:
+    if body.get("seed") is None:
+        return None
+    return _int(body, "seed", 0, 0, 2**31 - 1)
+
+
+def _bool(body: dict, name: str) -> bool:
+    value = body.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ApiError(400, f"`{name}` must be true or false. Received: {value!r}", name)
+    return value
+
+
+def _stop(stop: Any, limits: Limits) -> list[str]:
+    if stop is None:
+        return []
+    stops = [stop] if isinstance(stop, str) else stop
+    if (not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops)
+            or len(stops) > limits.max_stops):
+        raise ApiError(400, f"`stop` must be a non-empty string or a list of at most "
+                       f"{limits.max_stops} non-empty strings", "stop")
+    return stops
