@@ -42,8 +42,12 @@ def client(server):
     assert wait_for(lambda: idle(server)), "a test left a generation running"
 
 
+def health(server) -> dict:
+    return httpx.get(f"{server.url}/healthz").json()
+
+
 def idle(server) -> bool:
-    return httpx.get(f"{server.url}/healthz").json()["jobs"] == 0
+    return health(server)["requests"] == 0
 
 
 def local(run, prompt, length, seed, n=1, **settings):
@@ -148,6 +152,10 @@ def test_the_openai_client_works_unchanged(server, runs):
     stopped = client.completions.create(model="en", prompt="All:", max_tokens=300, seed=1,
                                         stop="\n\n")
     assert stopped.choices[0].finish_reason == "stop"
+    # top_k is taken as an extension (as vLLM does): top_k=1 is the greedy choice.
+    greedy = client.completions.create(model="en", prompt="All:", max_tokens=40, seed=5,
+                                       extra_body={"top_k": 1})
+    assert greedy.choices[0].text == local(runs["en"], "All:", 40, 5, temperature=0)[0]
     with pytest.raises(openai.NotFoundError, match="no model named 'gpt-4'"):
         client.completions.create(model="gpt-4", prompt="a")
     with pytest.raises(openai.AuthenticationError):
@@ -202,6 +210,15 @@ def test_the_api_needs_the_key_but_the_page_and_health_do_not(server):
     assert "<script>" in page.text and "://" not in page.text  # nothing fetched from elsewhere
 
 
+def test_a_loopback_server_answers_only_requests_addressed_to_it(server):
+    # A page on another site cannot reach it through a DNS name it controls.
+    port = server.url.rsplit(":", 1)[1]
+    for host, status in [("evil.example", 421), (f"evil.example:{port}", 421),
+                         (f"localhost:{port}", 200), (f"127.0.0.1:{port}", 200)]:
+        r = httpx.get(f"{server.url}/healthz", headers={"Host": host})
+        assert r.status_code == status, host
+
+
 def test_a_full_pool_answers_503_and_frees_up(client, server):
     body = {"model": "en", "prompt": "All:", "length": LONG, "stream": True}
     streams, ids = [], []
@@ -215,7 +232,7 @@ def test_a_full_pool_answers_503_and_frees_up(client, server):
         busy = client.post("/api/generate", json={**body, "stream": False})
         assert busy.status_code == 503 and busy.headers["retry-after"] == "2"
         assert "busy" in busy.json()["error"]["message"]
-        assert httpx.get(f"{server.url}/healthz").json()["jobs"] == 4
+        assert health(server)["requests"] == 4
     finally:
         for job_id in ids:
             client.post("/api/cancel", json={"id": job_id})
@@ -239,11 +256,13 @@ def test_a_client_that_goes_away_stops_its_generation(client, server):
 
 
 def test_a_slow_reader_does_not_hold_a_worker(client, server):
-    length = 40_000  # ~1.6 MB of events: more than the socket buffers hold
+    length = LONG  # ~8 MB of events: more than the socket buffers hold
     body = {"model": "en", "prompt": "All:", "length": length, "seed": 9, "stream": True}
     with client.stream("POST", "/api/generate", json=body) as r:
-        # Nothing read yet; the worker finishes anyway, writing into memory.
-        assert wait_for(lambda: idle(server), timeout=60)
+        # Nothing read yet; the worker finishes anyway, writing into memory. The
+        # request keeps its slot (and its memory) until its answer is sent.
+        assert wait_for(lambda: health(server)["generating"] == 0, timeout=60)
+        assert health(server)["requests"] == 1
         got = list(events(r))
     assert got[-1][0] == "done" and got[-1][1]["tokens"] == [length]
     assert "".join(d["text"] for n, d in got if n == "piece") == got[-1][1]["texts"][0]
@@ -279,3 +298,4 @@ def test_start_up_errors_are_one_line(tmp_path, runs):
         port = taken.getsockname()[1]
         assert_user_error(invoke("serve", runs["en"], "--port", port), "--port")
     assert_user_error(invoke("serve", runs["en"], "--workers", 0), "--workers")
+    assert_user_error(invoke("serve", runs["en"], "--api-key", " "), "--api-key")

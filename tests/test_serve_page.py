@@ -49,6 +49,8 @@ def test_generate_streams_stop_continue_and_copy(browser, server, tmp_path):
     context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     page = context.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
     page.goto(server.url + "/")
     # The API needs a key: the page says so and asks for it.
     page.wait_for_selector("#apikey", state="visible")
@@ -69,7 +71,9 @@ def test_generate_streams_stop_continue_and_copy(browser, server, tmp_path):
     page.click("#stop")
     page.wait_for_function("!document.querySelector('#generate').disabled")
     status = page.inner_text("#status")
-    assert status.startswith("stopped"), status
+    # Stopped on the server: the stream ended with its final event, not cut off.
+    assert server.url + "/api/cancel" in requests
+    assert status.startswith("stopped · ") and "tokens in" in status, status
     text = page.inner_text("#output")
     assert text.startswith("孙悟空") and "\ufffd" not in text
     assert sum(ch >= "\u4e00" for ch in text) > 30

@@ -751,11 +751,15 @@ def serve(run_dirs: tuple[Path, ...], host: str, port: int, checkpoint: str | No
     from textgen.serve.models import load_models
     from textgen.serve.params import Limits
 
+    if api_key is not None and not api_key.strip():
+        raise OneLineUsageError("--api-key (or $TEXTGEN_API_KEY) is empty; give a key or "
+                                "leave it out")
     models = load_models(list(run_dirs), checkpoint)
     for model in models.values():
-        for notice in model.facts["notices"]:
+        for notice in model.notices:
             click.echo(f"warning: {model.name}: {notice}", err=True)
-    config = ServeConfig(Limits(max_length, max_n, max_prompt), workers, queue, api_key or None)
+    config = ServeConfig(Limits(max_length, max_n, max_prompt), workers, queue, api_key,
+                         loopback_only=server.is_loopback(host))
     sock = server.listen(host, port)
     if not server.is_loopback(host):
         click.echo(f"warning: listening on {host}, not only this machine: anyone who can reach "

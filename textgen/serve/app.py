@@ -29,13 +29,14 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.requests import Request as HttpRequest
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from textgen import __version__
 from textgen.errors import TextgenError
-from textgen.generate import Prime
+from textgen.generate import Prime, Sample
 from textgen.serve.jobs import Done, Job, Piece, Pool
 from textgen.serve.models import Model
 from textgen.serve.params import ApiError, Limits, Request, native_request, openai_request
@@ -52,12 +53,16 @@ class ServeConfig:
         workers: generations that run at once.
         queue: requests that may wait for a worker (more get 503).
         api_key: when set, /api/* and /v1/* need `Authorization: Bearer <key>`.
+        loopback_only: answer only requests addressed to this machine by name
+            (Host: localhost, 127.0.0.1 or [::1]): a web page cannot reach a
+            loopback server through a DNS name it controls (DNS rebinding).
     """
 
     limits: Limits = field(default_factory=Limits)
     workers: int = 2
     queue: int = 16
     api_key: str | None = None
+    loopback_only: bool = True
 
 
 def create_app(models: dict[str, Model], config: ServeConfig) -> Starlette:
@@ -89,7 +94,8 @@ def create_app(models: dict[str, Model], config: ServeConfig) -> Starlette:
                             Exception: _internal_error},
         lifespan=lifespan,
     )
-    app.add_middleware(_AuthMiddleware, api_key=config.api_key)
+    app.add_middleware(_GuardMiddleware, api_key=config.api_key,
+                       loopback_only=config.loopback_only)
     app.state.pool = pool
     return app
 
@@ -128,7 +134,7 @@ class _Api:
         req = native_request(await self._json(request), self.config.limits, self.default)
         job = await self._start(req)
         if req.stream:
-            return _JobStream(self._native_events(job), job)
+            return _JobStream(self._native_events(job), job, self.pool)
         done = await self._collect(job, request)
         return JSONResponse(self._native_result(job, done))
 
@@ -147,7 +153,7 @@ class _Api:
         req = openai_request(await self._json(request), self.config.limits, self.default)
         job = await self._start(req)
         if req.stream:
-            return _JobStream(self._openai_events(job), job)
+            return _JobStream(self._openai_events(job), job, self.pool)
         done = await self._collect(job, request)
         return JSONResponse(self._openai_result(job, done))
 
@@ -158,13 +164,16 @@ class _Api:
         if declared and declared.isdigit() and int(declared) > self.max_body:
             raise ApiError(413, f"the request body is over {self.max_body:,} bytes")
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_body:
-                raise ApiError(413, f"the request body is over {self.max_body:,} bytes")
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > self.max_body:
+                    raise ApiError(413, f"the request body is over {self.max_body:,} bytes")
+        except ClientDisconnect:
+            raise ApiError(400, "the client went away before sending the whole body") from None
         try:
             return json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise ApiError(400, "the request body must be JSON (UTF-8), e.g. "
                            '{"model": "...", "prompt": "..."}') from None
 
@@ -173,22 +182,30 @@ class _Api:
         if model is None:
             raise ApiError(404, f"no model named {req.model!r}; this server has: "
                            + ", ".join(self.models), "model")
-        prime = await anyio.to_thread.run_sync(_encode, model, req)
-        return self.pool.submit(model, req, prime)
+        job = self.pool.open(model, req)  # 503 before any work when the server is full
+        try:
+            self.pool.start(job, await anyio.to_thread.run_sync(_encode, model, req))
+        except BaseException:
+            self.pool.close(job)
+            raise
+        return job
 
     async def _collect(self, job: Job, request: HttpRequest) -> Done:
-        """Waits for a job's end; cancels it if the client goes away."""
+        """Waits for a job's end, then frees its slot; cancels it if the client goes away."""
         checked = time.monotonic()
-        while True:
-            ready = await job.next_events(DISCONNECT_POLL_S)
-            if ready and isinstance(ready[-1], Done):
-                if ready[-1].error is not None:
-                    raise ready[-1].error
-                return ready[-1]
-            if time.monotonic() - checked >= DISCONNECT_POLL_S:
-                checked = time.monotonic()
-                if await request.is_disconnected():
-                    job.cancel()
+        try:
+            while True:
+                ready = await job.next_events(DISCONNECT_POLL_S)
+                if ready and isinstance(ready[-1], Done):
+                    if ready[-1].error is not None:
+                        raise ready[-1].error
+                    return ready[-1]
+                if time.monotonic() - checked >= DISCONNECT_POLL_S:
+                    checked = time.monotonic()
+                    if await request.is_disconnected():
+                        job.cancel()
+        finally:
+            self.pool.close(job)
 
     def _native_result(self, job: Job, done: Done) -> dict[str, Any]:
         return {**_job_facts(job), "texts": [s.text for s in done.samples],
@@ -206,16 +223,18 @@ class _Api:
                     out.append(_sse(_error_body(event.error), "error"))
                 else:
                     out.append(_sse(self._native_result(job, event), "done"))
-            yield "".join(out)
             if isinstance(event, Done):
+                self.pool.close(job)  # before the last write: the client may ask again at once
+                yield "".join(out)
                 return
+            yield "".join(out)
 
     def _openai_result(self, job: Job, done: Done) -> dict[str, Any]:
         completion = sum(s.tokens for s in done.samples)
         return {
             **_openai_head(job),
             "choices": [{"text": s.text, "index": i, "logprobs": None,
-                         "finish_reason": s.finish_reason}
+                         "finish_reason": _openai_reason(s)}
                         for i, s in enumerate(done.samples)],
             "usage": {"prompt_tokens": int(job.prime.ids.size), "completion_tokens": completion,
                       "total_tokens": int(job.prime.ids.size) + completion},
@@ -234,9 +253,10 @@ class _Api:
                     out.append(_sse(_error_body(event.error)))
                 else:
                     out += [_sse({**head, "choices": [{"text": "", "index": i, "logprobs": None,
-                                                       "finish_reason": s.finish_reason}]})
+                                                       "finish_reason": _openai_reason(s)}]})
                             for i, s in enumerate(event.samples)]
             if isinstance(event, Done):
+                self.pool.close(job)
                 yield "".join(out) + "data: [DONE]\n\n"
                 return
             yield "".join(out)
@@ -254,6 +274,11 @@ def _encode(model: Model, req: Request) -> Prime:
                        f"{model.name!r} never saw: {shown}; rephrase it, or send "
                        '"drop_unknown": true to leave them out', "prompt")
     return prime
+
+
+def _openai_reason(sample: Sample) -> str:
+    """OpenAI's finish reasons are "stop" and "length": a cancelled sample stopped."""
+    return "stop" if sample.finish_reason == "cancelled" else sample.finish_reason
 
 
 def _job_facts(job: Job) -> dict[str, Any]:
@@ -289,38 +314,57 @@ class _JobStream(StreamingResponse):
     """Server-sent events of one job; the job is cancelled however the response ends
     (finished, client gone, server stopping)."""
 
-    def __init__(self, events: AsyncIterator[str], job: Job):
+    def __init__(self, events: AsyncIterator[str], job: Job, pool: Pool):
         super().__init__(events, media_type="text/event-stream",
                          headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        self.job = job
+        self.job, self.pool = job, pool
 
     async def __call__(self, scope, receive, send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            self.job.cancel()
+            self.pool.close(self.job)
 
 
-class _AuthMiddleware:
-    """Requires `Authorization: Bearer <key>` on /api/ and /v1/ when a key is set."""
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
-    def __init__(self, app: Callable, api_key: str | None):
-        self.app, self.key = app, api_key
+
+class _GuardMiddleware:
+    """Refuses requests addressed to another host name when serving loopback only (421),
+    and requires `Authorization: Bearer <key>` on /api/ and /v1/ when a key is set (401)."""
+
+    def __init__(self, app: Callable, api_key: str | None, loopback_only: bool):
+        self.app, self.loopback_only = app, loopback_only
+        self.key = api_key.encode("utf-8") if api_key else None
 
     async def __call__(self, scope, receive, send) -> None:
-        path = scope.get("path", "")
-        if self.key and scope["type"] == "http" and path.startswith(("/api/", "/v1/")):
-            given = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-            scheme, _, token = given.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                    token.strip().encode(), self.key.encode()):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        error = None
+        if self.loopback_only and _host_name(headers.get(b"host", b"")) not in LOOPBACK_NAMES:
+            error = ApiError(421, "this server answers requests to localhost or 127.0.0.1 "
+                             "only (it was started with a loopback --host)")
+        elif self.key and scope.get("path", "").startswith(("/api/", "/v1/")):
+            scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(token.strip(), self.key):
                 error = ApiError(401, "this server needs an API key: send the header "
-                                 "'Authorization: Bearer <key>'")
-                response = JSONResponse(error.body(), 401,
-                                        headers={"WWW-Authenticate": "Bearer"})
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+                                 "'Authorization: Bearer <key>'", headers={
+                                     "WWW-Authenticate": "Bearer"})
+        if error is None:
+            await self.app(scope, receive, send)
+            return
+        response = JSONResponse(error.body(), error.status, headers=error.headers)
+        await response(scope, receive, send)
+
+
+def _host_name(host: bytes) -> str:
+    """The name in a Host header, without its port ("[::1]:8000" -> "::1")."""
+    text = host.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        return text[1:].split("]", 1)[0]
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
 
 
 async def _api_error(request: HttpRequest, exc: Exception) -> Response:

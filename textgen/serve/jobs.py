@@ -1,12 +1,14 @@
 """Generation jobs on a bounded pool of worker threads.
 
 Each request is a `Job`: its own recurrent state, run on one of `workers`
-threads (NumPy's matrix products release the GIL). Up to `queue` more wait
-for a thread; beyond that a request is refused at once (503) instead of
-waiting without end. A job never waits for its client: it writes its pieces
-into an in-memory queue that the HTTP side drains at the client's pace, so a
-slow reader holds a connection, never a worker. Cancelling (the Stop button,
-a disconnect, shutdown) ends a job before its next token.
+threads (NumPy's matrix products release the GIL). A request holds a slot from
+before its prompt is read until its answer is sent; there are `workers +
+queue` slots, and a request that finds none is refused at once (503) instead
+of waiting without end. A job never waits for its client: it writes its pieces
+into an in-memory queue (at most `--max-length` tokens per sample) that the
+HTTP side drains at the client's pace, so a slow reader holds a slot and its
+memory, never a worker. Cancelling (the Stop button, a disconnect, shutdown)
+ends a job before its next token.
 """
 
 from __future__ import annotations
@@ -43,21 +45,23 @@ class Done:
 
 
 class Job:
-    """One request's generation. Iterate `events()` (async) for `Piece`s, then a `Done`.
+    """One request's generation. `next_events()` gives its `Piece`s, then a `Done`.
 
     Attributes:
         id: what `POST /api/cancel` names it by (random, unguessable).
         model: the model it runs.
         request: what was asked.
-        prime: the encoded prompt.
+        prime: the encoded prompt (set before the job starts).
         seed: the seed of sample 0 (drawn here when the request had none).
+        generating: the job is waiting for or running on a worker.
     """
 
-    def __init__(self, model: Model, request: Request, prime: Prime,
-                 loop: asyncio.AbstractEventLoop):
+    def __init__(self, model: Model, request: Request, loop: asyncio.AbstractEventLoop):
         self.id = secrets.token_urlsafe(12)
-        self.model, self.request, self.prime = model, request, prime
+        self.model, self.request = model, request
+        self.prime: Prime | None = None
         self.seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+        self.generating = False
         self._loop = loop
         self._queue: asyncio.Queue[Piece | Done] = asyncio.Queue()
         self._cancelled = False
@@ -77,6 +81,12 @@ class Job:
 
     def run(self) -> None:
         """Generates on a worker thread, posting events to the event loop."""
+        try:
+            self._run()
+        finally:
+            self.generating = False
+
+    def _run(self) -> None:
         if self._cancelled:
             self._post(Done([Sample("", self.prime.text, self.seed + i, "cancelled", 0)
                              for i in range(self.request.n)]))
@@ -128,24 +138,34 @@ class Pool:
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
 
-    def submit(self, model: Model, request: Request, prime: Prime) -> Job:
-        """Starts a job, or refuses it when every worker is busy and the line is full.
+    def open(self, model: Model, request: Request) -> Job:
+        """Takes a slot for a request, or refuses it when all are taken.
 
-        Must be called from the event loop's thread.
+        Must be called from the event loop's thread; `close` gives the slot back.
 
         Raises:
             ApiError: 503 with Retry-After.
         """
-        job = Job(model, request, prime, asyncio.get_running_loop())
+        job = Job(model, request, asyncio.get_running_loop())
         with self._lock:
             if len(self._jobs) >= self.workers + self.queue:
                 raise ApiError(
                     503, f"the server is busy: {self.workers} generating and {self.queue} "
-                    f"waiting; retry in {RETRY_AFTER_S} s", headers={"Retry-After":
-                                                                      str(RETRY_AFTER_S)})
+                    f"waiting; retry in {RETRY_AFTER_S} s",
+                    headers={"Retry-After": str(RETRY_AFTER_S)})
             self._jobs[job.id] = job
-        self._executor.submit(job.run).add_done_callback(lambda _: self._forget(job.id))
         return job
+
+    def start(self, job: Job, prime: Prime) -> None:
+        """Queues an open job for a worker."""
+        job.prime, job.generating = prime, True
+        self._executor.submit(job.run)
+
+    def close(self, job: Job) -> None:
+        """Gives the job's slot back (its answer is sent, or will never be); cancels it."""
+        job.cancel()
+        with self._lock:
+            self._jobs.pop(job.id, None)
 
     def get(self, job_id: str) -> Job | None:
         """The running or waiting job with this id."""
@@ -153,9 +173,11 @@ class Pool:
             return self._jobs.get(job_id)
 
     def stats(self) -> dict[str, Any]:
-        """Workers, queue size and jobs now in the pool."""
+        """Workers, queue size, requests holding a slot and jobs generating."""
         with self._lock:
-            return {"workers": self.workers, "queue": self.queue, "jobs": len(self._jobs)}
+            jobs = list(self._jobs.values())
+        return {"workers": self.workers, "queue": self.queue, "requests": len(jobs),
+                "generating": sum(j.generating for j in jobs)}
 
     def cancel_all(self) -> None:
         """Cancels every running or waiting job."""
@@ -168,7 +190,3 @@ class Pool:
         """Cancels every job and waits for the workers to finish."""
         self.cancel_all()
         self._executor.shutdown(wait=True, cancel_futures=False)
-
-    def _forget(self, job_id: str) -> None:
-        with self._lock:
-            self._jobs.pop(job_id, None)

@@ -21,11 +21,14 @@ class Model:
         generator: the loaded weights and tokenizer (NumPy; shared by requests,
             each of which has its own recurrent state).
         facts: what `GET /api/models` shows about it.
+        notices: damage worked around while loading (for the server's console only:
+            they name files).
     """
 
     name: str
     generator: Generator
     facts: dict[str, Any]
+    notices: list[str]
 
 
 def load_models(run_dirs: list[Path], checkpoint: str | None = None) -> dict[str, Model]:
@@ -52,7 +55,7 @@ def load_models(run_dirs: list[Path], checkpoint: str | None = None) -> dict[str
         picked = RunDir(path).pick_checkpoint(checkpoint)
         gen = Generator(path, picked)
         gen.encode_prime("warm up 热身", drop_unknown=True)  # loads jieba now, not per request
-        models[name] = Model(name, gen, describe(name, gen))
+        models[name] = Model(name, gen, describe(name, gen), list(gen.notices))
     return models
 
 
@@ -73,7 +76,6 @@ def describe(name: str, gen: Generator) -> dict[str, Any]:
         "step": gen.step,
         "best_val_bits_per_char": best,
         "lineage": _lineage(run),
-        "notices": list(gen.notices),
     }
 
 

@@ -26,7 +26,8 @@ class ApiError(Exception):
     """
 
     TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
-             405: "invalid_request_error", 413: "request_too_large", 503: "server_busy"}
+             405: "invalid_request_error", 413: "request_too_large", 421: "wrong_host",
+             503: "server_busy"}
 
     def __init__(self, status: int, message: str, param: str | None = None,
                  headers: dict[str, str] | None = None):
@@ -114,8 +115,10 @@ def native_request(body: Any, limits: Limits, default_model: str | None) -> Requ
 
 def openai_request(body: Any, limits: Limits, default_model: str | None) -> Request:
     """Parses a `POST /v1/completions` body with OpenAI's names and defaults
-    (max_tokens 16, temperature 1, top_p 1). Parameters textgen has no use for
-    (logprobs, user, ...) are ignored, as OpenAI-compatible servers do.
+    (max_tokens 16, temperature 1, top_p 1), plus `top_k` and
+    `repetition_penalty` as extensions (as vLLM takes them). Parameters textgen
+    has no use for (logprobs, user, ...) are ignored, as OpenAI-compatible
+    servers do.
 
     Raises:
         ApiError: 400 naming the bad parameter, or 413 for an over-long prompt.
@@ -132,7 +135,7 @@ def openai_request(body: Any, limits: Limits, default_model: str | None) -> Requ
         model=_model(body, default_model),
         prompt=_prompt(prompt, limits),
         length=_int(body, "max_tokens", 16, 0, limits.max_length),
-        settings=_settings(body, temperature=1.0, top_k=0),
+        settings=_settings(body, temperature=1.0, top_k=_int(body, "top_k", 0, 0, None)),
         n=_int(body, "n", 1, 1, limits.max_n),
         seed=_seed(body),
         stop=_stop(body.get("stop"), limits),

@@ -48,6 +48,7 @@ def listen(host: str, port: int) -> socket.socket:
 def url_of(sock: socket.socket) -> str:
     """The http:// address a browser on this machine would use for `sock`."""
     host, port = sock.getsockname()[:2]
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # all interfaces: this one
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/"
 
