@@ -1,6 +1,7 @@
 """The command line, through click's CliRunner and real subprocesses."""
 
 import csv
+import hashlib
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import TINY_SETS
+from tests.conftest import TINY_SETS, TINY_TEXT
 from textgen.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -371,3 +372,45 @@ def test_a_refused_second_start_never_cleans_up_the_first(tmp_path):
             with RunDir(new).lock():  # so a third start is refused too
                 pass
     assert not new.exists()  # the first start failed: it cleans up after itself
+
+
+def _state(run):
+    return json.loads((run / "state.json").read_text(encoding="utf-8"))
+
+
+def test_resume_on_a_changed_corpus_refuses_unless_allowed(tmp_path, tiny_corpus, monkeypatch):
+    run = tmp_path / "run"
+    assert invoke("train", tiny_corpus, "--out", run, "--max-steps", 3, *sets()).exit_code == 0
+    tiny_corpus.write_text(TINY_TEXT + "Жук: a new speaker.\n" * 30, encoding="utf-8")
+    assert_user_error(invoke("train", "--resume", run, "--max-steps", 5),
+                      "--allow-changed-corpus")
+    assert _state(run)["step"] == 3
+    vocab = (run / "vocab.json").read_text(encoding="utf-8")
+    result = invoke("train", "--resume", run, "--max-steps", 5, "--allow-changed-corpus")
+    assert result.exit_code == 0, result.output
+    assert "the corpus changed since the run began" in result.stderr
+    assert "90 of them <unk>" in result.stderr  # Ж, у and к (Cyrillic), 30 times each
+    assert _state(run)["step"] == 5
+    assert (run / "vocab.json").read_text(encoding="utf-8") == vocab  # the run's, kept
+    record = json.loads((run / "corpus.json").read_text(encoding="utf-8"))
+    assert record["files"][0]["sha256"] == hashlib.sha256(tiny_corpus.read_bytes()).hexdigest()
+    # corpus.json now records the new text: a plain resume takes it as it is.
+    result = invoke("train", "--resume", run, "--max-steps", 7)
+    assert result.exit_code == 0 and _state(run)["step"] == 7, result.output
+    assert "corpus changed" not in result.stderr
+
+
+def test_resume_without_the_corpus_uses_the_cache_or_refuses(tmp_path, tiny_corpus, monkeypatch):
+    run = tmp_path / "run"
+    assert invoke("train", tiny_corpus, "--out", run, "--max-steps", 3, *sets()).exit_code == 0
+    tiny_corpus.rename(tmp_path / "moved.txt")
+    result = invoke("train", "--resume", run, "--max-steps", 4)
+    assert result.exit_code == 0 and _state(run)["step"] == 4, result.output
+    assert "using its encoding from the cache" in result.stderr
+    monkeypatch.setenv("TEXTGEN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    assert_user_error(invoke("train", "--resume", run, "--max-steps", 5),
+                      "--allow-changed-corpus")
+    assert_user_error(invoke("train", "--resume", run, "--max-steps", 5,
+                             "--allow-changed-corpus"), "none of the run's corpus files")
+    assert_user_error(invoke("train", tmp_path / "moved.txt", "--allow-changed-corpus"),
+                      "goes with --resume")

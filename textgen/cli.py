@@ -128,6 +128,9 @@ def _with_shortcuts(overrides: tuple[str, ...], encoding: str | None,
 @_training_options
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path),
               help="Continue the run in this directory exactly where it stopped.")
+@click.option("--allow-changed-corpus", is_flag=True,
+              help="With --resume: if the corpus files changed (or some are gone), train on "
+                   "them as they are now, with the run's vocabulary, instead of refusing.")
 def train(
     corpus: tuple[Path, ...],
     config_file: str | None,
@@ -140,6 +143,7 @@ def train(
     max_time: str | None,
     tensorboard: bool | None,
     resume: Path | None,
+    allow_changed_corpus: bool,
 ) -> None:
     """Train a model on CORPUS (text files, or directories of *.txt files; see --glob).
 
@@ -162,13 +166,16 @@ def train(
         RunDir(resume).require("last")  # a clear error before anything is created
     elif not corpus:
         raise click.UsageError("give a CORPUS file or directory (or --resume RUN_DIR)")
+    elif allow_changed_corpus:
+        raise click.UsageError("--allow-changed-corpus goes with --resume")
     path = resume or out or _default_out(corpus[0])
     with RunDir(path).lock(), _EncodeBar() as bar:
         # workers=None: the console script's entry point is guarded, so jieba
         # may use worker processes.
         if resume:
             cfg, run, enc = open_run(resume, sets, progress=bar.update, workers=None,
-                                     notify=lambda notice: click.echo(notice, err=True))
+                                     notify=lambda notice: click.echo(notice, err=True),
+                                     allow_changed_corpus=allow_changed_corpus)
         else:
             if config_file:
                 cfg = presets.load(config_file)

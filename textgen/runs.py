@@ -21,7 +21,7 @@ from textgen.config import (
     check_freeze_layers,
     read_config_file,
 )
-from textgen.corpus import scan_corpus, scan_recorded
+from textgen.corpus import Corpus, scan_corpus, scan_recorded
 from textgen.data import (
     EncodedCorpus,
     StatefulBatches,
@@ -35,7 +35,7 @@ from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
 from textgen.fileio import atomic_write_text
 from textgen.precision import resolve_precision
 from textgen.rundir import RunDir
-from textgen.tokenizers import Tokenizer, load_tokenizer
+from textgen.tokenizers import UNK_ID, Tokenizer, load_tokenizer
 
 # Keys that may change on --resume: how long to train, how often to save and log,
 # and the step size (to recover from a diverging loss). The rest shapes the model
@@ -120,19 +120,7 @@ def new_run(
     # Fail on a corpus too small for one batch *before* writing the run directory.
     StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
                     cfg.data.seq_len)
-    record = {
-        "files": [
-            {"path": str(f.path.resolve()), "sha256": f.sha256, "bytes": f.n_bytes,
-             "encoding": f.encoding}
-            for f in corpus.files
-        ],
-        "cache_key": cache_key(corpus, cfg.data, enc.tokenizer.settings,
-                               None if tok is None else tok.tokens),
-        **enc.meta(),
-        "vocab_size": enc.tokenizer.vocab_size,
-        # "given": the vocabulary came with the run (fine-tuning), not from the corpus.
-        "vocabulary": "built" if tok is None else "given",
-    }
+    record = corpus_record(corpus, cfg, enc, given=tok is not None)
     try:
         run.path.mkdir(parents=True, exist_ok=True)
         cfg.save(run.config)
@@ -161,6 +149,28 @@ def new_run(
     return run, enc, notices
 
 
+def corpus_record(corpus: Corpus, cfg: Config, enc: EncodedCorpus, given: bool) -> dict:
+    """What `corpus.json` holds: each file's path, checksum and encoding, and the
+    cache key of their encoding (so a resume can tell that they changed).
+
+    Args:
+        given: the vocabulary came with the run (fine-tuning, or a corpus changed
+            under --allow-changed-corpus), not from the corpus.
+    """
+    return {
+        "files": [
+            {"path": str(f.path.resolve()), "sha256": f.sha256, "bytes": f.n_bytes,
+             "encoding": f.encoding}
+            for f in corpus.files
+        ],
+        "cache_key": cache_key(corpus, cfg.data, enc.tokenizer.settings,
+                               enc.tokenizer.tokens if given else None),
+        **enc.meta(),
+        "vocab_size": enc.tokenizer.vocab_size,
+        "vocabulary": "given" if given else "built",
+    }
+
+
 def open_run(
     path: Path,
     overrides: list[str] | None = None,
@@ -168,6 +178,7 @@ def open_run(
     progress: Progress | None = None,
     workers: int | None = 1,
     notify: Callable[[str], None] | None = None,
+    allow_changed_corpus: bool = False,
 ) -> tuple[Config, RunDir, EncodedCorpus]:
     """Opens an existing run for `--resume`, first repairing what is damaged.
 
@@ -177,7 +188,11 @@ def open_run(
         cache_dir: the encoded-corpus cache.
         progress: re-encoding progress, when the cache must be rebuilt.
         workers: processes for word segmentation (see `encode_corpus`).
-        notify: called with each notice of what `RunDir.repair` put back.
+        notify: called with each notice (what `RunDir.repair` put back, a corpus
+            read from the cache or adopted as changed).
+        allow_changed_corpus: when the corpus files changed (or some vanished),
+            train on them as they are now, with the run's vocabulary (see
+            `reload_corpus`), instead of refusing.
 
     Raises:
         CheckpointError: not a run directory, or no 'last' checkpoint.
@@ -211,7 +226,8 @@ def open_run(
         cfg.train.max_steps = 0
     if "train.max_time" not in changed:
         cfg.train.max_time = ""  # so does a time budget
-    enc = reload_corpus(run, cfg, cache_dir, progress, workers)
+    enc = reload_corpus(run, cfg, cache_dir, progress, workers, notify=notify,
+                        allow_changed=allow_changed_corpus)
     cfg.save(run.config)  # so `textgen info` shows the epochs now aimed for
     return cfg, run, enc
 
@@ -223,15 +239,27 @@ def reload_corpus(
     progress: Progress | None = None,
     workers: int | None = 1,
     tokenizer: Tokenizer | None = None,
+    notify: Callable[[str], None] | None = None,
+    allow_changed: bool = False,
 ) -> EncodedCorpus:
-    """The run's encoded corpus: from the cache, or re-read from its recorded files.
+    """The run's encoded corpus: re-read from its recorded files, or from the
+    cache when the files are gone (the cache holds them exactly as they were).
 
-    `tokenizer` is the run's (`RunDir.load`); None reads vocab.json.
+    Args:
+        tokenizer: the run's (`RunDir.load`); None reads vocab.json.
+        notify: told when the cache stands in for vanished files, or a changed
+            corpus is adopted.
+        allow_changed: files that changed (or vanished, with no cache) are read
+            as they are now and encoded with the run's vocabulary (characters it
+            lacks become <unk>); corpus.json then records them, and training
+            goes on from the same step, its place in the epoch kept if the new
+            corpus is long enough.
 
     Raises:
         CheckpointError: corpus.json is missing or damaged.
         IncompatibleCheckpoint: the files changed since training started, or are
-            gone and the cache no longer holds their encoding.
+            gone and the cache no longer holds their encoding (and not
+            `allow_changed`, or none of them is left).
     """
     try:
         record = json.loads(run.corpus.read_text(encoding="utf-8"))
@@ -251,20 +279,54 @@ def reload_corpus(
     except TextgenError as e:
         # The files are gone or changed; the encoded cache is enough to resume.
         enc = load_cached(record_key, cache_dir)
-        if enc is None:
-            raise IncompatibleCheckpoint(f"cannot re-read the run's corpus: {e}") from e
-        return enc
+        if enc is not None:
+            if notify is not None:
+                notify(f"note: cannot re-read the run's corpus ({e}); using its encoding "
+                       "from the cache, which holds the files as they were")
+            return enc
+        if not allow_changed:
+            raise IncompatibleCheckpoint(
+                f"cannot re-read the run's corpus: {e}. Restore the files, or pass "
+                "--allow-changed-corpus to train on them as they are now") from e
+        return _adopt_changed(run, cfg, paths, saved, cache_dir, progress, workers, notify)
     # A fine-tuned run's vocabulary was given (the base's, maybe grown), not built.
     given = saved if given_vocabulary else None
     fixed = None if given is None else given.tokens
     if cache_key(corpus, cfg.data, settings, fixed) != record_key:
+        if allow_changed:
+            return _adopt_changed(run, cfg, paths, saved, cache_dir, progress, workers, notify)
         raise IncompatibleCheckpoint(
             f"the corpus files of {run.path} changed since training started "
-            f"({', '.join(map(str, paths))}); restore them or start a new run"
+            f"({', '.join(map(str, paths))}); restore them, start a new run, or pass "
+            "--allow-changed-corpus to train on them as they are now"
         )
     enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers, given)
     if enc.tokenizer.tokens != saved.tokens:
         raise IncompatibleCheckpoint(
             f"{run.vocab} does not match the vocabulary of the corpus; restore it"
         )
+    return enc
+
+
+def _adopt_changed(run: RunDir, cfg: Config, paths: list[Path], vocab: Tokenizer,
+                   cache_dir: Path | None, progress: Progress | None, workers: int | None,
+                   notify: Callable[[str], None] | None) -> EncodedCorpus:
+    """Encodes the run's files as they are now with its vocabulary, and records them."""
+    present = [p for p in paths if p.is_file()]
+    if not present:
+        raise IncompatibleCheckpoint(
+            f"none of the run's corpus files exist any more ({', '.join(map(str, paths))}); "
+            "restore them to resume")
+    corpus = scan_corpus(present, cfg.data.normalize, cfg.data.encoding)
+    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, vocab.settings, workers, vocab)
+    StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
+                    cfg.data.seq_len)  # too small now: one clear error, nothing written
+    atomic_write_text(run.corpus, json.dumps(corpus_record(corpus, cfg, enc, given=True),
+                                             indent=2, ensure_ascii=False) + "\n")
+    if notify is not None:
+        gone = [str(p) for p in paths if p not in present]
+        unknown = int((enc.ids == UNK_ID).sum())
+        notify(f"note: the corpus changed since the run began; training on it as it is now "
+               f"({enc.ids.size:,} tokens, {unknown:,} of them <unk>: tokens the run's "
+               "vocabulary lacks)" + (f"; gone: {', '.join(gone)}" if gone else ""))
     return enc
