@@ -1,5 +1,7 @@
 """Samplers on rigged logits: each filter's job, the choice, seeds and validation."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -109,6 +111,7 @@ def test_filters_compose_in_a_sampler():
     ({"temperature": -0.1}, "temperature"),
     ({"temperature": float("nan")}, "temperature"),
     ({"top_k": -1}, "top_k"),
+    ({"top_k": True}, "top_k"),
     ({"top_p": 0.0}, "top_p"),
     ({"top_p": 1.5}, "top_p"),
     ({"repetition_penalty": 0.5}, "repetition_penalty"),
@@ -116,8 +119,76 @@ def test_filters_compose_in_a_sampler():
     ({"repetition_window": 0}, "repetition_window"),
 ])
 def test_bad_settings_name_the_setting_and_the_value(kwargs, name):
-    with pytest.raises(InvalidArgument, match=f"`{name}`.*Received: {name}="):
+    value = re.escape(repr(kwargs[name]))
+    with pytest.raises(InvalidArgument, match=rf"^`{name}` must be (?!None).+\. Received: "
+                                              rf"{name}={value}$"):
         SamplerSettings(**kwargs)
+
+
+@pytest.mark.parametrize("make, name, value", [
+    (lambda: Temperature(0), "temperature", 0),
+    (lambda: Temperature(-1.0), "temperature", -1.0),
+    (lambda: Temperature(float("inf")), "temperature", float("inf")),
+    (lambda: TopK(0), "top_k", 0),
+    (lambda: TopK(True), "top_k", True),
+    (lambda: TopK(1.5), "top_k", 1.5),
+    (lambda: TopP(0.0), "top_p", 0.0),
+    (lambda: RepetitionPenalty(0.9), "repetition_penalty", 0.9),
+    (lambda: RepetitionPenalty(1.2, window=0), "repetition_window", 0),
+])
+def test_each_filter_checks_its_own_argument(make, name, value):
+    with pytest.raises(InvalidArgument, match=rf"^`{name}` must be (?!None).+\. Received: "
+                                              rf"{name}={re.escape(repr(value))}$"):
+        make()
+
+
+def test_filters_work_row_by_row_in_a_batch():
+    logits = np.random.default_rng(0).normal(size=(4, 50)) * 3  # (4, 50)
+    logits[2] -= 1000  # one row far below the others
+    z = logits.copy()
+    TopK(3)(z, None)
+    for row, kept in zip(logits, np.isfinite(z), strict=True):
+        assert set(np.flatnonzero(kept)) == set(np.argsort(-row)[:3])
+    z = logits.copy()
+    TopP(0.5)(z, None)
+    for row, kept in zip(logits, np.isfinite(z), strict=True):
+        p = np.sort(softmax(row[None])[0])[::-1]
+        assert kept.sum() == np.searchsorted(np.cumsum(p), 0.5) + 1
+    probs = softmax(logits)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    np.testing.assert_allclose(probs[2], softmax(logits[2:3])[0])
+    # Drawing: each row from its own distribution, however far apart the rows are.
+    s = Sampler([])
+    picks = np.array([s.sample(logits, rngs(k, 4)) for k in range(200)])  # (200, 4)
+    for i in range(4):
+        top = np.argsort(-logits[i])[:5]
+        share = np.isin(picks[:, i], top).mean()
+        assert abs(share - probs[i, top].sum()) < 0.1, i  # the top 5's probability
+        assert len(set(picks[:, i])) > 3
+
+
+def test_edges_of_the_filters_and_the_choice():
+    TopK(1)  # the smallest k is allowed
+    z = RIGGED.copy()
+    TopK(1)(z, None)
+    assert np.isfinite(z[0]).tolist() == [False, True, False, False, False]
+    tiny = np.array([[0.0, -40.0, 1.0]])  # a token of probability ~1e-18
+    z = tiny.copy()
+    TopP(1.0)(z, None)  # 1 = off: nothing is dropped, however unlikely
+    assert np.isfinite(z).all()
+    z = RIGGED.copy()
+    RepetitionPenalty(2.0)(z, None)  # no history: nothing to penalise
+    np.testing.assert_array_equal(z, RIGGED)
+    z = RIGGED.copy()
+    RepetitionPenalty(2.0)(z, np.array([[0]]))  # token 0 is a token like any other
+    assert z[0, 0] < RIGGED[0, 0] and (z[0, 1:] == RIGGED[0, 1:]).all()
+    close = np.array([[1.0, 1.1, 0.9]])
+    assert {int(Sampler([], greedy=True).sample(close, rngs(k))[0]) for k in range(30)} == {1}
+    greedy = SamplerSettings(temperature=0).build()
+    assert {int(greedy.sample(close, rngs(k))[0]) for k in range(30)} == {1}
+    assert len({int(Sampler([]).sample(close, rngs(k))[0]) for k in range(30)}) == 3
+    one_row = Sampler([], greedy=True).sample(np.array([0.0, 2.0, 1.0]), rngs())  # (V,)
+    assert one_row.tolist() == [1]
 
 
 def test_a_tiny_temperature_is_greedy_not_nan(recwarn):
