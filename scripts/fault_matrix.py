@@ -299,6 +299,56 @@ def corpus_changed(tmp: Path) -> str:
     return one_error_line(textgen("train", "--resume", run), "changed")
 
 
+@case("resume on a changed corpus with --allow-changed-corpus", "trains on the new text "
+      "with the run's vocabulary; the next plain resume accepts it")
+def corpus_changed_allowed(tmp: Path) -> str:
+    run = trained(tmp, 2)
+    (tmp / "c.txt").write_text(TEXT + "Жук\n" * 10, encoding="utf-8")
+    p = ok(textgen("train", "--resume", run, "--max-steps", 4, "--allow-changed-corpus"))
+    assert "30 of them <unk>" in p.stderr and step_of(run) == 4, p.stderr[-400:]
+    ok(textgen("train", "--resume", run, "--max-steps", 5))
+    return "trained 2 more steps (30 <unk>), then resumed plainly to step 5"
+
+
+@case("textgen serve: a damaged last.npz, then SIGTERM mid-stream", "serves the previous "
+      "checkpoint with a warning; the stream ends with its final event; exit 0; the run "
+      "untouched")
+def serve_faults(tmp: Path) -> str:
+    import hashlib
+
+    import httpx
+
+    sys.path.insert(0, str(ROOT))
+    from tests.serving import events, start_server
+
+    run = trained(tmp, 12)
+    _damage(run / "checkpoints" / "last.npz", "flip")
+
+    def sums() -> dict[str, str]:
+        return {str(f): hashlib.sha256(f.read_bytes()).hexdigest()
+                for f in sorted(run.rglob("*")) if f.is_file()}
+
+    before = sums()
+    srv = start_server(run, "--checkpoint", "last", "--max-length", 100_000)
+    try:
+        assert any("'previous' checkpoint" in line for line in srv.stderr), srv.stderr
+        with httpx.Client(base_url=srv.url, timeout=60) as c:
+            assert c.post("/api/generate", json={"length": 20}).status_code == 200
+            with c.stream("POST", "/api/generate",
+                          json={"length": 100_000, "stream": True}) as r:
+                it = events(r)
+                assert next(it)[0] == "start"
+                srv.proc.send_signal(signal.SIGTERM)
+                last = list(it)[-1]
+        code = srv.proc.wait(30)
+    finally:
+        srv.stop()
+    assert last[0] == "done" and last[1]["finish_reasons"] == ["cancelled"], last
+    assert code == 0, (code, srv.stderr)
+    assert sums() == before, "the server wrote into the run"
+    return "warned and served 'previous'; stream ended 'cancelled'; exit 0; run unchanged"
+
+
 @case("sample/info/eval while the run saves every step", "every read finds a whole checkpoint",
       fast=True)
 def reads_during_saves(tmp: Path) -> str:
