@@ -96,3 +96,18 @@ def test_weights_the_config_does_not_describe_are_refused(tmp_path):
     ckpt = RunDir(tmp_path).read_checkpoint("last", prefixes=("model/",))
     with pytest.raises(IncompatibleCheckpoint, match="does not describe.*rnn_1"):
         RecurrentLM.from_checkpoint(ckpt, ModelConfig(5, 7, 1, "lstm"), V)
+
+
+def test_states_concatenate_and_split_back_and_a_batch_steps_like_its_rows():
+    from textgen.runtime import State
+
+    rng = np.random.default_rng(0)
+    states = [State([(rng.normal(size=(6, b)).astype(np.float32),
+                      rng.normal(size=(6, b)).astype(np.float32)) for _ in range(2)])
+              for b in (1, 3, 2)]
+    joined = State.concat(states)
+    assert joined.batch_size == 6
+    for back, orig in zip(joined.split([1, 3, 2]), states, strict=True):
+        for a, b in zip(back.layers, orig.layers, strict=True):
+            for x, y in zip(a, b, strict=True):
+                np.testing.assert_array_equal(x, y)

@@ -87,6 +87,22 @@ def test_generate_gives_what_the_library_gives(client, runs):
     assert greedy["texts"][0] != out["texts"][0]
 
 
+def test_concurrent_requests_are_stepped_together_and_each_gets_its_own_text(client, runs):
+    import concurrent.futures
+
+    bodies = [{"model": "en", "prompt": p, "length": 150, "seed": seed, "temperature": t,
+               "top_k": k, "n": n}
+              for p, seed, t, k, n in [("All:", 1, 0.8, 0, 1), ("First", 2, 1.2, 5, 2),
+                                       ("", 3, 0.5, 0, 1), ("Speak", 4, 1.0, 0, 1)]]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:  # 2 run, 2 wait, then join
+        answers = list(pool.map(lambda b: client.post("/api/generate", json=b).json(), bodies))
+    for body, answer in zip(bodies, answers, strict=True):
+        assert answer["texts"] == local(runs["en"], body["prompt"], 150, body["seed"],
+                                        n=body["n"], temperature=body["temperature"],
+                                        top_k=body["top_k"])
+    assert client.get("/healthz").json()["largest_batch"] >= 2
+
+
 def test_stop_strings_end_samples(client):
     out = client.post("/api/generate", json={"model": "en", "prompt": "All:", "length": 500,
                                              "seed": 1, "stop": ["\n\n"]}).json()
@@ -261,7 +277,7 @@ def test_a_slow_reader_does_not_hold_a_worker(client, server):
     with client.stream("POST", "/api/generate", json=body) as r:
         # Nothing read yet; the worker finishes anyway, writing into memory. The
         # request keeps its slot (and its memory) until its answer is sent.
-        assert wait_for(lambda: health(server)["generating"] == 0, timeout=60)
+        assert wait_for(lambda: health(server)["generating"] == 0, timeout=180)
         assert health(server)["requests"] == 1
         got = list(events(r))
     assert got[-1][0] == "done" and got[-1][1]["tokens"] == [length]

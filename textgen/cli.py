@@ -737,10 +737,10 @@ def _print_novelty(run_dir: Path, samples: int, length: int, ngram: int, tempera
               help="Most samples one request may ask for.")
 @click.option("--max-prompt", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="Longest prompt, in characters (longer gets 413).")
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Generations that run at once.")
-@click.option("--queue", type=click.IntRange(min=0), default=16, show_default=True,
-              help="Requests that may wait for a worker; more get 503 (busy).")
+@click.option("--workers", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Generations per model that run at once, stepped together as one batch.")
+@click.option("--queue", type=click.IntRange(min=0), default=32, show_default=True,
+              help="Requests that may wait beyond those; more get 503 (busy).")
 @click.option("--api-key", envvar="TEXTGEN_API_KEY", default=None, metavar="KEY",
               help="Require 'Authorization: Bearer KEY' on the API (also read from "
                    "$TEXTGEN_API_KEY). The page asks for it.")

@@ -259,6 +259,9 @@ class Generation:
         self.samples: list[Sample] = []
         self.last_token = ""  # the text of row 0's last generated token, once run
         self.cancelled = False
+        self._k = 0  # tokens drawn per row so far
+        self._sampler = None  # built when the first token is drawn
+        self._last: np.ndarray | None = None  # the ids drawn last
 
     def cancel(self) -> None:
         """Ends the samples still running before their next token (safe from any thread)."""
@@ -275,45 +278,76 @@ class Generation:
         return self.samples
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
-        tok, net = self.gen.tokenizer, self.gen.net
-        banned = tok.reserved_ids
-        sampler = self.settings.build(banned)
-        free: Sampler = SamplerSettings().build(banned)  # the first token of an empty prompt
-        rngs = [np.random.default_rng(s) for s in self.seeds]
-        n = len(self.seeds)
+        net = self.gen.net
+        while True:
+            ids, pieces = self.pick()
+            yield from pieces
+            if ids is None:
+                return
+            # Read the new tokens, so that the state is always "after the text".
+            self.absorb(*net.step(ids, self.state))
+
+    # === Step by step (a server steps many generations as one batch) ===
+
+    def pick(self) -> tuple[np.ndarray | None, list[tuple[int, str]]]:
+        """Draws the next token of every row.
+
+        Returns:
+            The token ids (n,) to read next (then call `absorb` with the network's
+            output for them), or None when the samples are finished; and the
+            `(row, text)` pieces that became final.
+        """
+        if self._k == 0 and self._sampler is None:
+            self._begin()
+        rows = self._rows
+        if self.cancelled:
+            for row in rows:
+                row.reason = row.reason or "cancelled"  # held-back text is dropped
+        if self._k >= self.length or all(r.reason for r in rows):
+            return None, self._finish()
+        tok = self.gen.tokenizer
+        free = self._k == 0 and self._free_start
+        ids = (self._free if free else self._sampler).sample(self.logits, self._rngs,
+                                                             self._recent)  # (n,)
+        self._recent[:, :-1] = self._recent[:, 1:]
+        self._recent[:, -1] = ids
+        self._k += 1
+        self._last = ids
+        pieces = []
+        for i, row in enumerate(rows):
+            if not row.reason:
+                piece = row.feed(tok.id_to_token(int(ids[i])))
+                if piece:
+                    pieces.append((i, piece))
+        return ids, pieces
+
+    def absorb(self, logits: np.ndarray, state: State) -> None:
+        """Takes the network's output after reading the tokens `pick` drew:
+        next-token logits (n, V) and the state."""
+        self.logits, self.state = logits, state
+
+    def _begin(self) -> None:
+        banned = self.gen.tokenizer.reserved_ids
+        self._sampler: Sampler | None = self.settings.build(banned)
+        self._free = SamplerSettings().build(banned)  # the first token of an empty prompt
+        self._rngs = [np.random.default_rng(s) for s in self.seeds]
         # The recent tokens the repetition penalty looks at (-1: none yet), oldest first.
-        recent = np.full((n, self.settings.repetition_window), -1, dtype=np.int64)
+        recent = np.full((len(self.seeds), self.settings.repetition_window), -1, np.int64)
         tail = self.prime.ids[-recent.shape[1] :]
         recent[:, recent.shape[1] - tail.size :] = tail
-        rows = self._rows
-        ids = None
-        for k in range(self.length):
-            if self.cancelled:
-                for row in rows:
-                    row.reason = row.reason or "cancelled"  # held-back text is dropped
-            if all(r.reason for r in rows):
-                break
-            pick = free if (k == 0 and self._free_start) else sampler
-            ids = pick.sample(self.logits, rngs, recent)  # (n,)
-            recent[:, :-1] = recent[:, 1:]
-            recent[:, -1] = ids
-            for i, row in enumerate(rows):
-                if not row.reason:
-                    piece = row.feed(tok.id_to_token(int(ids[i])))
-                    if piece:
-                        yield i, piece
-            # Read the new tokens, so that the state is always "after the text".
-            self.logits, self.state = net.step(ids, self.state)
-        if ids is not None:
-            self.last_token = tok.id_to_token(int(ids[0]))
-        for i, row in enumerate(rows):
-            piece = row.close()
-            if piece:
-                yield i, piece
+        self._recent = recent
+
+    def _finish(self) -> list[tuple[int, str]]:
+        if self.samples:
+            return []
+        if self._last is not None:
+            self.last_token = self.gen.tokenizer.id_to_token(int(self._last[0]))
+        pieces = [(i, piece) for i, row in enumerate(self._rows) if (piece := row.close())]
         self.samples = [
             Sample(row.text, self.prime.text, seed, row.reason, row.tokens)
-            for row, seed in zip(rows, self.seeds, strict=True)
+            for row, seed in zip(self._rows, self.seeds, strict=True)
         ]
+        return pieces
 
 
 class _Row:

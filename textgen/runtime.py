@@ -61,6 +61,19 @@ class State:
         """Returns an independent copy."""
         return State([tuple(a.copy() for a in layer) for layer in self.layers])
 
+    @staticmethod
+    def concat(states: list[State]) -> State:
+        """The rows of several states side by side, in order: one state of sum(B) rows."""
+        return State([tuple(np.concatenate(parts, axis=1) for parts in zip(*layers, strict=True))
+                      for layers in zip(*(s.layers for s in states), strict=True)])
+
+    def split(self, sizes: list[int]) -> list[State]:
+        """The inverse of `concat`: states of `sizes` rows each (views, not copies)."""
+        cuts = np.cumsum(sizes)[:-1]
+        split = [[np.split(a, cuts, axis=1) for a in layer] for layer in self.layers]
+        return [State([tuple(parts[k] for parts in layer) for layer in split])
+                for k in range(len(sizes))]
+
 
 class _Layer:
     """One recurrent layer: weights transposed to (G, ·), sigmoid gates halved."""

@@ -50,8 +50,8 @@ class ServeConfig:
 
     Attributes:
         limits: caps on what one request may ask.
-        workers: generations that run at once.
-        queue: requests that may wait for a worker (more get 503).
+        workers: generations per model that run at once (stepped as one batch).
+        queue: requests that may wait beyond those (more get 503).
         api_key: when set, /api/* and /v1/* need `Authorization: Bearer <key>`.
         loopback_only: answer only requests addressed to this machine by name
             (Host: localhost, 127.0.0.1 or [::1]): a web page cannot reach a
@@ -59,8 +59,8 @@ class ServeConfig:
     """
 
     limits: Limits = field(default_factory=Limits)
-    workers: int = 2
-    queue: int = 16
+    workers: int = 8
+    queue: int = 32
     api_key: str | None = None
     loopback_only: bool = True
 

@@ -1,14 +1,18 @@
-"""Generation jobs on a bounded pool of worker threads.
+"""Generation jobs, stepped together per model, with a bounded waiting line.
 
-Each request is a `Job`: its own recurrent state, run on one of `workers`
-threads (NumPy's matrix products release the GIL). A request holds a slot from
-before its prompt is read until its answer is sent; there are `workers +
-queue` slots, and a request that finds none is refused at once (503) instead
-of waiting without end. A job never waits for its client: it writes its pieces
-into an in-memory queue (at most `--max-length` tokens per sample) that the
-HTTP side drains at the client's pace, so a slow reader holds a slot and its
-memory, never a worker. Cancelling (the Stop button, a disconnect, shutdown)
-ends a job before its next token.
+Each request is a `Job` with its own recurrent state, samplers and seeds. The
+jobs running on one model are stepped as one batch by that model's `Batcher`
+thread: each job draws its next tokens, then a single `net.step` reads all of
+them (a matrix-matrix product costs little more than one row's
+matrix-vector product, so throughput grows with the number of clients). Up to
+`workers` jobs per model run at once; a request holds a slot from before its
+prompt is read until its answer is sent; there are `workers + queue` slots, and
+a request that finds none is refused at once (503) instead of waiting without
+end. A job never waits for its client: it writes its pieces into an in-memory
+queue (at most `--max-length` tokens per sample) that the HTTP side drains at
+the client's pace, so a slow reader holds a slot and its memory, never the
+batch. Cancelling (the Stop button, a disconnect, shutdown) ends a job before
+its next token.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from textgen.generate import Generation, Prime, Sample
+from textgen.runtime import State
 from textgen.serve.models import Model
 from textgen.serve.params import ApiError, Request
 
@@ -64,6 +71,9 @@ class Job:
         self.generating = False
         self._loop = loop
         self._queue: asyncio.Queue[Piece | Done] = asyncio.Queue()
+        self._lock = threading.Lock()
+        self._pending: list[Piece | Done] = []  # posted, not yet in the queue
+        self._scheduled = False  # a _flush is on its way to the event loop
         self._cancelled = False
         self._generation: Generation | None = None
 
@@ -79,36 +89,54 @@ class Job:
         """Whether `cancel` was called."""
         return self._cancelled
 
-    def run(self) -> None:
-        """Generates on a worker thread, posting events to the event loop."""
-        try:
-            self._run()
-        finally:
-            self.generating = False
-
-    def _run(self) -> None:
+    def begin(self) -> Generation | None:
+        """Reads the prompt (on the batcher's thread); None when the job is already
+        over (cancelled while waiting, or failed: its `Done` is posted)."""
         if self._cancelled:
-            self._post(Done([Sample("", self.prime.text, self.seed + i, "cancelled", 0)
-                             for i in range(self.request.n)]))
-            return
+            self.finish(Done([Sample("", self.prime.text, self.seed + i, "cancelled", 0)
+                              for i in range(self.request.n)]))
+            return None
         r = self.request
         try:
             gen = self.model.generator.run(self.prime, r.length, r.settings, r.n, self.seed,
                                            r.stop)
-            self._generation = gen
-            if self._cancelled:
-                gen.cancel()
-            for index, text in gen:
-                self._post(Piece(index, text))
-            self._post(Done(gen.samples))
-        except BaseException as e:  # reported to the client; the worker lives on
-            self._post(Done([], e))
+        except BaseException as e:  # reported to the client; the batcher lives on
+            self.finish(Done([], e))
+            return None
+        self._generation = gen
+        if self._cancelled:
+            gen.cancel()
+        return gen
+
+    def emit(self, pieces: list[tuple[int, str]]) -> None:
+        """Posts pieces of text that became final."""
+        for index, text in pieces:
+            self._post(Piece(index, text))
+
+    def finish(self, done: Done) -> None:
+        """Posts the end of the job."""
+        self.generating = False
+        self._post(done)
 
     def _post(self, event: Piece | Done) -> None:
+        # Events wait in a list; the event loop is woken once per batch of them,
+        # not once per piece (a wake-up costs more than a token).
+        with self._lock:
+            self._pending.append(event)
+            if self._scheduled:
+                return
+            self._scheduled = True
         try:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
+            self._loop.call_soon_threadsafe(self._flush)
         except RuntimeError:  # the event loop is closed: the server is gone
             self.cancel()
+
+    def _flush(self) -> None:
+        """Moves the posted events into the queue (on the event loop)."""
+        with self._lock:
+            events, self._pending, self._scheduled = self._pending, [], False
+        for event in events:
+            self._queue.put_nowait(event)
 
     async def next_events(self, timeout: float | None = None) -> list[Piece | Done]:
         """The events that are ready (at least one), or [] when `timeout` seconds pass
@@ -124,17 +152,103 @@ class Job:
         return ready
 
 
+class Batcher:
+    """Runs the jobs of one model, stepping up to `max_jobs` of them as one batch.
+
+    Every step, each running job draws its next tokens with its own sampler and
+    random generators (`Generation.pick`), then one `net.step` reads the tokens
+    of all of them, and each job takes back its rows (`Generation.absorb`). A
+    job's text is the same as if it ran alone (up to float rounding: BLAS sums
+    a batch's products in another order than one row's). Waiting jobs join
+    between steps, first come first served.
+    """
+
+    def __init__(self, model: Model, max_jobs: int):
+        self.model, self.max_jobs = model, max_jobs
+        self._waiting: deque[Job] = deque()
+        self._cv = threading.Condition()
+        self._stopping = False
+        self.largest_batch = 0  # the most jobs stepped together so far (for /healthz)
+        self._thread = threading.Thread(target=self._loop, name=f"textgen-serve-{model.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def add(self, job: Job) -> None:
+        """Queues a job (its prompt encoded) to join the batch."""
+        with self._cv:
+            self._waiting.append(job)
+            self._cv.notify()
+
+    def close(self) -> None:
+        """Stops the thread once the jobs it holds have ended (cancel them first)."""
+        with self._cv:
+            self._stopping = True
+            self._cv.notify()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        running: list[tuple[Job, Generation]] = []
+        while True:
+            with self._cv:
+                while not self._waiting and not running and not self._stopping:
+                    self._cv.wait()
+                if self._stopping and not self._waiting and not running:
+                    return
+                joining = [self._waiting.popleft()
+                           for _ in range(min(len(self._waiting), self.max_jobs - len(running)))]
+            for job in joining:
+                gen = job.begin()  # reads the prompt
+                if gen is not None:
+                    running.append((job, gen))
+            running = self._step(running)
+
+    def _step(self, running: list[tuple[Job, Generation]]) -> list[tuple[Job, Generation]]:
+        """Draws one token for every job, then reads them all in one `net.step`."""
+        stepping, ids = [], []
+        for job, gen in running:
+            try:
+                picked, pieces = gen.pick()
+            except BaseException as e:
+                job.finish(Done([], e))
+                continue
+            job.emit(pieces)
+            if picked is None:
+                job.finish(Done(gen.samples))
+            else:
+                stepping.append((job, gen))
+                ids.append(picked)
+        if not stepping:
+            return []
+        net = self.model.generator.net
+        self.largest_batch = max(self.largest_batch, len(stepping))
+        try:
+            if len(stepping) == 1:  # alone: no copying in and out of a batch
+                stepping[0][1].absorb(*net.step(ids[0], stepping[0][1].state))
+                return stepping
+            logits, state = net.step(np.concatenate(ids),
+                                     State.concat([gen.state for _, gen in stepping]))
+        except BaseException as e:  # a bug: every job in the batch reports it
+            for job, _ in stepping:
+                job.finish(Done([], e))
+            return []
+        sizes = [len(i) for i in ids]
+        for (_, gen), rows, part in zip(stepping, np.split(logits, np.cumsum(sizes)[:-1]),
+                                        state.split(sizes), strict=True):
+            gen.absorb(rows, part)
+        return stepping
+
+
 class Pool:
-    """A fixed number of worker threads with a bounded waiting line.
+    """The slots (running and waiting requests) and a `Batcher` per model.
 
     Args:
-        workers: jobs that generate at once.
-        queue: jobs that may wait for a worker; more are refused with 503.
+        workers: jobs per model that generate at once (stepped together).
+        queue: requests that may wait beyond those; more are refused with 503.
     """
 
     def __init__(self, workers: int, queue: int):
         self.workers, self.queue = workers, queue
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="textgen-serve")
+        self._batchers: dict[str, Batcher] = {}
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
 
@@ -157,9 +271,13 @@ class Pool:
         return job
 
     def start(self, job: Job, prime: Prime) -> None:
-        """Queues an open job for a worker."""
+        """Queues an open job on its model's batcher."""
         job.prime, job.generating = prime, True
-        self._executor.submit(job.run)
+        with self._lock:
+            batcher = self._batchers.get(job.model.name)
+            if batcher is None:
+                batcher = self._batchers[job.model.name] = Batcher(job.model, self.workers)
+        batcher.add(job)
 
     def close(self, job: Job) -> None:
         """Gives the job's slot back (its answer is sent, or will never be); cancels it."""
@@ -176,8 +294,10 @@ class Pool:
         """Workers, queue size, requests holding a slot and jobs generating."""
         with self._lock:
             jobs = list(self._jobs.values())
+            batchers = list(self._batchers.values())
         return {"workers": self.workers, "queue": self.queue, "requests": len(jobs),
-                "generating": sum(j.generating for j in jobs)}
+                "generating": sum(j.generating for j in jobs),
+                "largest_batch": max((b.largest_batch for b in batchers), default=0)}
 
     def cancel_all(self) -> None:
         """Cancels every running or waiting job."""
@@ -189,4 +309,7 @@ class Pool:
     def shutdown(self) -> None:
         """Cancels every job and waits for the workers to finish."""
         self.cancel_all()
-        self._executor.shutdown(wait=True, cancel_futures=False)
+        with self._lock:
+            batchers = list(self._batchers.values())
+        for batcher in batchers:
+            batcher.close()
