@@ -737,7 +737,7 @@ def _print_novelty(run_dir: Path, samples: int, length: int, ngram: int, tempera
               help="Most samples one request may ask for.")
 @click.option("--max-prompt", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="Longest prompt, in characters (longer gets 413).")
-@click.option("--workers", type=click.IntRange(min=1), default=8, show_default=True,
+@click.option("--workers", type=click.IntRange(min=1), default=32, show_default=True,
               help="Generations per model that run at once, stepped together as one batch.")
 @click.option("--queue", type=click.IntRange(min=0), default=32, show_default=True,
               help="Requests that may wait beyond those; more get 503 (busy).")

@@ -59,7 +59,7 @@ class ServeConfig:
     """
 
     limits: Limits = field(default_factory=Limits)
-    workers: int = 8
+    workers: int = 32
     queue: int = 32
     api_key: str | None = None
     loopback_only: bool = True
