@@ -100,17 +100,9 @@ def native_request(body: Any, limits: Limits, default_model: str | None) -> Requ
     if unknown:
         raise ApiError(400, f"unknown parameter {unknown[0]!r}; the parameters are "
                        + ", ".join(sorted(NATIVE_KEYS)), unknown[0])
-    return Request(
-        model=_model(body, default_model),
-        prompt=_prompt(body.get("prompt", ""), limits),
-        length=_int(body, "length", 200, 0, limits.max_length),
-        settings=_settings(body, temperature=1.0, top_k=_int(body, "top_k", 0, 0, None)),
-        n=_int(body, "n", 1, 1, limits.max_n),
-        seed=_seed(body),
-        stop=_stop(body.get("stop"), limits),
-        stream=_bool(body, "stream"),
-        drop_unknown=_bool(body, "drop_unknown"),
-    )
+    return _request(body, limits, default_model, body.get("prompt", ""),
+                    _int(body, "length", 200, 0, limits.max_length),
+                    drop_unknown=_bool(body, "drop_unknown"))
 
 
 def openai_request(body: Any, limits: Limits, default_model: str | None) -> Request:
@@ -131,15 +123,23 @@ def openai_request(body: Any, limits: Limits, default_model: str | None) -> Requ
         prompt = prompt[0]
     if body.get("echo"):
         raise ApiError(400, "`echo` is not supported", "echo")
+    return _request(body, limits, default_model, prompt,
+                    _int(body, "max_tokens", 16, 0, limits.max_length))
+
+
+def _request(body: dict, limits: Limits, default_model: str | None, prompt: Any, length: int,
+             drop_unknown: bool = False) -> Request:
+    """The parameters both APIs share, checked."""
     return Request(
         model=_model(body, default_model),
         prompt=_prompt(prompt, limits),
-        length=_int(body, "max_tokens", 16, 0, limits.max_length),
-        settings=_settings(body, temperature=1.0, top_k=_int(body, "top_k", 0, 0, None)),
+        length=length,
+        settings=_settings(body),
         n=_int(body, "n", 1, 1, limits.max_n),
         seed=_seed(body),
         stop=_stop(body.get("stop"), limits),
         stream=_bool(body, "stream"),
+        drop_unknown=drop_unknown,
     )
 
 
@@ -194,8 +194,9 @@ def _number(body: dict, name: str, default: float) -> float:
     return float(value)
 
 
-def _settings(body: dict, temperature: float, top_k: int) -> SamplerSettings:
-    values = {"temperature": _number(body, "temperature", temperature), "top_k": top_k,
+def _settings(body: dict) -> SamplerSettings:
+    values = {"temperature": _number(body, "temperature", 1.0),
+              "top_k": _int(body, "top_k", 0, 0, None),
               "top_p": _number(body, "top_p", 1.0),
               "repetition_penalty": _number(body, "repetition_penalty", 1.0)}
     try:
