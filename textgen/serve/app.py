@@ -131,12 +131,8 @@ class _Api:
     # === Generating ===
 
     async def generate(self, request: HttpRequest) -> Response:
-        req = native_request(await self._json(request), self.config.limits, self.default)
-        job = await self._start(req)
-        if req.stream:
-            return _JobStream(self._native_events(job), job, self.pool)
-        done = await self._collect(job, request)
-        return JSONResponse(self._native_result(job, done))
+        return await self._answer(request, native_request, self._native_events,
+                                  self._native_result)
 
     async def cancel(self, request: HttpRequest) -> Response:
         body = await self._json(request)
@@ -150,12 +146,18 @@ class _Api:
         return JSONResponse({"id": job_id, "cancelled": True})
 
     async def completions(self, request: HttpRequest) -> Response:
-        req = openai_request(await self._json(request), self.config.limits, self.default)
+        return await self._answer(request, openai_request, self._openai_events,
+                                  self._openai_result)
+
+    async def _answer(self, request: HttpRequest, parse: Callable, events: Callable,
+                      result: Callable) -> Response:
+        """Parses a request with `parse`, starts its job, and answers with `events`
+        (streaming) or `result` (one JSON body): the shape both APIs share."""
+        req = parse(await self._json(request), self.config.limits, self.default)
         job = await self._start(req)
         if req.stream:
-            return _JobStream(self._openai_events(job), job, self.pool)
-        done = await self._collect(job, request)
-        return JSONResponse(self._openai_result(job, done))
+            return _JobStream(events(job), job, self.pool)
+        return JSONResponse(result(job, await self._collect(job, request)))
 
     # === Helpers ===
 

@@ -84,11 +84,6 @@ class Job:
         if gen is not None:
             gen.cancel()
 
-    @property
-    def cancelled(self) -> bool:
-        """Whether `cancel` was called."""
-        return self._cancelled
-
     def begin(self) -> Generation | None:
         """Reads the prompt (on the batcher's thread); None when the job is already
         over (cancelled while waiting, or failed: its `Done` is posted)."""

@@ -61,17 +61,17 @@ def load_models(run_dirs: list[Path], checkpoint: str | None = None) -> dict[str
 
 def describe(name: str, gen: Generator) -> dict[str, Any]:
     """The facts about a loaded model that clients see (no filesystem paths)."""
-    state = gen.cfg.model
+    shape = gen.cfg.model
     run = RunDir(gen.run_path)
     best = _best_bpc(run)
     return {
         "name": name,
         "tokenizer": gen.tokenizer.kind,
         "vocab_size": gen.tokenizer.vocab_size,
-        "cell": state.cell,
-        "layers": state.layers,
-        "units": state.units,
-        "embedding_dim": state.embedding_dim,
+        "cell": shape.cell,
+        "layers": shape.layers,
+        "units": shape.units,
+        "embedding_dim": shape.embedding_dim,
         "checkpoint": gen.checkpoint,
         "step": gen.step,
         "best_val_bits_per_char": best,
