@@ -130,6 +130,8 @@ def test_user_errors_are_one_line(trained, tmp_path, tiny_corpus):
         (["sample", trained, "--temperature", -1], "--temperature"),
         (["sample", trained, "--temperature", "inf"], "temperature"),
         (["train", tiny_corpus, "--out", out, "--set", "train.lr=nan"], "finite"),
+        (["train", tiny_corpus, "--out", out, "--set", "model.cell=gru", "--set",
+          "model.weight_drop=0.2"], "model.weight_drop works with LSTM layers only"),
         (["sample", trained, "--length", "many"], "--length"),
         (["sample", trained, "--seed", -1], "--seed"),
         (["train", tiny_corpus, "--out", tiny_corpus / "sub"], "cannot create the run directory"),

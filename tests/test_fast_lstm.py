@@ -128,3 +128,38 @@ def test_saved_keras_models_with_the_fast_layer_load(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
     assert isinstance(loaded.get_layer("rnn_0"), FastLSTM)
+
+
+def test_weight_drop_masks_the_recurrent_kernel_while_training_only():
+    """DropConnect: a new mask per call; the dropped weights get exactly no gradient."""
+    cfg = ModelConfig(embedding_dim=5, units=32, layers=1, weight_drop=0.5)
+    model = build_model(cfg, V, B)
+    plain = build_model(ModelConfig(embedding_dim=5, units=32, layers=1), V, B)
+    for a, b in zip(plain.trainable_variables, model.trainable_variables, strict=True):
+        a.assign(b)
+    layer = model.get_layer("rnn_0")
+    assert layer._fast_path_applies(None, True)  # also on a GPU: cuDNN has no weight drop
+    x = np.random.default_rng(5).integers(0, V, (B, T)).astype(np.int32)
+    y = np.random.default_rng(6).integers(0, V, (B, T)).astype(np.int32)
+    # Inference uses every weight: the same as the model without weight drop.
+    np.testing.assert_allclose(model(x).numpy(), plain(x).numpy(), atol=1e-6)
+    kernel = layer.cell.recurrent_kernel
+    zero_grads = []
+    for _ in range(2):
+        _, grads = _loss_and_grads(model, x, y)
+        g = grads[[v.path for v in model.trainable_variables].index(kernel.path)]
+        zero_grads.append(g == 0)
+    for zeros in zero_grads:
+        assert 0.4 < zeros.mean() < 0.6  # about half of the (32, 128) kernel is dropped
+    assert (zero_grads[0] != zero_grads[1]).any()  # a fresh mask for each batch
+    _, plain_grads = _loss_and_grads(plain, x, y)
+    assert (plain_grads[[v.path for v in plain.trainable_variables].index(
+        plain.get_layer("rnn_0").cell.recurrent_kernel.path)] == 0).mean() < 0.01
+
+
+def test_weight_drop_is_saved_with_the_layer(tmp_path):
+    model = build_model(ModelConfig(embedding_dim=5, units=6, layers=1, weight_drop=0.3), V, B)
+    model.save(tmp_path / "m.keras")
+    assert keras.models.load_model(tmp_path / "m.keras").get_layer("rnn_0").weight_drop == 0.3
+    with pytest.raises(ValueError, match="weight drop"):
+        build_model(ModelConfig(weight_drop=0.3), V, B, fast=False)

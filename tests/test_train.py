@@ -28,13 +28,17 @@ def _variables(trainer):
     return [v.numpy() for v in trainer.model.variables + trainer.optimizer.variables]
 
 
-# Inside the first epoch; across an epoch boundary; the bfloat16 path too.
-@pytest.mark.parametrize(("n", "precision"), [
-    (7, "float32"), (30, "float32"), (30, "mixed_bfloat16"),
+# Inside the first epoch; across an epoch boundary; the bfloat16 path too; with weight
+# drop (its random generator) and weight decay.
+@pytest.mark.parametrize(("n", "precision", "regularise"), [
+    (7, "float32", False), (30, "float32", False), (30, "mixed_bfloat16", False),
+    (7, "float32", True),
 ])
-def test_resume_is_exact(tiny_corpus, tmp_path, n, precision):
+def test_resume_is_exact(tiny_corpus, tmp_path, n, precision, regularise):
     kw = dict(data__batch_size=8, data__seq_len=24, model__dropout=0.1, train__epochs=5,
               train__precision=precision, train__eval_every=4)
+    if regularise:
+        kw.update(model__weight_drop=0.3, train__weight_decay=0.5)
     straight, r1 = _train(tiny_corpus, tmp_path / "a", 2 * n, **kw)
     _, half = _train(tiny_corpus, tmp_path / "b", n, **kw)
     assert half.stop_reason == "max_steps" and half.state.step == n
@@ -47,6 +51,16 @@ def test_resume_is_exact(tiny_corpus, tmp_path, n, precision):
     for la, lb in layers:
         for sa, sb in zip(la.states, lb.states, strict=True):
             np.testing.assert_allclose(sa.numpy(), sb.numpy(), atol=1e-5)
+
+
+def test_weight_decay_shrinks_the_weights(tiny_corpus, tmp_path):
+    def norm(trainer):
+        return sum(float(np.sum(v.numpy() ** 2)) for v in trainer.model.trainable_variables)
+
+    plain, _ = _train(tiny_corpus, tmp_path / "a", 5)
+    decayed, _ = _train(tiny_corpus, tmp_path / "b", 5, train__weight_decay=20.0)
+    # 5 steps at lr 2e-3 x 20: each weight times about (1 - 0.04)^5 = 0.82, squared 0.66.
+    assert norm(decayed) < 0.8 * norm(plain)
 
 
 def test_epochs_write_metrics_best_checkpoint_and_reset_state(tiny_corpus, tmp_path):

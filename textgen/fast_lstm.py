@@ -15,8 +15,12 @@ checkpoints are unchanged) whose inner loop does what cuDNN and PyTorch do:
 Under a mixed (bfloat16) dtype policy the matmuls take bfloat16 operands while
 the cell state and gate arithmetic stay float32.
 
+It also adds AWD-LSTM's weight drop (`weight_drop`): while training, one
+random mask per batch zeroes that share of the recurrent kernel (and scales the
+rest by 1 / (1 - p)); the gradient reaches the kept weights through the mask.
+
 On a GPU, with a mask, or with cell dropout, Keras's own path (cuDNN when
-possible) is used unchanged.
+possible) is used unchanged, except that weight drop always takes this path.
 """
 
 from __future__ import annotations
@@ -135,8 +139,19 @@ def _cast(x, dtype: tf.DType) -> tf.Tensor:
 class FastLSTM(keras.layers.LSTM):
     """`keras.layers.LSTM` with the fast CPU inner loop (see the module docstring).
 
-    Takes the same arguments and holds the same weights as `keras.layers.LSTM`.
+    Takes the same arguments and holds the same weights as `keras.layers.LSTM`, plus
+    `weight_drop` (the share of the recurrent kernel dropped per batch while training;
+    a layer with weight drop also holds the state of its random generator).
     """
+
+    def __init__(self, *args, weight_drop: float = 0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.weight_drop = float(weight_drop)
+        # Created only when used, so that models without weight drop keep their variables.
+        self.seed_generator = keras.random.SeedGenerator() if self.weight_drop else None
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "weight_drop": self.weight_drop}
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self._fast_path_applies(mask, training):
@@ -151,7 +166,11 @@ class FastLSTM(keras.layers.LSTM):
         if cell.use_bias:
             xz = xz + _cast(cell.bias, tf.float32)
         h0, c0 = (_cast(s, tf.float32) for s in initial_state)
-        hs, h, c = lstm_sequence(xz, h0, c0, _cast(cell.recurrent_kernel, dtype))
+        u = cell.recurrent_kernel  # (H, 4H)
+        if training and self.weight_drop:
+            u = keras.random.dropout(_cast(u, tf.float32), self.weight_drop,
+                                     seed=self.seed_generator)
+        hs, h, c = lstm_sequence(xz, h0, c0, _cast(u, dtype))
         outputs = _cast(tf.transpose(hs, (1, 0, 2)), dtype)  # (B, T, H)
         return h, outputs, [h, c]  # the caller casts and stores the states
 
@@ -165,6 +184,8 @@ class FastLSTM(keras.layers.LSTM):
             and not (training and (cell.dropout or cell.recurrent_dropout))
             and cell.activation is keras.activations.tanh
             and cell.recurrent_activation is keras.activations.sigmoid
-            and not tf.config.list_logical_devices("GPU")  # cuDNN is faster there
+            # cuDNN is faster on a GPU, but has no weight drop.
+            and (bool(training and self.weight_drop)
+                 or not tf.config.list_logical_devices("GPU"))
         )
 

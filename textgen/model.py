@@ -8,6 +8,8 @@ uses B rows, sampling uses 1).
 
 from __future__ import annotations
 
+import functools
+
 from textgen.backend import keras
 from textgen.config import ModelConfig
 from textgen.fast_lstm import FastLSTM
@@ -28,15 +30,22 @@ def build_model(
         batch_size: B, fixed because the recurrent state is kept per row.
         precision: "float32" or "mixed_bfloat16" (bfloat16 matmuls, float32 weights
             and logits); see `textgen.precision`.
-        fast: use `FastLSTM` (same weights, faster CPU training) for LSTM layers;
-            False builds stock `keras.layers.LSTM` (the benchmark baseline).
+        fast: use `FastLSTM` (same weights, faster CPU training, weight drop) for LSTM
+            layers; False builds stock `keras.layers.LSTM` (the benchmark baseline,
+            which has no weight drop).
 
     Returns:
         A Keras model mapping token ids (B, T) int32 to logits (B, T, V) float32.
         T may vary between calls.
     """
-    lstm = FastLSTM if fast else keras.layers.LSTM
-    rnn = {"lstm": lstm, "gru": keras.layers.GRU}[cfg.cell]
+    if cfg.cell == "gru":
+        rnn = keras.layers.GRU
+    elif fast:
+        rnn = functools.partial(FastLSTM, weight_drop=cfg.weight_drop)
+    elif cfg.weight_drop:
+        raise ValueError("weight drop needs FastLSTM (fast=True)")
+    else:
+        rnn = keras.layers.LSTM
     ids = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="ids")  # (B, T)
     x = keras.layers.Embedding(
         vocab_size, cfg.embedding_dim, name="embedding", dtype=precision,

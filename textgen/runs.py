@@ -17,8 +17,8 @@ from typing import Any
 from textgen.config import (
     Config,
     apply_overrides,
+    check_combinations,
     check_fits_in_memory,
-    check_freeze_layers,
     read_config_file,
 )
 from textgen.corpus import Corpus, scan_corpus, scan_recorded
@@ -104,7 +104,7 @@ def new_run(
             raise TextgenError(
                 f"--out {out} exists and holds other files; pick a new directory"
             )
-    check_freeze_layers(cfg)
+    check_combinations(cfg)
     # "auto" is decided once, here, and recorded: a resume keeps the run's numerics.
     cfg.train.precision = resolve_precision(cfg.train.precision)
     corpus = scan_corpus(corpus_paths, cfg.data.normalize, cfg.data.encoding, pattern)

@@ -19,7 +19,7 @@ import numpy as np
 
 from textgen.backend import keras, tf
 from textgen.checkpoints import load_checkpoint, save_checkpoint
-from textgen.config import Config, check_freeze_layers, parse_duration
+from textgen.config import Config, check_combinations, parse_duration
 from textgen.corpus_stats import CorpusStats
 from textgen.data import (
     MIN_BATCHES_PER_EPOCH,
@@ -146,7 +146,8 @@ class Trainer:
         )
         freeze(self.model, cfg)
         self.optimizer = keras.optimizers.Adam(
-            learning_rate=cfg.train.lr, global_clipnorm=cfg.train.clip_norm or None
+            learning_rate=cfg.train.lr, global_clipnorm=cfg.train.clip_norm or None,
+            weight_decay=cfg.train.weight_decay or None,
         )
         self.optimizer.build(self.model.trainable_variables)
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(
@@ -477,7 +478,7 @@ def freeze(model: keras.Model, cfg: Config) -> None:
     Raises:
         ConfigError: more layers to freeze than the model has.
     """
-    check_freeze_layers(cfg)
+    check_combinations(cfg)
     model.get_layer("embedding").trainable = not cfg.train.freeze_embedding
     for i in range(cfg.train.freeze_layers):
         model.get_layer(f"rnn_{i}").trainable = False
