@@ -89,7 +89,7 @@ def pipeline_worker(corpus: Path, config: Path, steps: int, windows: int) -> dic
         n = (windows * (steps + 1) + 2) * cfg.data.batch_size * cfg.data.seq_len + 1
         rng = np.random.default_rng(0)
         fake = EncodedCorpus(rng.integers(0, enc.tokenizer.vocab_size, n).astype(enc.ids.dtype),
-                             enc.tokenizer, n, 1.0, 1.0, cached=False)
+                             enc.tokenizer, n, 1.0, 1.0, 0.0, cached=False)
         loops = {}
         for name, e in (("real", again), ("synthetic", fake)):
             trainer = Trainer(cfg, e, RunDir(Path(tmp) / name))

@@ -1,3 +1,4 @@
+import math
 from pathlib import Path
 
 import numpy as np
@@ -5,7 +6,13 @@ import pytest
 
 from textgen.config import DataConfig
 from textgen.corpus import scan_corpus
-from textgen.data import StatefulBatches, encode_corpus, split_ids, validation_batches
+from textgen.data import (
+    StatefulBatches,
+    encode_corpus,
+    spelling_nats,
+    split_ids,
+    validation_batches,
+)
 from textgen.errors import CorpusTooSmall
 
 
@@ -53,6 +60,9 @@ def test_encoding_is_cached_and_keyed_by_tokenizer_settings(tmp_path):
     capped = encode_corpus(corpus, DataConfig(max_vocab=3), tmp_path / "cache")
     assert not capped.cached and capped.tokenizer.vocab_size == 3
     assert capped.coverage < 1.0
+    assert first.unk_nats == 0.0 and capped.unk_nats > 0  # spelling cost of an <unk>
+    assert encode_corpus(corpus, DataConfig(max_vocab=3), tmp_path / "cache").unk_nats == (
+        capped.unk_nats)  # kept in the cache
     # New content misses the cache.
     p.write_text("abracadabra!\n" * 100, encoding="utf-8")
     assert not encode_corpus(scan_corpus([p]), cfg, tmp_path / "cache").cached
@@ -111,3 +121,13 @@ def test_library_default_never_spawns_from_an_unguarded_script(tmp_path):
                          encoding="utf-8", cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert out.returncode == 0 and out.stderr == "", out.stderr
     assert int(out.stdout) > 1000
+
+
+def test_spelling_nats_is_the_unigram_code_length_of_the_oov_characters_and_lengths():
+    # "ab" once and "a" once: characters a, a, b (2/3, 1/3); lengths 2 and 1 (1/2 each).
+    expected = (-2 * math.log(2 / 3) - math.log(1 / 3) + 2 * math.log(2)) / 2
+    assert spelling_nats({"ab": 1, "a": 1}) == pytest.approx(expected)
+    assert spelling_nats({"aa": 5}) == 0.0  # nothing to choose: no cost
+    assert spelling_nats({}) == 0.0
+    # Rarer, more varied words cost more to spell than a repeated one.
+    assert spelling_nats({"天地": 1, "玄黄": 1}) > spelling_nats({"天地": 2})

@@ -33,6 +33,11 @@ def test_word_model_trains_reports_bpc_and_samples_chinese(tmp_path):
     scored = json.loads(CliRunner().invoke(cli, ["eval", str(run), "--format", "json"]).stdout)
     assert scored["loss"] == pytest.approx(nats_per_token, rel=1e-4)
     assert scored["bits_per_char"] == pytest.approx(bpc, rel=1e-4)
+    # Words beyond the 2,000 kept are <unk>, and bits/char pay for their characters.
+    model_only = scored["loss"] * scored["tokens"] / scored["characters"] / math.log(2)
+    assert scored["unknown"] > 0 and scored["spelling_bits_per_char"] > 0.05
+    assert scored["bits_per_char"] == pytest.approx(
+        model_only + scored["spelling_bits_per_char"], rel=1e-6)
     # Copy detection works on word models too (n-grams are of characters).
     copied = json.loads(CliRunner().invoke(cli, ["eval", str(run), "--novelty", "--samples", 2,
                                                  "--length", 30, "--format", "json"]).stdout)

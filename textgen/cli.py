@@ -685,6 +685,9 @@ def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, 
         f"  loss {result.loss:.4f} nats/token, perplexity {result.perplexity:.2f}, "
         f"{result.bits_per_char:.4f} bits/character\n"
         f"  <unk>: {result.unknown:,} tokens ({share:.2%})"
+        + (f"; spelling out their characters adds "
+           f"{result.spelling_bits_per_char:.4f} bits/character"
+           if result.unknown else "")
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from textgen.errors import CorpusTooSmall
 from textgen.fileio import atomic_write, atomic_write_text
 from textgen.tokenizers import Tokenizer, load_tokenizer, tokenizer_class
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: meta has unk_nats
 MIN_BATCHES_PER_EPOCH = 50  # char-rnn warns below this: the model sees too few updates.
 
 
@@ -56,6 +57,9 @@ class EncodedCorpus:
     n_chars: int  # characters in the whole corpus text
     coverage: float  # share of corpus tokens that are in the vocabulary
     unk_chars: float  # mean characters per out-of-vocabulary token (for bits/char)
+    # Nats to spell out one out-of-vocabulary token character by character (see
+    # `spelling_nats`); bits per character charge it for every <unk> target.
+    unk_nats: float
     cached: bool  # True when read back from the cache
     cache_warning: str | None = None  # why the cache could not be written, if it could not
 
@@ -65,6 +69,15 @@ class EncodedCorpus:
         lengths[self.tokenizer.reserved_ids] = self.unk_chars
         return lengths
 
+    def spelling_cost(self, n_unknown: int) -> float:
+        """Nats to add for `n_unknown` <unk> targets so that bits/char stay honest.
+
+        A model that predicts `<unk>` has not said which characters came: a word
+        model whose rare words are `<unk>` would otherwise look better per character
+        the more words it leaves out of its vocabulary.
+        """
+        return n_unknown * self.unk_nats
+
     def meta(self) -> dict[str, Any]:
         """Scalar facts about the encoding (saved next to the cached ids)."""
         return {
@@ -73,6 +86,7 @@ class EncodedCorpus:
             "n_chars": self.n_chars,
             "coverage": self.coverage,
             "unk_chars": self.unk_chars,
+            "unk_nats": self.unk_nats,
         }
 
 
@@ -165,6 +179,7 @@ def encode_corpus(
     oov = {t: c for t, c in counts.items() if tok.token_to_id(t) == 0}
     n_oov = sum(oov.values())
     unk_chars = sum(len(t) * c for t, c in oov.items()) / n_oov if n_oov else 1.0
+    unk_nats = spelling_nats(oov)
 
     # The token count is known from the counts, so the ids stream straight into the
     # cache file, which is then memory-mapped: memory stays at one chunk, whatever
@@ -184,7 +199,8 @@ def encode_corpus(
         warning = e
         ids = np.empty(n_tokens, dtype=tok.dtype)
         _fill(ids, pieces())
-    enc = EncodedCorpus(ids, tok, seen[0], tok.coverage(counts), unk_chars, cached=False)
+    enc = EncodedCorpus(ids, tok, seen[0], tok.coverage(counts), unk_chars, unk_nats,
+                        cached=False)
     if warning is None:
         try:
             # The meta file is written last: a cache entry without it is ignored.
@@ -198,6 +214,37 @@ def encode_corpus(
             "set TEXTGEN_CACHE_DIR to a writable directory to skip encoding next time"
         )
     return enc
+
+
+def spelling_nats(oov: Counter[str] | dict[str, int]) -> float:
+    """Mean nats to spell one out-of-vocabulary token with a unigram character model.
+
+    The code length of an `<unk>`'s characters: each character of the OOV tokens costs
+    -ln p(c) under the frequencies of the characters in all OOV tokens, and each
+    token's length costs -ln p(length) under the OOV tokens' length frequencies (so
+    the spelling ends). A simple speller fitted to the corpus's OOV tokens: a
+    character model with context would pay less, one that has not seen them more.
+    0 when the vocabulary covers the corpus.
+
+    Args:
+        oov: out-of-vocabulary token -> occurrences.
+
+    Returns:
+        The mean over OOV occurrences, in nats.
+    """
+    n_tokens = sum(oov.values())
+    if not n_tokens:
+        return 0.0
+    chars: Counter[str] = Counter()
+    lengths: Counter[int] = Counter()
+    for token, n in oov.items():
+        for ch in token:
+            chars[ch] += n
+        lengths[len(token)] += n
+    n_chars = sum(chars.values())
+    char_nats = -sum(n * math.log(n / n_chars) for n in chars.values())
+    length_nats = -sum(n * math.log(n / n_tokens) for n in lengths.values())
+    return (char_nats + length_nats) / n_tokens
 
 
 def _fill(ids: np.ndarray, pieces: Iterator[np.ndarray]) -> None:
@@ -260,7 +307,8 @@ def _read_cache(stem: Path) -> EncodedCorpus | None:
     if ids.size != meta["n_tokens"]:
         return None
     return EncodedCorpus(
-        ids, tok, meta["n_chars"], meta["coverage"], meta["unk_chars"], cached=True
+        ids, tok, meta["n_chars"], meta["coverage"], meta["unk_chars"], meta["unk_nats"],
+        cached=True,
     )
 
 

@@ -38,6 +38,7 @@ class Evaluation:
     characters: float  # characters those targets cover
     unknown: int  # targets that were <unk> (scored like any token)
     nats: float  # total negative log-likelihood
+    spelling_nats: float  # what spelling out the <unk> targets' characters adds (bits/char)
     notices: list[str] = field(default_factory=list)  # damage worked around (RunDir.load)
 
     @property
@@ -52,13 +53,23 @@ class Evaluation:
 
     @property
     def bits_per_char(self) -> float:
-        """Bits per character: comparable between character and word models."""
-        return bits(self.nats) / self.characters
+        """Bits per character: comparable between character and word models.
+
+        The characters behind `<unk>` targets are paid for (`spelling_nats`), so a
+        model does not look better for leaving words out of its vocabulary.
+        """
+        return bits(self.nats + self.spelling_nats) / self.characters
+
+    @property
+    def spelling_bits_per_char(self) -> float:
+        """The part of `bits_per_char` that pays for the `<unk>` targets' characters."""
+        return bits(self.spelling_nats) / self.characters
 
     def to_dict(self) -> dict[str, Any]:
         """All fields and derived figures, JSON-ready."""
         return asdict(self) | {"loss": self.loss, "perplexity": self.perplexity,
-                               "bits_per_char": self.bits_per_char}
+                               "bits_per_char": self.bits_per_char,
+                               "spelling_bits_per_char": self.spelling_bits_per_char}
 
 
 def evaluate(
@@ -110,11 +121,12 @@ def evaluate(
             "tail is shorter than a batch); give a text to evaluate: "
             f"textgen eval {run.path} FILE"
         )
+    unknown = batches.count(tok.reserved_ids)
     return Evaluation(
         run=str(run.path), checkpoint=ckpt.path.stem, step=ckpt.state.step, text=label,
         tokens=batches.n_tokens(), skipped=ids.size - 1 - batches.n_tokens(),
         characters=_characters(batches, enc),
-        unknown=batches.count(tok.reserved_ids), nats=_score(net, batches),
+        unknown=unknown, nats=_score(net, batches), spelling_nats=enc.spelling_cost(unknown),
         notices=loaded.notices,
     )
 

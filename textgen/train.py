@@ -139,6 +139,9 @@ class Trainer:
         self.val_chars = (
             self.val_batches.target_chars(enc.char_lengths()) if self.val_batches else 0.0
         )
+        # Bits/char also pay for spelling out the characters behind each <unk> target.
+        self.val_spelling = enc.spelling_cost(
+            self.val_batches.count(enc.tokenizer.reserved_ids)) if self.val_batches else 0.0
         keras.utils.set_random_seed(cfg.train.seed)
         self.precision = resolve_precision(cfg.train.precision)
         self.model = build_model(
@@ -200,6 +203,9 @@ class Trainer:
     def evaluate(self) -> tuple[float, float] | None:
         """Mean nats per token and bits per character on the validation tail.
 
+        Nats per token are the model's own loss; bits per character add the cost of
+        spelling out the characters of `<unk>` targets (`EncodedCorpus.spelling_cost`).
+
         The state is reset before and after, so validation neither sees the
         training context nor leaks into the next training batch.
         """
@@ -210,7 +216,8 @@ class Trainer:
         for k in range(len(self.val_batches)):
             total += float(self._eval_step(*self.val_batches[k]))
         reset_states(self.model)
-        return total / self.val_batches.n_tokens(), bits(total) / self.val_chars
+        return (total / self.val_batches.n_tokens(),
+                bits(total + self.val_spelling) / self.val_chars)
 
     # === The loop ===
 
