@@ -1,3 +1,4 @@
+import json
 import math
 from pathlib import Path
 
@@ -8,7 +9,9 @@ from textgen.config import DataConfig
 from textgen.corpus import scan_corpus
 from textgen.data import (
     StatefulBatches,
+    cache_key,
     encode_corpus,
+    load_cached,
     spelling_nats,
     split_ids,
     validation_batches,
@@ -63,6 +66,28 @@ def test_encoding_is_cached_and_keyed_by_tokenizer_settings(tmp_path):
     assert first.unk_nats == 0.0 and capped.unk_nats > 0  # spelling cost of an <unk>
     assert encode_corpus(corpus, DataConfig(max_vocab=3), tmp_path / "cache").unk_nats == (
         capped.unk_nats)  # kept in the cache
+
+
+def test_cache_entries_from_before_the_unk_charge_are_re_encoded_or_kept(tmp_path):
+    p = tmp_path / "c.txt"
+    p.write_text("abcabcabd" * 50, encoding="utf-8")
+    corpus, cfg = scan_corpus([p]), DataConfig(max_vocab=3)
+    first = encode_corpus(corpus, cfg, tmp_path / "cache")
+    key = cache_key(corpus, cfg)
+    meta_file = tmp_path / "cache" / f"{key}.json"
+
+    def age():  # as written before entries had unk_nats
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        del meta["unk_nats"]
+        meta_file.write_text(json.dumps(meta), encoding="utf-8")
+
+    age()
+    again = encode_corpus(corpus, cfg, tmp_path / "cache")  # same key: an old run resumes
+    assert not again.cached and again.unk_nats == first.unk_nats > 0
+    age()
+    kept = load_cached(key, tmp_path / "cache")  # standing in for vanished files
+    assert kept is not None and kept.unk_nats == 0.0
+    np.testing.assert_array_equal(kept.ids, first.ids)
     # New content misses the cache.
     p.write_text("abracadabra!\n" * 100, encoding="utf-8")
     assert not encode_corpus(scan_corpus([p]), cfg, tmp_path / "cache").cached

@@ -155,6 +155,18 @@ def test_weight_drop_masks_the_recurrent_kernel_while_training_only():
     _, plain_grads = _loss_and_grads(plain, x, y)
     assert (plain_grads[[v.path for v in plain.trainable_variables].index(
         plain.get_layer("rnn_0").cell.recurrent_kernel.path)] == 0).mean() < 0.01
+    # A frozen layer (fine-tuning) keeps all its weights: training gives inference's output.
+    layer.trainable = False
+    outputs = []
+    for training in (True, False):
+        for s in layer.states:
+            s.assign(tf.zeros_like(s))
+        outputs.append(model(x, training=training).numpy())
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
+    # Where Keras's own loop would run, weight drop is refused rather than skipped.
+    backwards = FastLSTM(4, weight_drop=0.2, go_backwards=True)
+    with pytest.raises(ValueError, match="weight drop"):
+        backwards(tf.zeros((B, T, 5)), training=True)
 
 
 def test_weight_drop_is_saved_with_the_layer(tmp_path):

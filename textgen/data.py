@@ -29,7 +29,7 @@ from textgen.errors import CorpusTooSmall
 from textgen.fileio import atomic_write, atomic_write_text
 from textgen.tokenizers import Tokenizer, load_tokenizer, tokenizer_class
 
-CACHE_VERSION = 2  # 2: meta has unk_nats
+CACHE_VERSION = 1
 MIN_BATCHES_PER_EPOCH = 50  # char-rnn warns below this: the model sees too few updates.
 
 
@@ -277,7 +277,8 @@ def _write_cached_ids(
 
 def load_cached(key: str, cache_dir: Path | None = None) -> EncodedCorpus | None:
     """Returns the cached encoding with `key` (see `cache_key`), or None."""
-    return _read_cache((Path(cache_dir) if cache_dir else default_cache_dir()) / key)
+    return _read_cache((Path(cache_dir) if cache_dir else default_cache_dir()) / key,
+                       lenient=True)
 
 
 def _counting(chunks, progress, seen: list[int] | None = None):
@@ -293,7 +294,14 @@ def _counting(chunks, progress, seen: list[int] | None = None):
         yield chunk
 
 
-def _read_cache(stem: Path) -> EncodedCorpus | None:
+def _read_cache(stem: Path, lenient: bool = False) -> EncodedCorpus | None:
+    """The cache entry at `stem`, or None when it is missing, damaged or incomplete.
+
+    Entries written before bits/char charged `<unk>` lack `unk_nats`: exact (0)
+    when the vocabulary covered the corpus, else a miss (re-encoded under the same
+    key), or, when `lenient` (the entry stands in for vanished files), kept with no
+    charge.
+    """
     try:
         meta = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
         if meta.get("version") != CACHE_VERSION:
@@ -306,9 +314,13 @@ def _read_cache(stem: Path) -> EncodedCorpus | None:
         return None
     if ids.size != meta["n_tokens"]:
         return None
+    unk_nats = meta.get("unk_nats")
+    if unk_nats is None:
+        if meta["coverage"] < 1.0 and not lenient:
+            return None
+        unk_nats = 0.0
     return EncodedCorpus(
-        ids, tok, meta["n_chars"], meta["coverage"], meta["unk_chars"], meta["unk_nats"],
-        cached=True,
+        ids, tok, meta["n_chars"], meta["coverage"], meta["unk_chars"], unk_nats, cached=True
     )
 
 

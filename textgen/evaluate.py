@@ -10,6 +10,7 @@ agree. It runs on the NumPy runtime: TensorFlow is not imported.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -110,6 +111,9 @@ def evaluate(
         # Every row starts from a zero state and drops its ragged end, so a short text
         # gets few rows: each at least TEXT_ROW_CHUNKS chunks long (one row if short).
         B = max(1, min(B, (ids.size - 1) // (TEXT_ROW_CHUNKS * T)))
+        # The text's own <unk> spelling code is fitted to it; never charge less than
+        # the training corpus's (one repeated unknown word would otherwise be free).
+        enc.unk_nats = max(enc.unk_nats, _recorded_unk_nats(run))
     else:
         enc = reload_corpus(run, cfg, cache_dir, tokenizer=tok)
         ids = split_ids(enc.ids, cfg.data.val_frac)[1]
@@ -129,6 +133,14 @@ def evaluate(
         unknown=unknown, nats=_score(net, batches), spelling_nats=enc.spelling_cost(unknown),
         notices=loaded.notices,
     )
+
+
+def _recorded_unk_nats(run: RunDir) -> float:
+    """The training corpus's nats per <unk> (corpus.json), 0 when not recorded."""
+    try:
+        return float(json.loads(run.corpus.read_text(encoding="utf-8")).get("unk_nats", 0.0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
 
 
 def _score(net: RecurrentLM, batches) -> float:

@@ -155,6 +155,9 @@ class FastLSTM(keras.layers.LSTM):
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self._fast_path_applies(mask, training):
+            if self._dropping(training):
+                raise ValueError("weight drop needs FastLSTM's own loop: no mask, cuDNN, "
+                                 "cell dropout, go_backwards or unroll")
             return super().inner_loop(sequences, initial_state, mask, training=training)
         cell = self.cell
         dtype = tf.as_dtype(self.compute_dtype)  # float32, or bfloat16 under mixed_bfloat16
@@ -167,7 +170,7 @@ class FastLSTM(keras.layers.LSTM):
             xz = xz + _cast(cell.bias, tf.float32)
         h0, c0 = (_cast(s, tf.float32) for s in initial_state)
         u = cell.recurrent_kernel  # (H, 4H)
-        if training and self.weight_drop:
+        if self._dropping(training):
             u = keras.random.dropout(_cast(u, tf.float32), self.weight_drop,
                                      seed=self.seed_generator)
         hs, h, c = lstm_sequence(xz, h0, c0, _cast(u, dtype))
@@ -185,7 +188,10 @@ class FastLSTM(keras.layers.LSTM):
             and cell.activation is keras.activations.tanh
             and cell.recurrent_activation is keras.activations.sigmoid
             # cuDNN is faster on a GPU, but has no weight drop.
-            and (bool(training and self.weight_drop)
-                 or not tf.config.list_logical_devices("GPU"))
+            and (self._dropping(training) or not tf.config.list_logical_devices("GPU"))
         )
+
+    def _dropping(self, training) -> bool:
+        """Whether this call drops recurrent weights (training, and not frozen)."""
+        return bool(training and self.weight_drop and self.trainable)
 
