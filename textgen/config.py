@@ -87,16 +87,16 @@ class ModelConfig:
     cell: str = _opt("lstm", "recurrent cell: 'lstm' or 'gru'", choices=("lstm", "gru"))
     # 0 for small corpora runs; 0.2-0.5 once the model overfits (val loss rises).
     dropout: float = _opt(0.0, "dropout after each recurrent layer", min=0.0, max=0.95)
-    # Keras's defaults (embedding U(+-0.05), a glorot output layer whose range shrinks as
-    # the vocabulary grows) starve a model with thousands of characters of signal: it
-    # sits at the unigram loss on Chinese. PyTorch's (embedding N(0, 1), output layer
-    # U(+-1/sqrt(H))) learn (docs/RESULTS.md).
     # AWD-LSTM's DropConnect: one random mask per batch zeroes this share of each
     # LSTM's recurrent weights, so the model cannot lean on any single hidden-to-hidden
     # path. With weight decay it is what lets tiny-shakespeare's 2 x 512 model go below
     # 1.45 nats/char instead of overfitting at 1.48 (docs/RESULTS.md).
     weight_drop: float = _opt(0.0, "LSTM only: share of the recurrent weights dropped "
                               "(one mask per batch) while training", min=0.0, max=0.95)
+    # Keras's defaults (embedding U(+-0.05), a glorot output layer whose range shrinks as
+    # the vocabulary grows) starve a model with thousands of characters of signal: it
+    # sits at the unigram loss on Chinese. PyTorch's (embedding N(0, 1), output layer
+    # U(+-1/sqrt(H))) learn (docs/RESULTS.md).
     init: str = _opt("pytorch", "initial weights of the embedding and output layer: "
                      "'pytorch' or 'keras' (Keras's defaults)", choices=("pytorch", "keras"))
 

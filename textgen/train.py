@@ -483,7 +483,8 @@ def freeze(model: keras.Model, cfg: Config) -> None:
     """Makes the layers that `train.freeze_embedding`/`train.freeze_layers` name untrainable.
 
     Raises:
-        ConfigError: more layers to freeze than the model has.
+        ConfigError: more layers to freeze than the model has (or another combination
+            that `check_combinations` refuses).
     """
     check_combinations(cfg)
     model.get_layer("embedding").trainable = not cfg.train.freeze_embedding
