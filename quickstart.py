@@ -82,6 +82,7 @@ def test() -> None:
     """Runs the linter and the test suite."""
     browser()
     run(PY, "-m", "ruff", "check", ".")
+    run(BIN / "lint-imports")  # the layer rule: pyproject.toml [tool.importlinter]
     run(PY, "-m", "pytest", "-q", *sys.argv[2:])
 
 

@@ -72,10 +72,10 @@ def pipeline_worker(corpus: Path, config: Path, steps: int, windows: int) -> dic
     from bench_train import TextgenLoop
 
     from textgen.config import Config
-    from textgen.corpus import scan_corpus
-    from textgen.data import EncodedCorpus, encode_corpus
-    from textgen.rundir import RunDir
-    from textgen.train import Trainer
+    from textgen.data.corpus import scan_corpus
+    from textgen.data.encode import EncodedCorpus, encode_corpus
+    from textgen.run.directory import RunDir
+    from textgen.train.trainer import Trainer
 
     cfg = Config.load(config)
     cfg.train.save_every = cfg.train.log_every = NEVER

@@ -26,8 +26,8 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 from textgen.config import DataConfig
-from textgen.corpus import scan_corpus
-from textgen.data import encode_corpus
+from textgen.data.corpus import scan_corpus
+from textgen.data.encode import encode_corpus
 path, tokenizer, cache = sys.argv[1:4]
 t = time.perf_counter()
 corpus = scan_corpus([Path(path)])

@@ -33,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import NEVER, ROOT  # noqa: E402
 
-from textgen import finetune as ft  # noqa: E402
-from textgen.checkpoints import assign_weights  # noqa: E402
 from textgen.config import Config  # noqa: E402
-from textgen.rundir import RunDir  # noqa: E402
-from textgen.runs import new_run  # noqa: E402
-from textgen.train import Trainer  # noqa: E402
+from textgen.run.directory import RunDir  # noqa: E402
+from textgen.run.keras_checkpoint import assign_weights  # noqa: E402
+from textgen.run.opening import new_run  # noqa: E402
+from textgen.train import finetune as ft  # noqa: E402
+from textgen.train.trainer import Trainer  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpora"
 PAIRS = {

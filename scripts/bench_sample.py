@@ -46,13 +46,13 @@ import numpy as np  # noqa: E402
 from bench_common import ROOT, base_parser  # noqa: E402
 
 from textgen.backend import keras, tf  # noqa: E402
-from textgen.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402
 from textgen.config import Config, ModelConfig, apply_overrides  # noqa: E402
-from textgen.generate import Generator  # noqa: E402
-from textgen.model import build_model, reset_states  # noqa: E402
-from textgen.rundir import RunDir, TrainState  # noqa: E402
-from textgen.samplers import SamplerSettings  # noqa: E402
-from textgen.tokenizers import UNK, CharTokenizer  # noqa: E402
+from textgen.data.tokenizers import UNK, CharTokenizer  # noqa: E402
+from textgen.generate.generator import Generator  # noqa: E402
+from textgen.generate.samplers import SamplerSettings  # noqa: E402
+from textgen.model.network import build_model, reset_states  # noqa: E402
+from textgen.run.directory import RunDir, TrainState  # noqa: E402
+from textgen.run.keras_checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 
 SEED = 1
 
@@ -151,11 +151,11 @@ KERAS_E2E = """
 import sys, numpy as np
 from textgen.backend import tf
 from textgen.config import Config
-from textgen.checkpoints import load_checkpoint
-from textgen.model import build_model
-from textgen.rundir import RunDir
-from textgen.samplers import SamplerSettings
-from textgen.tokenizers import load_tokenizer
+from textgen.run.keras_checkpoint import load_checkpoint
+from textgen.model.network import build_model
+from textgen.run.directory import RunDir
+from textgen.generate.samplers import SamplerSettings
+from textgen.data.tokenizers import load_tokenizer
 run = RunDir(sys.argv[1]); n = int(sys.argv[2])
 cfg = Config.load(run.config); tok = load_tokenizer(run.vocab)
 model = build_model(cfg.model, tok.vocab_size, batch_size=1)

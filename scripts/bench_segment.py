@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from textgen.tokenizers.base import UNK, Tokenizer  # noqa: E402
-from textgen.tokenizers.han import han_count  # noqa: E402
-from textgen.tokenizers.word import (  # noqa: E402
+from textgen.data.tokenizers.base import UNK, Tokenizer  # noqa: E402
+from textgen.data.tokenizers.han import han_count  # noqa: E402
+from textgen.data.tokenizers.word import (  # noqa: E402
     WordTokenizer,
     _encode_piece,
     _line_pieces,

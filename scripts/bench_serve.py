@@ -121,8 +121,8 @@ def keras_baseline(run: Path, length: int) -> float:
     from bench_sample import keras_step
 
     from textgen.config import Config
-    from textgen.rundir import RunDir
-    from textgen.tokenizers import load_tokenizer
+    from textgen.data.tokenizers import load_tokenizer
+    from textgen.run.directory import RunDir
 
     run_dir = RunDir(run)
     cfg = Config.load(run_dir.config)

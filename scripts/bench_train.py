@@ -59,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from bench_common import NEVER, ROOT, base_parser  # noqa: E402
 
-from textgen.precision import PRECISIONS  # noqa: E402  (no TensorFlow in the parent)
+from textgen.model.precision import PRECISIONS  # noqa: E402  (no TensorFlow in the parent)
 
 SHORT = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
 
@@ -69,8 +69,8 @@ SHORT = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Measures one row; returns window seconds, losses and peak RSS."""
     from textgen.config import Config, apply_overrides
-    from textgen.corpus import scan_corpus
-    from textgen.data import StatefulBatches, encode_corpus, split_ids
+    from textgen.data.corpus import scan_corpus
+    from textgen.data.encode import StatefulBatches, encode_corpus, split_ids
 
     cfg = Config.load(Path(spec["config"]))
     cfg.train.save_every = cfg.train.log_every = NEVER  # no I/O inside timed windows
@@ -91,9 +91,9 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             batches = StatefulBatches(train_ids, cfg.data.batch_size, cfg.data.seq_len)
             loop: Any = TorchLoop(cfg, V, batches, spec["precision"])
         else:
-            from textgen.precision import resolve_precision
-            from textgen.rundir import RunDir
-            from textgen.train import Trainer
+            from textgen.model.precision import resolve_precision
+            from textgen.run.directory import RunDir
+            from textgen.train.trainer import Trainer
 
             trainer = Trainer(cfg, enc, RunDir(Path(tmp) / "run"))
             batches = trainer.batches
@@ -124,7 +124,7 @@ class TextgenLoop:
     """Runs `Trainer.fit` for a number of steps, timing all but the last."""
 
     def __init__(self, trainer):
-        from textgen.train import Reporter
+        from textgen.train.trainer import Reporter
 
         class Clock(Reporter):
             def epoch_start(self, epoch, n_batches, start_batch):
@@ -151,7 +151,7 @@ class KerasLoop:
 
     def __init__(self, trainer, total: int | None = None):
         from textgen.backend import keras
-        from textgen.model import build_model
+        from textgen.model.network import build_model
 
         cfg = trainer.cfg
         B = cfg.data.batch_size
@@ -276,8 +276,8 @@ def quality(trainer, spec: dict[str, Any]) -> dict[str, Any]:
     and keep the learning rate constant (`train.lr_decay` is set to 1 for both).
     """
     from textgen.backend import keras
-    from textgen.model import reset_states
-    from textgen.train import Reporter as TextgenReporter
+    from textgen.model.network import reset_states
+    from textgen.train.trainer import Reporter as TextgenReporter
 
     epochs = spec["quality"]
     trainer.cfg.train.lr_decay = 1.0

@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import NEVER, ROOT  # noqa: E402
 
 from textgen.config import Config  # noqa: E402
-from textgen.runs import new_run  # noqa: E402
-from textgen.train import Reporter, Trainer  # noqa: E402
+from textgen.run.opening import new_run  # noqa: E402
+from textgen.train.trainer import Reporter, Trainer  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpora"
 CASES = [  # name, corpus, preset, characters (0 = all), steps (0 = --steps), eval every

@@ -90,7 +90,7 @@ def ok(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
 
 def step_of(run: Path, name: str = "last") -> int:
     sys.path.insert(0, str(ROOT))
-    from textgen.rundir import RunDir
+    from textgen.run.directory import RunDir
 
     return RunDir(run).read_checkpoint(name, prefixes=()).state.step
 
@@ -479,7 +479,7 @@ def strange_text(tmp: Path) -> str:
     run = tmp / "run"
     ok(textgen("train", corpus(tmp, text), "--out", run, "--max-steps", 3, *sets()))
     sys.path.insert(0, str(ROOT))
-    from textgen.tokenizers import load_tokenizer
+    from textgen.data.tokenizers import load_tokenizer
 
     tok = load_tokenizer(run / "vocab.json")
     assert tok.decode(tok.encode(text)) == text

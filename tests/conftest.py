@@ -60,8 +60,8 @@ def train_run(root: Path, text: str = TINY_TEXT, steps: int = 30, **overrides) -
 
     `overrides` are `section__key=value` pairs, as in `tiny_config`.
     """
-    from textgen.runs import new_run
-    from textgen.train import Trainer
+    from textgen.run.opening import new_run
+    from textgen.train.trainer import Trainer
 
     root.mkdir(parents=True, exist_ok=True)
     corpus = root / "corpus.txt"

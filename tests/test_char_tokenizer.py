@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from textgen.tokenizers import UNK, CharTokenizer, load_tokenizer
+from textgen.data.tokenizers import UNK, CharTokenizer, load_tokenizer
 
 EXCERPTS = Path(__file__).parent / "data" / "excerpts"  # ~30 KB of each shared corpus
 

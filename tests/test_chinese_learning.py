@@ -4,8 +4,8 @@ must leave the unigram loss within a few hundred steps (docs/RESULTS.md)."""
 from pathlib import Path
 
 from tests.conftest import tiny_config
-from textgen.runs import new_run
-from textgen.train import Trainer
+from textgen.run.opening import new_run
+from textgen.train.trainer import Trainer
 
 XIYOUJI = Path(__file__).resolve().parents[1] / "corpora" / "xiyouji.txt"
 

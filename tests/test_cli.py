@@ -177,15 +177,15 @@ def test_encoding_option_and_resume_with_the_recorded_encoding(tmp_path, monkeyp
 
 
 def test_resume_reads_files_as_recorded_even_if_detection_changed(tmp_path, monkeypatch):
-    import textgen.corpus
+    import textgen.data.corpus
 
     corpus = tmp_path / "zh.txt"
     corpus.write_bytes(("第一回 甄士隐梦幻识通灵 贾雨村风尘怀闺秀\n" * 30).encode("gb18030"))
     run = tmp_path / "r"
     assert invoke("train", corpus, "--out", run, "--max-steps", 2, *sets()).exit_code == 0
     # As if a later textgen no longer took this file for GB18030 by itself:
-    monkeypatch.setattr(textgen.corpus, "MIN_COMMON_CHINESE", 2.0)
-    monkeypatch.setattr(textgen.corpus, "MIN_SHARE_IN_RUNS", 2.0)
+    monkeypatch.setattr(textgen.data.corpus, "MIN_COMMON_CHINESE", 2.0)
+    monkeypatch.setattr(textgen.data.corpus, "MIN_SHARE_IN_RUNS", 2.0)
     assert_user_error(invoke("train", corpus, "--out", tmp_path / "r2", *sets()), "not Chinese")
     monkeypatch.setenv("TEXTGEN_CACHE_DIR", str(tmp_path / "new-cache"))
     resumed = invoke("train", "--resume", run, "--max-steps", 4)
@@ -334,7 +334,7 @@ def test_out_never_overwrites_a_users_folder(tmp_path, tiny_corpus):
 
 
 def test_a_run_being_trained_is_locked(trained):
-    from textgen.rundir import RunDir
+    from textgen.run.directory import RunDir
 
     with RunDir(trained).lock():  # as if another process were training it
         assert_user_error(invoke("train", "--resume", trained, "--max-steps", 30),
@@ -362,7 +362,7 @@ def test_ctrl_c_itself_saves(tiny_corpus, tmp_path):
 
 def test_a_refused_second_start_never_cleans_up_the_first(tmp_path):
     from textgen.errors import TextgenError
-    from textgen.rundir import RunDir
+    from textgen.run.directory import RunDir
 
     new = tmp_path / "new"
     with RunDir(new).lock():  # the first start, still before its first file

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from textgen.corpus import scan_corpus
+from textgen.data.corpus import scan_corpus
 from textgen.errors import CorpusError
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from textgen.config import DataConfig
-from textgen.corpus import scan_corpus
-from textgen.data import (
+from textgen.data.corpus import scan_corpus
+from textgen.data.encode import (
     StatefulBatches,
     cache_key,
     encode_corpus,
@@ -132,11 +132,11 @@ def test_library_default_never_spawns_from_an_unguarded_script(tmp_path):
     excerpt = Path(__file__).parent / "data" / "excerpts" / "hongloumeng.txt"
     script.write_text(
         "from pathlib import Path\n"
-        "from textgen.tokenizers import word\n"
+        "from textgen.data.tokenizers import word\n"
         "word.PARALLEL_MIN_HAN = 1000  # this text would pick several processes\n"
         "from textgen.config import DataConfig\n"
-        "from textgen.corpus import scan_corpus\n"
-        "from textgen.data import encode_corpus\n"
+        "from textgen.data.corpus import scan_corpus\n"
+        "from textgen.data.encode import encode_corpus\n"
         f"c = scan_corpus([Path({str(excerpt)!r})])\n"
         f"e = encode_corpus(c, DataConfig(tokenizer='word'), Path({str(tmp_path / 'c')!r}))\n"
         "print(e.ids.size)\n",

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from textgen import presets
 from textgen.cli import cli
+from textgen.config import lookup as presets
 from textgen.config import valid_keys
 
 ROOT = Path(__file__).resolve().parents[1]

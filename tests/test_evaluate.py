@@ -7,8 +7,8 @@ import pytest
 
 from tests.conftest import train_run
 from tests.test_cli import assert_user_error, invoke
-from textgen.evaluate import evaluate
-from textgen.rundir import RunDir
+from textgen.evaluate.perplexity import evaluate
+from textgen.run.directory import RunDir
 
 
 def test_eval_reproduces_the_training_validation_loss(char_run):

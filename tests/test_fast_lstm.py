@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from textgen.backend import keras, tf
-from textgen.checkpoints import load_checkpoint, save_checkpoint
 from textgen.config import ModelConfig
-from textgen.fast_lstm import FastLSTM, lstm_sequence
-from textgen.model import build_model, recurrent_layers
-from textgen.rundir import RunDir, TrainState
+from textgen.model.fast_lstm import FastLSTM, lstm_sequence
+from textgen.model.network import build_model, recurrent_layers
+from textgen.run.directory import RunDir, TrainState
+from textgen.run.keras_checkpoint import load_checkpoint, save_checkpoint
 
 V, B, T = 11, 3, 9
 CFG = ModelConfig(embedding_dim=5, units=6, layers=2)

@@ -13,10 +13,10 @@ import pytest
 
 from tests.conftest import TINY_TEXT, train_run
 from tests.test_cli import assert_user_error, invoke
-from textgen.finetune import Vocabulary, grow_weights
-from textgen.generate import Generator
-from textgen.rundir import RunDir
-from textgen.tokenizers import load_tokenizer
+from textgen.data.tokenizers import load_tokenizer
+from textgen.generate.generator import Generator
+from textgen.run.directory import RunDir
+from textgen.train.finetune import Vocabulary, grow_weights
 
 # The tiny corpus with accents and a few Chinese characters the base never saw.
 NEW_TEXT = TINY_TEXT.replace("Speak", "Speak 你好").replace("e", "é") * 2
@@ -157,7 +157,7 @@ def test_a_word_model_extends_with_min_freq_and_max_vocab(tmp_path):
 def test_vocabulary_strategies_directly():
     from collections import Counter
 
-    from textgen.tokenizers import CharTokenizer
+    from textgen.data.tokenizers import CharTokenizer
 
     base = CharTokenizer(["<unk>", "a", "b"])
     counts = Counter({"a": 5, "c": 3, "d": 1, "b": 1})
@@ -179,7 +179,7 @@ def test_vocabulary_strategies_directly():
     ("data.user_dict", "names.txt"),
 ])
 def test_every_locked_key_is_refused(tmp_path, char_run, new_corpus, key, value):
-    from textgen.finetune import LOCKED_KEYS
+    from textgen.train.finetune import LOCKED_KEYS
 
     assert key in LOCKED_KEYS
     result = invoke("finetune", char_run, new_corpus, "--out", tmp_path / "x", "--set",
@@ -217,7 +217,7 @@ def test_a_base_that_is_saving_is_read_whole(tmp_path, char_run):
     """While the base's 'last' checkpoint is replaced again and again (as a training
     base does), every read gets one whole version, and the recorded hash is the
     hash of the bytes the weights came from."""
-    from textgen.finetune import load_base
+    from textgen.train.finetune import load_base
 
     base = tmp_path / "base"
     shutil.copytree(char_run, base)
@@ -264,7 +264,7 @@ def test_a_preset_sets_data_and_train_keys_but_not_the_model(tmp_path, char_run,
 def test_unk_and_extend_runs_on_one_cache_get_their_own_ids(tmp_path, char_run, new_corpus):
     finetune(char_run, new_corpus, tmp_path / "u", "--vocab", "unk", "--max-steps", 1)
     finetune(char_run, new_corpus, tmp_path / "e", "--max-steps", 1)
-    from textgen.runs import open_run
+    from textgen.run.opening import open_run
 
     ids = [open_run(tmp_path / name)[2].ids for name in ("u", "e")]
     V = load_tokenizer(char_run / "vocab.json").vocab_size
@@ -273,10 +273,10 @@ def test_unk_and_extend_runs_on_one_cache_get_their_own_ids(tmp_path, char_run, 
 
 
 def test_assign_weights_refuses_a_wrong_shape():
-    from textgen.checkpoints import assign_weights
     from textgen.config import ModelConfig
     from textgen.errors import IncompatibleCheckpoint
-    from textgen.model import build_model
+    from textgen.model.network import build_model
+    from textgen.run.keras_checkpoint import assign_weights
 
     model = build_model(ModelConfig(4, 5, 1), 7, 1)
     good = {v.path: np.zeros(v.shape) for v in model.variables}

@@ -5,8 +5,8 @@ import pytest
 
 import textgen
 from textgen.errors import CheckpointError, InvalidArgument, UnknownTokens
-from textgen.generate import Generator, _Row
-from textgen.samplers import SamplerSettings
+from textgen.generate.generator import Generator, _Row
+from textgen.generate.samplers import SamplerSettings
 
 GREEDY = SamplerSettings(temperature=0)
 

@@ -8,9 +8,9 @@ import pytest
 from tests.conftest import TINY_TEXT, tiny_config
 from tests.test_cli import assert_user_error, invoke, sets
 from textgen.errors import TrainingDiverged
-from textgen.rundir import RunDir
-from textgen.runs import new_run
-from textgen.train import Reporter, Trainer
+from textgen.run.directory import RunDir
+from textgen.run.opening import new_run
+from textgen.train.trainer import Reporter, Trainer
 
 
 class _Warnings(Reporter):
@@ -55,9 +55,9 @@ def test_the_explosion_guard_is_a_one_line_error_with_the_fix(tmp_path, tiny_cor
 
 
 def test_a_model_stuck_at_the_unigram_loss_is_warned_about_once(tmp_path, monkeypatch):
-    import textgen.train
+    import textgen.train.trainer
 
-    monkeypatch.setattr(textgen.train, "PLATEAU_STEPS", 20)  # a tiny run's "long training"
+    monkeypatch.setattr(textgen.train.trainer, "PLATEAU_STEPS", 20)  # a tiny run's "long training"
     early = _trainer(tmp_path / "e", train__lr=0.0, train__max_steps=19, train__eval_every=5)
     seen = _Warnings()
     early.fit(seen)
@@ -118,7 +118,7 @@ def test_checkpoints_from_before_new_progress_fields_still_load(tmp_path, tiny_c
 
 def test_each_schedule_gives_its_learning_rate_at_given_steps():
     from textgen.config import Config
-    from textgen.train import learning_rate
+    from textgen.train.trainer import learning_rate
 
     cfg = Config()
     cfg.train.lr, cfg.train.epochs = 0.01, 4

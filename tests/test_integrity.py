@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import train_run
 from tests.test_cli import assert_user_error, invoke
 from textgen.errors import CheckpointError
-from textgen.rundir import RunDir
+from textgen.run.directory import RunDir
 
 
 @pytest.fixture(scope="module")

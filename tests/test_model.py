@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from textgen.checkpoints import load_checkpoint, save_checkpoint
 from textgen.config import ModelConfig
-from textgen.model import build_model, recurrent_layers, reset_states
-from textgen.rundir import RunDir, TrainState
+from textgen.model.network import build_model, recurrent_layers, reset_states
+from textgen.run.directory import RunDir, TrainState
+from textgen.run.keras_checkpoint import load_checkpoint, save_checkpoint
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import train_run
 from tests.test_cli import invoke
-from textgen import novelty as nov
+from textgen.evaluate import novelty as nov
 
 
 @pytest.fixture(scope="module")

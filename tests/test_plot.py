@@ -2,8 +2,8 @@
 
 from tests.conftest import train_run
 from tests.test_cli import assert_user_error, invoke
-from textgen.plot import read_curves
-from textgen.rundir import RunDir
+from textgen.evaluate.plot import read_curves
+from textgen.run.directory import RunDir
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -8,10 +8,10 @@ import pytest
 from tests.conftest import tiny_config
 from textgen.config import Config, set_value
 from textgen.errors import ConfigError
-from textgen.precision import auto_precision, cpu_flags, resolve_precision
-from textgen.runs import new_run, open_run
-from textgen.runtime import RecurrentLM
-from textgen.train import Trainer
+from textgen.model.numpy_lm import RecurrentLM
+from textgen.model.precision import auto_precision, cpu_flags, resolve_precision
+from textgen.run.opening import new_run, open_run
+from textgen.train.trainer import Trainer
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
@@ -56,7 +56,7 @@ def test_bfloat16_training_keeps_weights_state_and_logits_float32(tmp_path):
                if "seed_generator" not in v.path)
     # The NumPy sampler reads the checkpoint and computes the model's (float32) logits.
     ckpt = run.read_checkpoint("last", prefixes=("model/",))
-    lm = RecurrentLM.from_checkpoint(ckpt, cfg.model, enc.tokenizer.vocab_size)
+    lm = RecurrentLM.from_weights(ckpt.weights(), cfg.model, enc.tokenizer.vocab_size)
     ids = np.asarray(enc.ids[:12], dtype=np.int32)[None].repeat(cfg.data.batch_size, 0)
     for layer in trainer.model.layers:
         if hasattr(layer, "reset_state"):

@@ -14,9 +14,10 @@ import pytest
 
 from tests.conftest import TINY_TEXT
 from tests.test_cli import assert_user_error, invoke
-from textgen import presets
 from textgen.config import Config
-from textgen.corpus import scan_corpus
+from textgen.config import lookup as presets
+from textgen.data import profile
+from textgen.data.corpus import scan_corpus
 from textgen.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,10 +63,10 @@ def test_presets_command_lists_and_prints():
     assert_user_error(invoke("presets", "nope"), "no preset or config file named 'nope'")
 
 
-def _profile(tmp_path: Path, text: str, name: str = "corpus.txt", **kw) -> presets.CorpusProfile:
+def _profile(tmp_path: Path, text: str, name: str = "corpus.txt", **kw) -> profile.CorpusProfile:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    return presets.CorpusProfile.of(scan_corpus([path]), **kw)
+    return profile.CorpusProfile.of(scan_corpus([path]), **kw)
 
 
 def _code() -> str:
@@ -75,14 +76,14 @@ def _code() -> str:
 def test_profile_measures_the_text(tmp_path):
     english = _profile(tmp_path, TINY_TEXT)
     assert english.n_chars == len(TINY_TEXT) and english.han_share == 0 and not english.code
-    poems = presets.CorpusProfile.of(scan_corpus([EXCERPTS / "tang-poems.txt"]))
+    poems = profile.CorpusProfile.of(scan_corpus([EXCERPTS / "tang-poems.txt"]))
     assert poems.han_share > 0.8 and poems.mean_line < 20 and poems.distinct > 1000
-    novel = presets.CorpusProfile.of(scan_corpus([EXCERPTS / "xiyouji.txt"]))
+    novel = profile.CorpusProfile.of(scan_corpus([EXCERPTS / "xiyouji.txt"]))
     assert novel.han_share > 0.8 and novel.mean_line > 60
     assert _profile(tmp_path, _code(), "code.py").code
     # Past the sample, the size is estimated from the bytes (UTF-8: 3 per Han character).
     text = (EXCERPTS / "hongloumeng.txt").read_text(encoding="utf-8")
-    estimated = presets.CorpusProfile.of(scan_corpus([EXCERPTS / "hongloumeng.txt"]),
+    estimated = profile.CorpusProfile.of(scan_corpus([EXCERPTS / "hongloumeng.txt"]),
                                          sample_chars=2000).n_chars
     assert abs(estimated - len(text)) < 0.1 * len(text)
 
@@ -95,19 +96,19 @@ def test_profile_measures_the_text(tmp_path):
     (lambda: (EXCERPTS / "tang-poems.txt").read_text(encoding="utf-8"), "poems-zh", "verse"),
 ])
 def test_choice_follows_language_shape_and_size(tmp_path, make, preset, words):
-    choice = presets.choose(_profile(tmp_path, make()))
+    choice = profile.choose(_profile(tmp_path, make()))
     assert choice.name == preset and words in choice.reason
 
 
 def test_a_small_corpus_gets_enough_steps(tmp_path):
-    big = presets.choose(_profile(tmp_path, TINY_TEXT * 140))  # 1 MB: the preset as it is
+    big = profile.choose(_profile(tmp_path, TINY_TEXT * 140))  # 1 MB: the preset as it is
     assert big.sets == ()
-    small = presets.choose(_profile(tmp_path, TINY_TEXT))  # 7.5 K characters
+    small = profile.choose(_profile(tmp_path, TINY_TEXT))  # 7.5 K characters
     epochs = int(dict(s.split("=") for s in small.sets)["train.epochs"])
     cfg = presets.load("char-small")
     steps = len(TINY_TEXT) * (1 - cfg.data.val_frac) / (cfg.data.batch_size * cfg.data.seq_len)
-    assert epochs > cfg.train.epochs and (epochs == presets.MAX_EPOCHS
-                                          or epochs * steps >= presets.MIN_STEPS)
+    assert epochs > cfg.train.epochs and (epochs == profile.MAX_EPOCHS
+                                          or epochs * steps >= profile.MIN_STEPS)
     assert "train.patience=5" in small.sets and f"{epochs} epochs" in small.reason
 
 
@@ -123,7 +124,7 @@ def test_train_without_config_says_which_preset(tmp_path):
     poems = presets.load("poems-zh")
     assert saved["data"]["max_vocab"] == poems.data.max_vocab  # the preset's keys
     assert saved["model"]["units"] == 16 and saved["train"]["epochs"] == 3  # --set wins
-    assert saved["train"]["patience"] == presets.PATIENCE  # the small-corpus adjustment
+    assert saved["train"]["patience"] == profile.PATIENCE  # the small-corpus adjustment
 
 
 def test_train_by_name_from_another_directory(tmp_path, monkeypatch):

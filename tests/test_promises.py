@@ -11,18 +11,18 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY_TEXT, tiny_config, train_run
-from textgen.checkpoints import save_checkpoint
 from textgen.config import Config, DataConfig, apply_overrides
-from textgen.corpus import scan_corpus
-from textgen.data import cache_key, split_ids
+from textgen.data.corpus import scan_corpus
+from textgen.data.encode import cache_key, split_ids
+from textgen.data.tokenizers import CharTokenizer
 from textgen.errors import ConfigError, TrainingDiverged
 from textgen.fileio import atomic_write
-from textgen.generate import Generator
-from textgen.model import build_model, reset_states
-from textgen.rundir import RunDir, TrainState
-from textgen.runs import new_run, open_run
-from textgen.tokenizers import CharTokenizer
-from textgen.train import Reporter, Trainer, learning_rate
+from textgen.generate.generator import Generator
+from textgen.model.network import build_model, reset_states
+from textgen.run.directory import RunDir, TrainState
+from textgen.run.keras_checkpoint import save_checkpoint
+from textgen.run.opening import new_run, open_run
+from textgen.train.trainer import Reporter, Trainer, learning_rate
 
 
 def test_the_state_is_reset_at_each_epoch_start_even_without_validation(tiny_corpus, tmp_path):

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from textgen import runtime
-from textgen.checkpoints import save_checkpoint
 from textgen.config import ModelConfig
 from textgen.errors import IncompatibleCheckpoint
-from textgen.model import build_model, reset_states
-from textgen.rundir import RunDir, TrainState
-from textgen.runtime import RecurrentLM
+from textgen.model import numpy_lm as runtime
+from textgen.model.network import build_model, reset_states
+from textgen.model.numpy_lm import RecurrentLM
+from textgen.run.directory import RunDir, TrainState
+from textgen.run.keras_checkpoint import save_checkpoint
 
 V = 11
 
@@ -24,7 +24,7 @@ def keras_and_numpy(tmp_path, cell, layers, batch=2):
     run = RunDir(tmp_path)
     save_checkpoint(run, "last", model, TrainState(step=1))
     ckpt = run.read_checkpoint("last", prefixes=("model/",))
-    return model, RecurrentLM.from_checkpoint(ckpt, cfg, V)
+    return model, RecurrentLM.from_weights(ckpt.weights(), cfg, V)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -62,7 +62,7 @@ def test_without_the_lookup_table_the_logits_are_the_same(tmp_path, monkeypatch)
     model, lm = keras_and_numpy(tmp_path, "lstm", layers=2)
     monkeypatch.setattr(runtime, "TABLE_MAX_BYTES", 0)  # as for a huge vocabulary
     ckpt = RunDir(tmp_path).read_checkpoint("last", prefixes=("model/",))
-    slow = RecurrentLM.from_checkpoint(ckpt, ModelConfig(5, 7, 2, "lstm", 0.1), V)
+    slow = RecurrentLM.from_weights(ckpt.weights(), ModelConfig(5, 7, 2, "lstm", 0.1), V)
     assert lm.table is not None and slow.table is None
     ids = np.array([[1, 2, 3, 4, 5]])
     np.testing.assert_allclose(slow.read(ids, slow.zero_state(1))[0],
@@ -84,22 +84,22 @@ def test_a_checkpoint_of_another_architecture_is_refused(tmp_path):
     keras_and_numpy(tmp_path, "lstm", layers=1)
     ckpt = RunDir(tmp_path).read_checkpoint("last", prefixes=("model/",))
     with pytest.raises(IncompatibleCheckpoint, match="rnn_1/lstm_cell/kernel"):
-        RecurrentLM.from_checkpoint(ckpt, ModelConfig(5, 7, 2, "lstm"), V)
+        RecurrentLM.from_weights(ckpt.weights(), ModelConfig(5, 7, 2, "lstm"), V)
     with pytest.raises(IncompatibleCheckpoint, match="gru_cell"):
-        RecurrentLM.from_checkpoint(ckpt, ModelConfig(5, 7, 1, "gru"), V)
+        RecurrentLM.from_weights(ckpt.weights(), ModelConfig(5, 7, 1, "gru"), V)
     with pytest.raises(IncompatibleCheckpoint, match=r"embedding/embeddings has shape \(11, 5\)"):
-        RecurrentLM.from_checkpoint(ckpt, ModelConfig(6, 7, 1, "lstm"), V)
+        RecurrentLM.from_weights(ckpt.weights(), ModelConfig(6, 7, 1, "lstm"), V)
 
 
 def test_weights_the_config_does_not_describe_are_refused(tmp_path):
     keras_and_numpy(tmp_path, "lstm", layers=2)
     ckpt = RunDir(tmp_path).read_checkpoint("last", prefixes=("model/",))
     with pytest.raises(IncompatibleCheckpoint, match="does not describe.*rnn_1"):
-        RecurrentLM.from_checkpoint(ckpt, ModelConfig(5, 7, 1, "lstm"), V)
+        RecurrentLM.from_weights(ckpt.weights(), ModelConfig(5, 7, 1, "lstm"), V)
 
 
 def test_states_concatenate_and_split_back_and_a_batch_steps_like_its_rows():
-    from textgen.runtime import State
+    from textgen.model.numpy_lm import State
 
     rng = np.random.default_rng(0)
     states = [State([(rng.normal(size=(6, b)).astype(np.float32),

@@ -96,8 +96,8 @@ def test_a_non_utf8_prime_file_is_a_clear_error(char_run, tmp_path):
 
 
 def test_interactive_mode_driven_through_stdin(char_run):
-    from textgen.generate import Generator
-    from textgen.samplers import SamplerSettings
+    from textgen.generate.generator import Generator
+    from textgen.generate.samplers import SamplerSettings
 
     lines = ["/temperature 0", "/length 25", "All:", "/reset", "All:", "", "/top-p 2",
              "/bogus", "/help", "/quit", "never read"]
@@ -117,9 +117,9 @@ def test_interactive_mode_driven_through_stdin(char_run):
 
 
 def test_interactive_replies_continue_the_conversation(char_run):
-    from textgen.generate import Generator
-    from textgen.interactive import Session
-    from textgen.samplers import SamplerSettings
+    from textgen.generate.generator import Generator
+    from textgen.generate.interactive import Session
+    from textgen.generate.samplers import SamplerSettings
 
     session = Session(Generator(char_run), SamplerSettings(0), length=20)
     first = session.handle("All:").generation
@@ -172,8 +172,8 @@ def shown(text: str) -> str:
 
 
 def test_sampler_options_reach_the_sampler(char_run):
-    from textgen.generate import Generator
-    from textgen.samplers import SamplerSettings
+    from textgen.generate.generator import Generator
+    from textgen.generate.samplers import SamplerSettings
 
     opts = ["--temperature", 1.3, "--top-k", 5, "--top-p", 0.5, "--repetition-penalty", 3,
             "--repetition-window", 8]
@@ -198,15 +198,15 @@ def test_jsonl_reports_a_stop(char_run):
 
 
 def test_stop_escapes():
-    from textgen.cli import _unescape
+    from textgen.cli.options import unescape as _unescape
 
     assert _unescape(r"\n\t\r\\x\q") == "\n\t\r\\x\\q"
     assert _unescape("a\\") == "a\\" and _unescape("诗\\n") == "诗\n"
 
 
 def test_interactive_lines_continue_the_conversation_with_a_line_break(char_run):
-    from textgen.generate import Generator
-    from textgen.samplers import SamplerSettings
+    from textgen.generate.generator import Generator
+    from textgen.generate.samplers import SamplerSettings
 
     lines = ["/temperature 0", "/length 20", "All:", "First"]
     result = invoke("sample", char_run, "-i", input="\n".join(lines) + "\n")
@@ -220,7 +220,7 @@ def test_interactive_lines_continue_the_conversation_with_a_line_break(char_run)
 
 
 def test_interactive_seed_max_chars_and_bad_input(char_run):
-    from textgen.generate import Generator
+    from textgen.generate.generator import Generator
 
     lines = ["/seed 5", "/max-chars 10", "All:", "/reset", "All:", "/seed -1", "/length 0",
              "/max-chars x"]

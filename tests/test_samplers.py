@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from textgen.errors import InvalidArgument
-from textgen.samplers import (
+from textgen.generate.samplers import (
     RepetitionPenalty,
     Sampler,
     SamplerSettings,

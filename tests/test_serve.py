@@ -13,9 +13,9 @@ import pytest
 
 from tests.serving import events, start_server, wait_for
 from tests.test_cli import assert_user_error, invoke
-from textgen.generate import Generator
-from textgen.rundir import RunDir
-from textgen.samplers import SamplerSettings
+from textgen.generate.generator import Generator
+from textgen.generate.samplers import SamplerSettings
+from textgen.run.directory import RunDir
 
 KEY = "test-key-123"
 LONG = 200_000  # tokens: a generation that runs until it is cancelled

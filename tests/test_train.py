@@ -5,10 +5,10 @@ import pytest
 
 from tests.conftest import tiny_config
 from textgen.errors import IncompatibleCheckpoint
-from textgen.model import recurrent_layers
-from textgen.rundir import RunDir
-from textgen.runs import new_run, open_run
-from textgen.train import Reporter, Trainer
+from textgen.model.network import recurrent_layers
+from textgen.run.directory import RunDir
+from textgen.run.opening import new_run, open_run
+from textgen.train.trainer import Reporter, Trainer
 
 
 def _train(corpus, out, max_steps, resume=False, **cfg):

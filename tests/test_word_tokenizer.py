@@ -12,11 +12,11 @@ import jieba
 import numpy as np
 import pytest
 
+from textgen.data.tokenizers import UNK, load_tokenizer
+from textgen.data.tokenizers import word as word_module
+from textgen.data.tokenizers.han import han_count
+from textgen.data.tokenizers.word import WordTokenizer
 from textgen.errors import ConfigError
-from textgen.tokenizers import UNK, load_tokenizer
-from textgen.tokenizers import word as word_module
-from textgen.tokenizers.han import han_count
-from textgen.tokenizers.word import WordTokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 # ~30 KB excerpts (whole lines) of each corpus in ../shared/corpora, from the start.
@@ -271,7 +271,7 @@ def test_small_text_stays_in_this_process():
 
 def test_jieba_prints_nothing_on_stderr():
     code = (
-        "from textgen.tokenizers.word import WordTokenizer\n"
+        "from textgen.data.tokenizers.word import WordTokenizer\n"
         f"s = WordTokenizer.settings_from(True, '')\n"
         f"s['user_dict_text'] = '{TERM} 10 n\\n'\n"
         f"print(WordTokenizer(['<unk>'], s).split('她本是{TERM}。'))\n"

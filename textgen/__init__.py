@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from textgen.generate import Generator
+    from textgen.generate.generator import Generator
 
 
 def load(run_dir: str | Path, checkpoint: str = "best") -> Generator:
@@ -30,13 +30,13 @@ def load(run_dir: str | Path, checkpoint: str = "best") -> Generator:
         checkpoint: "best" (lowest validation loss) or "last" (newest).
 
     Returns:
-        A `textgen.generate.Generator`: `generate(prime, length, ...)` returns the
+        A `textgen.generate.generator.Generator`: `generate(prime, length, ...)` returns the
         text (a list with `n > 1`), `stream(prime, length, ...)` yields it piece by
         piece. Both take `settings=SamplerSettings(...)`, `seed`, `stop`, `max_chars`.
 
     Raises:
         CheckpointError: no such run, or no such checkpoint in it yet.
     """
-    from textgen.generate import Generator
+    from textgen.generate.generator import Generator
 
     return Generator(run_dir, checkpoint)

@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from textgen import __version__
 from textgen.errors import TextgenError
-from textgen.generate import Prime, Sample
+from textgen.generate.generator import Prime, Sample
 from textgen.serve.jobs import Done, Job, Piece, Pool
 from textgen.serve.models import Model
 from textgen.serve.params import ApiError, Limits, Request, native_request, openai_request

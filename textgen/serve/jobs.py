@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from textgen.generate import Generation, Prime, Sample
-from textgen.runtime import State
+from textgen.generate.generator import Generation, Prime, Sample
+from textgen.model.numpy_lm import State
 from textgen.serve.models import Model
 from textgen.serve.params import ApiError, Request
 

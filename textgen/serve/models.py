@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from textgen.errors import TextgenError
-from textgen.generate import Generator
-from textgen.rundir import RunDir
+from textgen.generate.generator import Generator
+from textgen.run.directory import RunDir
 
 
 @dataclass

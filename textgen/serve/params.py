@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textgen.errors import InvalidArgument
-from textgen.samplers import SamplerSettings
+from textgen.generate.samplers import SamplerSettings
 
 
 class ApiError(Exception):

@@ -1,0 +1,112 @@
+"""`textgen eval` (loss, perplexity, bits per character, or --novelty) and `textgen plot`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from textgen.cli.options import CHECKPOINTS, OneLineUsageError
+
+
+@click.command("eval")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("text", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--checkpoint", type=CHECKPOINTS, default=None,
+              help="Which weights to score. [default: best if the run has one, else last]")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object, for scripts.")
+@click.option("--encoding", default=None,
+              help="Encoding of TEXT: 'auto' or a codec name. [default: the run's]")
+@click.option("--glob", "pattern", default="*.txt", show_default=True,
+              help="Which files of a TEXT directory to read.")
+@click.option("--novelty", is_flag=True,
+              help="Instead: write samples and report how much of them is copied verbatim "
+                   "from the training corpus.")
+@click.option("--samples", type=click.IntRange(min=1), default=5, show_default=True,
+              help="--novelty: how many samples.")
+@click.option("--length", type=click.IntRange(min=1), default=500, show_default=True,
+              help="--novelty: tokens per sample.")
+@click.option("--ngram", type=click.IntRange(min=1), default=20, show_default=True,
+              help="--novelty: n-gram length in characters.")
+@click.option("--temperature", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
+              help="--novelty: sampling temperature.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="--novelty: sample i uses seed + i.")
+def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, fmt: str,
+                 encoding: str | None, pattern: str, novelty: bool, samples: int, length: int,
+                 ngram: int, temperature: float, seed: int) -> None:
+    """Score RUN_DIR on its validation split, or on TEXT files if given.
+
+    Prints the loss in nats per token, the perplexity and bits per character,
+    streaming the text through the model in order with the state carried, as
+    training validates. Bits per character compare character and word models.
+
+    With --novelty, writes samples instead and reports the share of their
+    character n-grams found verbatim in the training corpus, and the longest
+    copied passage: a memorising model copies long passages.
+    """
+    if novelty:
+        if text:
+            raise OneLineUsageError("--novelty checks samples against the run's own corpus; "
+                                    "leave out TEXT")
+        print_novelty(run_dir, samples, length, ngram, temperature, seed, checkpoint, fmt)
+        return
+    from textgen.evaluate.perplexity import evaluate
+
+    result = evaluate(run_dir, list(text) or None, checkpoint, encoding=encoding,
+                      pattern=pattern)
+    for notice in result.notices:
+        click.echo(notice, err=True)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    share = result.unknown / result.tokens
+    click.echo(
+        f"{result.run} (checkpoint {result.checkpoint}, step {result.step:,}) on "
+        f"{result.text}: {result.tokens:,} tokens, {result.characters:,.0f} characters"
+        + (f" (the last {result.skipped:,} tokens, short of a whole chunk, are not scored)"
+           if result.skipped else "") + "\n"
+        f"  loss {result.loss:.4f} nats/token, perplexity {result.perplexity:.2f}, "
+        f"{result.bits_per_char:.4f} bits/character\n"
+        f"  <unk>: {result.unknown:,} tokens ({share:.2%})"
+        + (f"; spelling out their characters adds "
+           f"{result.spelling_bits_per_char:.4f} bits/character"
+           if result.unknown else "")
+    )
+
+
+def print_novelty(run_dir: Path, samples: int, length: int, ngram: int, temperature: float,
+                   seed: int, checkpoint: str | None, fmt: str) -> None:
+    from textgen.evaluate.novelty import novelty
+
+    r = novelty(run_dir, samples, length, ngram, temperature, seed, checkpoint)
+    if fmt == "json":
+        click.echo(json.dumps(r.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{r.run} (checkpoint {r.checkpoint}): {r.samples} samples, {r.characters:,} "
+        f"characters at temperature {temperature:g}\n"
+        f"  {r.copied_share:.2%} of their {r.ngrams:,} {r.n}-character n-grams occur "
+        "verbatim in the training corpus\n"
+        f"  longest copied passage: {r.longest} characters"
+        + (f": {r.passage!r}" if r.passage else "")
+    )
+
+
+@click.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="PNG file to write. [default: RUN_DIR/loss.png of the first run]")
+def plot(run_dirs: tuple[Path, ...], output: Path | None) -> None:
+    """Draw training and validation loss against steps into a PNG.
+
+    Several runs are overlaid in one figure, each in its own colour: the thin
+    line is the training loss, the dotted one the validation loss.
+    """
+    from textgen.evaluate.plot import plot_runs
+
+    out = plot_runs(list(run_dirs), output or run_dirs[0] / "loss.png")
+    click.echo(f"wrote {out}", err=True)
+

@@ -1,0 +1,142 @@
+"""`textgen sample`: text from a trained run, to stdout or a file, or interactively."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from textgen.cli.options import CHECKPOINTS, TemperatureList, unescape
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--checkpoint", type=CHECKPOINTS, default="last", show_default=True,
+              help="'best' = lowest validation loss, 'last' = newest.")
+@click.option("--prime", default="", help="Text to start from (printed first).")
+@click.option("--prime-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the text to start from from this UTF-8 file.")
+@click.option("--length", type=click.IntRange(min=0), default=500, show_default=True,
+              help="Tokens to generate per sample (characters for a char model).")
+@click.option("--max-chars", type=click.IntRange(min=1), default=None,
+              help="Also stop a sample after this many characters.")
+@click.option("--temperature", type=TemperatureList(), default="1.0", show_default=True,
+              help="0 = always the likeliest token; lower is safer, higher is wilder. "
+                   "A list (0.5,1.0) prints one block per temperature.")
+@click.option("--top-k", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Draw only from the K likeliest tokens (0 = off).")
+@click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0,
+              show_default=True,
+              help="Draw only from the likeliest tokens that together hold probability P "
+                   "(nucleus sampling; 1 = off).")
+@click.option("--repetition-penalty", type=click.FloatRange(min=1), default=1.0,
+              show_default=True,
+              help="Make tokens used in the last --repetition-window tokens R times less "
+                   "likely (1 = off; try 1.2).")
+@click.option("--repetition-window", type=click.IntRange(min=1), default=64, show_default=True,
+              help="How many recent tokens --repetition-penalty looks at.")
+@click.option("-n", "--num-samples", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Independent samples, generated together as one batch.")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Random seed; sample i uses SEED+i, so the same seed gives the same text.")
+@click.option("--stop", multiple=True, metavar="STRING",
+              help=r"End a sample where STRING appears (not printed); repeatable. "
+                   r"\n, \t and \\ are read as newline, tab and backslash: --stop '\n\n' "
+                   "ends at a blank line.")
+@click.option("--no-prime", is_flag=True, help="Print only the continuation, not the prime.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the samples to this file (UTF-8) instead of stdout.")
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text",
+              show_default=True,
+              help="jsonl: one JSON object per sample (text, prime, seed, settings, "
+                   "checkpoint, finish reason).")
+@click.option("--drop-unknown", is_flag=True,
+              help="Leave out prompt characters the model never saw instead of failing.")
+@click.option("-i", "--interactive", is_flag=True,
+              help="Type beginnings, get continuations, with the model loaded once "
+                   "(/help lists the commands).")
+def sample(run_dir: Path, checkpoint: str, prime: str, prime_file: Path | None,
+           temperature: list[float], num_samples: int, stop: tuple[str, ...],
+           no_prime: bool, output: Path | None, fmt: str, interactive: bool,
+           **options) -> None:
+    """Write new text with the model trained in RUN_DIR, to stdout as it is generated.
+
+    Generation runs in NumPy (no TensorFlow), one token at a time with the
+    network's state carried along, so it starts fast and every token costs the same.
+    """
+    from textgen.cli.sample_output import SampleWriter, read_prime_file, settings_from
+    from textgen.generate.generator import Generator
+
+    if prime_file is not None:
+        if prime:
+            raise click.UsageError("give --prime or --prime-file, not both")
+        prime = read_prime_file(prime_file)
+    stops = tuple(unescape(s) for s in stop)
+    gen = Generator(run_dir, checkpoint)
+    for notice in gen.notices:
+        click.echo(notice, err=True)
+    if interactive:
+        if output or fmt != "text" or num_samples != 1 or len(temperature) != 1:
+            raise click.UsageError(
+                "--interactive writes one reply at a time to the terminal; leave out "
+                "--output, --format, --num-samples and temperature lists")
+        run_interactive(gen, prime, settings_from(temperature[0], options), stops, options)
+        return
+    writer = SampleWriter(gen, fmt, output, show_prime=not no_prime,
+                          labelled=num_samples > 1 or len(temperature) > 1)
+    for t in temperature:
+        generation = gen.run(prime, options["length"], settings_from(t, options), num_samples,
+                             options["seed"], stops, options["max_chars"],
+                             options["drop_unknown"])
+        if t == temperature[0] and generation.prime.dropped:
+            click.echo(f"note: left out {len(generation.prime.dropped)} character(s) the "
+                       f"model never saw: {' '.join(map(repr, generation.prime.dropped))}",
+                       err=True)
+        writer.write(generation)
+    writer.close()
+
+
+def run_interactive(gen, prime: str, settings, stops: tuple[str, ...], options: dict) -> None:
+    """Runs the interactive loop on stdin/stdout (see `textgen.generate.interactive`)."""
+    from textgen.generate.interactive import Session
+
+    session = Session(gen, settings, options["length"], options["seed"], stops,
+                      options["max_chars"], options["drop_unknown"])
+    stdin = sys.stdin
+    if hasattr(stdin, "reconfigure"):  # UTF-8 whatever the locale; bad bytes get a message
+        stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
+    tty = stdin.isatty()
+    if tty:
+        click.echo(f"textgen {gen.run_path} ({gen.checkpoint} checkpoint, step {gen.step:,}). "
+                   "Type a beginning; /help for commands, Ctrl-D to leave.", err=True)
+    lines = [prime] if prime else []
+    try:
+        while True:
+            if lines:
+                line = lines.pop()
+            else:
+                if tty:
+                    click.echo("> ", nl=False, err=True)
+                line = stdin.readline()
+                if not line:
+                    break
+                line = line.rstrip("\n").removesuffix("\r")
+            reply = session.handle(line)
+            if reply.message:
+                click.echo(reply.message, err=True)
+            if reply.quit:
+                break
+            if reply.generation is not None:
+                last = "\n"
+                for _, piece in reply.generation:
+                    click.echo(piece, nl=False)
+                    sys.stdout.flush()
+                    last = piece
+                session.finished(reply.generation)
+                if not last.endswith("\n"):
+                    click.echo()
+                sys.stdout.flush()
+    except KeyboardInterrupt:
+        click.echo()
+

@@ -1,0 +1,157 @@
+"""How well a trained run predicts text: loss, perplexity and bits per character.
+
+`evaluate` streams a text through the model the way training validates: the
+token ids are laid out in B rows (the run's batch size) walked in T-token
+chunks with the state carried from chunk to chunk and zero at the start
+(`textgen.data.encode.validation_batches`). On the run's own validation split this is
+exactly the computation of the training loop's validation, so the two figures
+agree. It runs on the NumPy runtime: TensorFlow is not imported.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textgen.data.corpus import scan_corpus
+from textgen.data.encode import EncodedCorpus, encode_corpus, split_ids, validation_batches
+from textgen.errors import TextgenError
+from textgen.model.numpy_lm import RecurrentLM
+from textgen.run.directory import RunDir, bits
+from textgen.run.opening import reload_corpus
+
+TEXT_ROW_CHUNKS = 8  # a given text is cut into rows of at least this many seq_len chunks
+
+
+@dataclass
+class Evaluation:
+    """The result of `evaluate`."""
+
+    run: str
+    checkpoint: str  # "best" or "last"
+    step: int  # the checkpoint's training step
+    text: str  # "validation split", or the files evaluated
+    tokens: int  # target tokens scored
+    skipped: int  # targets left out: the ragged end that fills no whole chunk of every row
+    characters: float  # characters those targets cover
+    unknown: int  # targets that were <unk> (scored like any token)
+    nats: float  # total negative log-likelihood
+    spelling_nats: float  # what spelling out the <unk> targets' characters adds (bits/char)
+    notices: list[str] = field(default_factory=list)  # damage worked around (RunDir.load)
+
+    @property
+    def loss(self) -> float:
+        """Mean nats per token."""
+        return self.nats / self.tokens
+
+    @property
+    def perplexity(self) -> float:
+        """exp(loss): the model is as unsure as a uniform choice among this many tokens."""
+        return math.exp(self.loss)
+
+    @property
+    def bits_per_char(self) -> float:
+        """Bits per character: comparable between character and word models.
+
+        The characters behind `<unk>` targets are paid for (`spelling_nats`), so a
+        model does not look better for leaving words out of its vocabulary.
+        """
+        return bits(self.nats + self.spelling_nats) / self.characters
+
+    @property
+    def spelling_bits_per_char(self) -> float:
+        """The part of `bits_per_char` that pays for the `<unk>` targets' characters."""
+        return bits(self.spelling_nats) / self.characters
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields and derived figures, JSON-ready."""
+        return asdict(self) | {"loss": self.loss, "perplexity": self.perplexity,
+                               "bits_per_char": self.bits_per_char,
+                               "spelling_bits_per_char": self.spelling_bits_per_char}
+
+
+def evaluate(
+    run_path: str | Path,
+    texts: list[Path] | None = None,
+    checkpoint: str | None = None,
+    cache_dir: Path | None = None,
+    encoding: str | None = None,
+    pattern: str = "*.txt",
+) -> Evaluation:
+    """Scores a run's checkpoint on its validation split or on given texts.
+
+    Args:
+        run_path: the run directory.
+        texts: files or directories to score; None scores the run's validation split.
+        checkpoint: "best" or "last"; None means best when there is one, else last.
+        cache_dir: the encoded-corpus cache.
+        encoding: the texts' encoding ("auto" detects UTF-8/GB18030); None uses
+            the run's `data.encoding`.
+        pattern: which files of a directory in `texts` to read.
+
+    Raises:
+        CheckpointError: no such run or checkpoint.
+        TextgenError: no validation split, or a text too short to score.
+    """
+    run = RunDir(Path(run_path))
+    checkpoint = run.pick_checkpoint(checkpoint)
+    loaded = run.load(checkpoint)
+    cfg, tok, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
+    net = RecurrentLM.from_weights(ckpt.weights(), cfg.model, tok.vocab_size, str(ckpt.path))
+    B, T = cfg.data.batch_size, cfg.data.seq_len
+    if texts:
+        corpus = scan_corpus(texts, cfg.data.normalize, encoding or cfg.data.encoding, pattern)
+        enc = encode_corpus(corpus, cfg.data, cache_dir, settings=tok.settings, vocabulary=tok)
+        ids, label = enc.ids, ", ".join(str(p) for p in texts)
+        if ids.size < 2:
+            raise TextgenError(f"{label}: too short to evaluate (fewer than 2 tokens)")
+        # Every row starts from a zero state and drops its ragged end, so a short text
+        # gets few rows: each at least TEXT_ROW_CHUNKS chunks long (one row if short).
+        B = max(1, min(B, (ids.size - 1) // (TEXT_ROW_CHUNKS * T)))
+        # The text's own <unk> spelling code is fitted to it; never charge less than
+        # the training corpus's (one repeated unknown word would otherwise be free).
+        enc.unk_nats = max(enc.unk_nats, _recorded_unk_nats(run))
+    else:
+        enc = reload_corpus(run, cfg, cache_dir, tokenizer=tok)
+        ids = split_ids(enc.ids, cfg.data.val_frac)[1]
+        label = "validation split"
+    batches = validation_batches(ids, B, T)
+    if batches is None:
+        raise TextgenError(
+            f"{run.path} has no validation split (data.val_frac={cfg.data.val_frac}, or the "
+            "tail is shorter than a batch); give a text to evaluate: "
+            f"textgen eval {run.path} FILE"
+        )
+    unknown = batches.count(tok.reserved_ids)
+    return Evaluation(
+        run=str(run.path), checkpoint=ckpt.path.stem, step=ckpt.state.step, text=label,
+        tokens=batches.n_tokens(), skipped=ids.size - 1 - batches.n_tokens(),
+        characters=_characters(batches, enc),
+        unknown=unknown, nats=_score(net, batches), spelling_nats=enc.spelling_cost(unknown),
+        notices=loaded.notices,
+    )
+
+
+def _recorded_unk_nats(run: RunDir) -> float:
+    """The training corpus's nats per <unk> (corpus.json), 0 when not recorded."""
+    try:
+        return float(json.loads(run.corpus.read_text(encoding="utf-8")).get("unk_nats", 0.0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
+
+
+def _score(net: RecurrentLM, batches) -> float:
+    """Total nats over all batches, the state carried across them from zero."""
+    state = net.zero_state(batches.batch_size)
+    total = 0.0
+    for k in range(len(batches)):
+        nats, state = net.score(*batches[k], state)
+        total += nats
+    return total
+
+
+def _characters(batches, enc: EncodedCorpus) -> float:
+    return batches.target_chars(enc.char_lengths())

@@ -1,0 +1,166 @@
+"""The logic of `textgen sample --interactive`: turns that share one recurrent state.
+
+Each line the user types is read into the model's state and continued; the next
+line continues from there (the model remembers the conversation) until
+`/reset`. Lines starting with "/" change settings. This module decides what
+each line means and returns it; `cli.py` reads the lines and prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from textgen.errors import InvalidArgument, TextgenError
+from textgen.generate.generator import Generation, Generator
+from textgen.generate.samplers import SamplerSettings
+from textgen.model.numpy_lm import State
+
+HELP = """\
+Type a beginning and press Enter: the model continues it. The next line goes on
+from there (the model remembers the conversation); an empty line continues the
+text without adding any. Commands:
+  /temperature T         0 = always the likeliest token; higher is wilder
+  /top-k K               keep the K likeliest tokens (0 = off)
+  /top-p P               keep the likeliest tokens holding probability P (1 = off)
+  /repetition-penalty R  make recently used tokens R times less likely (1 = off)
+  /length N              tokens per reply
+  /max-chars N           characters per reply at most (0 = no limit)
+  /seed S                seed for the next reply (then S+1, ...)
+  /settings              show the settings
+  /reset                 forget the conversation
+  /help                  this text
+  /quit                  leave (so do Ctrl-D and Ctrl-C)"""
+
+_SETTINGS = {  # command -> (SamplerSettings field, type)
+    "temperature": ("temperature", float),
+    "top-k": ("top_k", int),
+    "top-p": ("top_p", float),
+    "repetition-penalty": ("repetition_penalty", float),
+}
+
+
+@dataclass
+class Reply:
+    """What a line leads to: a message to show, a generation to stream, or quitting."""
+
+    message: str = ""
+    generation: Generation | None = None
+    quit: bool = False
+
+
+class Session:
+    """An interactive conversation with a model.
+
+    Args:
+        gen: the loaded model.
+        settings: the initial sampler settings.
+        length: tokens per reply.
+        seed: the first reply's seed (then +1 per reply); None for random.
+        stop: stop strings.
+        max_chars: characters per reply at most (None = no limit).
+        drop_unknown: leave out characters the model never saw instead of refusing.
+    """
+
+    def __init__(
+        self,
+        gen: Generator,
+        settings: SamplerSettings,
+        length: int,
+        seed: int | None = None,
+        stop: tuple[str, ...] = (),
+        max_chars: int | None = None,
+        drop_unknown: bool = False,
+    ):
+        self.gen, self.settings, self.length = gen, settings, length
+        self.seed, self.stop, self.max_chars = seed, stop, max_chars
+        self.drop_unknown = drop_unknown
+        self.state: State | None = None  # None: nothing read yet
+        self.logits = None
+        self.at_line_start = True  # whether the model's last token ended a line
+
+    def handle(self, line: str) -> Reply:
+        """Interprets one input line (without its newline); mistakes become messages."""
+        if line.startswith("/"):
+            return self._command(line[1:].split())
+        if line and self.state is not None and not self.at_line_start:
+            # The reply was shown with a line break after it: the model reads one too.
+            line = "\n" + line
+        try:
+            prime = self.gen.encode_prime(line, self.drop_unknown)
+        except TextgenError as e:
+            return Reply(message=f"error: {e}")
+        note = f"note: left out {' '.join(map(repr, prime.dropped))}" if prime.dropped else ""
+        if self.state is None:
+            logits, state = self.gen.start(prime)
+        elif prime.ids.size:
+            logits, state = self.gen.start(prime, self.state)
+        else:
+            logits, state = self.logits, self.state
+        generation = Generation(
+            self.gen, prime, logits, state, self.length, self.settings, 1, self.seed,
+            self.stop, self.max_chars, free_start=self.state is None and not prime.ids.size,
+        )
+        if self.seed is not None:
+            self.seed += 1
+        return Reply(message=note, generation=generation)
+
+    def finished(self, generation: Generation) -> None:
+        """Keeps the state after a reply, so that the next line continues it."""
+        self.state, self.logits = generation.state, generation.logits
+        read = generation.last_token or generation.prime.text
+        if read:
+            self.at_line_start = read.endswith("\n")
+
+    def _command(self, words: list[str]) -> Reply:
+        name, args = (words[0].lower(), words[1:]) if words else ("help", [])
+        if name in ("quit", "exit", "q"):
+            return Reply(quit=True)
+        if name in ("help", "?"):
+            return Reply(message=HELP)
+        if name == "reset":
+            self.state = self.logits = None
+            self.at_line_start = True
+            return Reply(message="(conversation reset)")
+        if name == "settings":
+            return Reply(message=self.describe())
+        if name not in (*_SETTINGS, "length", "max-chars", "seed"):
+            return Reply(message=f"error: unknown command /{name}; type /help")
+        if len(args) != 1:
+            return Reply(message=f"error: /{name} takes one value, e.g. /{name} 1")
+        try:
+            self._set(name, args[0])
+        except (ValueError, InvalidArgument) as e:
+            return Reply(message=f"error: /{name} {args[0]}: {e}")
+        return Reply(message=self.describe())
+
+    def _set(self, name: str, text: str) -> None:
+        if name in _SETTINGS:
+            field, kind = _SETTINGS[name]
+            self.settings = dataclasses.replace(self.settings, **{field: kind(text)})
+        elif name == "length":
+            self.length = _whole(text, 1)
+        elif name == "max-chars":
+            self.max_chars = _whole(text, 0) or None
+        else:
+            self.seed = _whole(text, 0)
+
+    def describe(self) -> str:
+        """The current settings on one line."""
+        s = self.settings
+        return (f"temperature {s.temperature:g}, top-k {s.top_k}, top-p {s.top_p:g}, "
+                f"repetition penalty {s.repetition_penalty:g}, length {self.length}, "
+                f"max chars {self.max_chars or 'no limit'}, "
+                f"seed {'random' if self.seed is None else self.seed}")
+
+
+def _whole(text: str, minimum: int) -> int:
+    """Parses a whole number of at least `minimum`.
+
+    Raises:
+        ValueError: not a whole number, or too small.
+    """
+    value = int(text)
+    if value < minimum:
+        raise ValueError(f"must be >= {minimum}")
+    return value

@@ -1,0 +1,332 @@
+"""Opening a run: a new one from a corpus, or an existing one to resume.
+
+`new_run` checks the corpus, encodes it (or reuses the cache) and writes the
+run directory's config, vocabulary and corpus record. `open_run` reads them
+back for `--resume`, re-encoding from the recorded files only when the cache
+is gone, and refuses when anything that shapes the model or data changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textgen.config import (
+    Config,
+    apply_overrides,
+    check_combinations,
+    check_fits_in_memory,
+    read_config_file,
+)
+from textgen.data.corpus import Corpus, scan_corpus, scan_recorded
+from textgen.data.encode import (
+    EncodedCorpus,
+    StatefulBatches,
+    cache_key,
+    count_tokens,
+    encode_corpus,
+    load_cached,
+    split_ids,
+)
+from textgen.data.tokenizers import UNK_ID, Tokenizer, load_tokenizer
+from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
+from textgen.fileio import atomic_write_text
+from textgen.model.precision import resolve_precision
+from textgen.run.directory import RunDir
+
+# Keys that may change on --resume: how long to train, how often to save and log,
+# and the step size (to recover from a diverging loss). The rest shapes the model
+# or the data, and changing it makes a different experiment.
+RESUME_KEYS = (
+    "train.epochs", "train.max_steps", "train.save_every", "train.log_every",
+    "train.lr", "train.clip_norm", "train.precision", "train.eval_every", "train.schedule",
+    "train.lr_decay", "train.decay_after", "train.warmup_steps", "train.patience", "train.keep",
+    "train.max_time", "train.sample_every", "train.sample_length", "train.tensorboard",
+)
+
+Progress = Callable[[int], None]
+
+
+def new_run(
+    cfg: Config,
+    corpus_paths: list[Path],
+    out: Path,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    workers: int | None = 1,
+    vocabulary: Callable[[Counter[str]], Tokenizer] | None = None,
+    lineage: Callable[[], dict[str, Any]] | None = None,
+    settings: dict[str, Any] | None = None,
+    pattern: str = "*.txt",
+) -> tuple[RunDir, EncodedCorpus, list[str]]:
+    """Creates run directory `out` for training `cfg` on `corpus_paths`.
+
+    Args:
+        cfg: the resolved config.
+        corpus_paths: corpus files and directories.
+        out: the run directory to create.
+        cache_dir: the encoded-corpus cache.
+        progress: encoding progress (characters processed).
+        workers: processes for word segmentation (see `encode_corpus`).
+        vocabulary: fine-tuning: makes the run's vocabulary from the corpus's token
+            counts (instead of building one with `data.max_vocab`/`data.min_freq`).
+        lineage: fine-tuning: returns where the run comes from (called once the
+            vocabulary is made), saved as `lineage.json`.
+        settings: tokenizer settings to use (fine-tuning: the base's, its jieba user
+            dictionary's text included); read from `cfg.data` if None.
+        pattern: which files of a corpus directory to read (a glob).
+
+    Returns:
+        The run directory, the encoded corpus, and notices for the user (files
+        that were decoded as GB18030 rather than UTF-8).
+
+    Raises:
+        TextgenError: `out` already holds a run, or the corpus is unusable.
+    """
+    run = RunDir(out)
+    if run.has_checkpoint("last"):
+        raise TextgenError(
+            f"{out} already holds a run; continue it with `textgen train --resume {out}` "
+            "or pick another --out"
+        )
+    if run.path.exists() and not run.path.is_dir():
+        raise TextgenError(f"--out {out} is a file; give a directory path")
+    # Only an empty directory, or textgen's own files from a start that died
+    # before its first checkpoint, may be written into: never a user's folder.
+    if run.path.is_dir():
+        names = {p.name for p in run.path.iterdir()} - {".lock"}
+        ours = {"config.json", "vocab.json", "corpus.json", "lineage.json", "checkpoints",
+                "tensorboard"}
+        if names and not (names <= ours and run.is_textgen_run()):
+            raise TextgenError(
+                f"--out {out} exists and holds other files; pick a new directory"
+            )
+    check_combinations(cfg)
+    # "auto" is decided once, here, and recorded: a resume keeps the run's numerics.
+    cfg.train.precision = resolve_precision(cfg.train.precision)
+    corpus = scan_corpus(corpus_paths, cfg.data.normalize, cfg.data.encoding, pattern)
+    tok = None
+    if vocabulary is not None:
+        counts = count_tokens(corpus, cfg.data, settings, progress, workers)
+        tok = vocabulary(counts)
+        enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers,
+                            vocabulary=tok, counts=counts)
+    else:
+        enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers)
+    check_fits_in_memory(cfg, enc.tokenizer.vocab_size)
+    # Fail on a corpus too small for one batch *before* writing the run directory.
+    StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
+                    cfg.data.seq_len)
+    record = corpus_record(corpus, cfg, enc, given=tok is not None)
+    try:
+        run.path.mkdir(parents=True, exist_ok=True)
+        cfg.save(run.config)
+        enc.tokenizer.save(run.vocab)
+        atomic_write_text(run.corpus, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        if lineage is not None:
+            atomic_write_text(run.lineage,
+                              json.dumps(lineage(), indent=2, ensure_ascii=False) + "\n")
+        else:
+            run.lineage.unlink(missing_ok=True)  # left by a fine-tune that died starting
+    except OSError as e:
+        raise TextgenError(
+            f"cannot write the run directory {out} ({e.strerror or e}); pick a writable --out"
+        ) from e
+    notices = [
+        f"note: {f.path} is not UTF-8; decoded it as {f.encoding.upper()}"
+        for f in corpus.fallback_files
+    ]
+    if corpus.skipped:
+        shown = "; ".join(f"{q} ({why})" for q, why in corpus.skipped[:10])
+        more = f"; and {len(corpus.skipped) - 10:,} more" if len(corpus.skipped) > 10 else ""
+        notices.append(
+            f"note: read {len(corpus.files):,} corpus file(s); skipped {len(corpus.skipped):,}: "
+            f"{shown}{more}. Use --glob to choose a directory's files"
+        )
+    return run, enc, notices
+
+
+def corpus_record(corpus: Corpus, cfg: Config, enc: EncodedCorpus, given: bool) -> dict:
+    """What `corpus.json` holds: each file's path, checksum and encoding, and the
+    cache key of their encoding (so a resume can tell that they changed).
+
+    Args:
+        given: the vocabulary came with the run (fine-tuning, or a corpus changed
+            under --allow-changed-corpus), not from the corpus.
+    """
+    return {
+        "files": [
+            {"path": str(f.path.resolve()), "sha256": f.sha256, "bytes": f.n_bytes,
+             "encoding": f.encoding}
+            for f in corpus.files
+        ],
+        "cache_key": cache_key(corpus, cfg.data, enc.tokenizer.settings,
+                               enc.tokenizer.tokens if given else None),
+        **enc.meta(),
+        "vocab_size": enc.tokenizer.vocab_size,
+        "vocabulary": "given" if given else "built",
+    }
+
+
+def open_run(
+    path: Path,
+    overrides: list[str] | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    workers: int | None = 1,
+    notify: Callable[[str], None] | None = None,
+    allow_changed_corpus: bool = False,
+) -> tuple[Config, RunDir, EncodedCorpus]:
+    """Opens an existing run for `--resume`, first repairing what is damaged.
+
+    Args:
+        path: the run directory.
+        overrides: `--set` strings; only `RESUME_KEYS` may change.
+        cache_dir: the encoded-corpus cache.
+        progress: re-encoding progress, when the cache must be rebuilt.
+        workers: processes for word segmentation (see `encode_corpus`).
+        notify: called with each notice (what `RunDir.repair` put back, a corpus
+            read from the cache or adopted as changed).
+        allow_changed_corpus: when the corpus files changed (or some vanished),
+            train on them as they are now, with the run's vocabulary (see
+            `reload_corpus`), instead of refusing.
+
+    Raises:
+        CheckpointError: not a run directory, or no 'last' checkpoint.
+        IncompatibleCheckpoint: an override changes the model or data, or the
+            corpus files changed since the run started.
+    """
+    run = RunDir(path)
+    run.require("last")
+    run.remove_stale_temp_files()
+    for notice in run.repair():
+        if notify is not None:
+            notify(notice)
+    cfg = Config.load(run.config)
+    if "precision" not in read_config_file(run.config).get("train", {}):
+        cfg.train.precision = "float32"  # a run from before train.precision trained so
+    before = cfg.to_dict()
+    changed = apply_overrides(cfg, overrides or [])
+    cfg.train.precision = resolve_precision(cfg.train.precision)
+    after = cfg.to_dict()
+    for key in changed:
+        section, name = key.split(".")
+        if key not in RESUME_KEYS and before[section][name] != after[section][name]:
+            raise IncompatibleCheckpoint(
+                f"--resume cannot change {key} (the run was trained with "
+                f"{before[section][name]!r}); only {', '.join(RESUME_KEYS)} may change. "
+                "Start a new run with --out to try other settings"
+            )
+    check_fits_in_memory(cfg, load_tokenizer(run.vocab).vocab_size)  # a crafted run's sizes
+    if "train.max_steps" not in changed:
+        # A step limit ends one session; a plain --resume trains on to train.epochs.
+        cfg.train.max_steps = 0
+    if "train.max_time" not in changed:
+        cfg.train.max_time = ""  # so does a time budget
+    enc = reload_corpus(run, cfg, cache_dir, progress, workers, notify=notify,
+                        allow_changed=allow_changed_corpus)
+    cfg.save(run.config)  # so `textgen info` shows the epochs now aimed for
+    return cfg, run, enc
+
+
+def reload_corpus(
+    run: RunDir,
+    cfg: Config,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    workers: int | None = 1,
+    tokenizer: Tokenizer | None = None,
+    notify: Callable[[str], None] | None = None,
+    allow_changed: bool = False,
+) -> EncodedCorpus:
+    """The run's encoded corpus: re-read from its recorded files, or from the
+    cache when the files are gone (the cache holds them exactly as they were).
+
+    Args:
+        tokenizer: the run's (`RunDir.load`); None reads vocab.json.
+        notify: told when the cache stands in for vanished files, or a changed
+            corpus is adopted.
+        allow_changed: files that changed (or vanished, with no cache) are read
+            as they are now and encoded with the run's vocabulary (characters it
+            lacks become <unk>); corpus.json then records them, and training
+            goes on from the same step, its place in the epoch kept if the new
+            corpus is long enough.
+
+    Raises:
+        CheckpointError: corpus.json is missing or damaged.
+        IncompatibleCheckpoint: the files changed since training started, or are
+            gone and the cache no longer holds their encoding (and not
+            `allow_changed`, or none of them is left).
+    """
+    try:
+        record = json.loads(run.corpus.read_text(encoding="utf-8"))
+        paths = [Path(f["path"]) for f in record["files"]]
+        encodings = [str(f["encoding"]) for f in record["files"]]
+        record_key = str(record["cache_key"])
+        given_vocabulary = record.get("vocabulary") == "given"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{run.corpus} is missing or damaged; cannot resume") from e
+    # The tokenizer settings (a jieba user dictionary's text included) come from
+    # the run's own vocab.json, so the dictionary file itself is no longer needed.
+    saved = tokenizer or load_tokenizer(run.vocab)
+    settings = saved.settings
+    try:
+        # Each file as it was read then (its encoding recorded), whatever the rules now.
+        corpus = scan_recorded(list(zip(paths, encodings, strict=True)), cfg.data.normalize)
+    except TextgenError as e:
+        # The files are gone or changed; the encoded cache is enough to resume.
+        enc = load_cached(record_key, cache_dir)
+        if enc is not None:
+            if notify is not None:
+                notify(f"note: cannot re-read the run's corpus ({e}); using its encoding "
+                       "from the cache, which holds the files as they were")
+            return enc
+        if not allow_changed:
+            raise IncompatibleCheckpoint(
+                f"cannot re-read the run's corpus: {e}. Restore the files, or pass "
+                "--allow-changed-corpus to train on them as they are now") from e
+        return _adopt_changed(run, cfg, paths, saved, cache_dir, progress, workers, notify)
+    # A fine-tuned run's vocabulary was given (the base's, maybe grown), not built.
+    given = saved if given_vocabulary else None
+    fixed = None if given is None else given.tokens
+    if cache_key(corpus, cfg.data, settings, fixed) != record_key:
+        if allow_changed:
+            return _adopt_changed(run, cfg, paths, saved, cache_dir, progress, workers, notify)
+        raise IncompatibleCheckpoint(
+            f"the corpus files of {run.path} changed since training started "
+            f"({', '.join(map(str, paths))}); restore them, start a new run, or pass "
+            "--allow-changed-corpus to train on them as they are now"
+        )
+    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers, given)
+    if enc.tokenizer.tokens != saved.tokens:
+        raise IncompatibleCheckpoint(
+            f"{run.vocab} does not match the vocabulary of the corpus; restore it"
+        )
+    return enc
+
+
+def _adopt_changed(run: RunDir, cfg: Config, paths: list[Path], vocab: Tokenizer,
+                   cache_dir: Path | None, progress: Progress | None, workers: int | None,
+                   notify: Callable[[str], None] | None) -> EncodedCorpus:
+    """Encodes the run's files as they are now with its vocabulary, and records them."""
+    present = [p for p in paths if p.is_file()]
+    if not present:
+        raise IncompatibleCheckpoint(
+            f"none of the run's corpus files exist any more ({', '.join(map(str, paths))}); "
+            "restore them to resume")
+    corpus = scan_corpus(present, cfg.data.normalize, cfg.data.encoding)
+    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, vocab.settings, workers, vocab)
+    StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
+                    cfg.data.seq_len)  # too small now: one clear error, nothing written
+    atomic_write_text(run.corpus, json.dumps(corpus_record(corpus, cfg, enc, given=True),
+                                             indent=2, ensure_ascii=False) + "\n")
+    if notify is not None:
+        gone = [str(p) for p in paths if p not in present]
+        unknown = int((enc.ids == UNK_ID).sum())
+        notify(f"note: the corpus changed since the run began; training on it as it is now "
+               f"({enc.ids.size:,} tokens, {unknown:,} of them <unk>: tokens the run's "
+               "vocabulary lacks)" + (f"; gone: {', '.join(gone)}" if gone else ""))
+    return enc

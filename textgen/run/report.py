@@ -1,0 +1,100 @@
+"""`textgen info`: a readable summary of a run directory (returned as text).
+
+Needs no TensorFlow: the parameter counts come from the config's shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textgen.config import Config
+from textgen.data.tokenizers import load_tokenizer
+from textgen.errors import CheckpointError
+from textgen.run.directory import RunDir
+
+
+def describe_run(path: Path) -> str:
+    """Returns the layer table, vocabulary, corpus and progress of a run.
+
+    Raises:
+        CheckpointError: `path` is not a textgen run directory.
+    """
+    run = RunDir(path)
+    if not run.is_textgen_run(with_corpus=False):
+        raise CheckpointError(f"{path} is not a textgen run directory (no config.json/vocab.json)")
+    warnings: list[str] = []
+    if run.has_checkpoint("last") or run.has_checkpoint("previous"):
+        # What the checkpoint holds, and the files it was trained with; every array
+        # is read, so its checksum is checked: `info` doubles as a health check.
+        loaded = run.load("last", prefixes=("",))
+        cfg, tok, state = loaded.cfg, loaded.tokenizer, loaded.checkpoint.state
+        warnings = loaded.notices
+    else:
+        cfg, tok, state = Config.load(run.config), load_tokenizer(run.vocab), None
+    table = cfg.model.parameter_table(tok.vocab_size)
+    lines = [*warnings, f"run {run.path}", "", f"{'layer':<12} {'kind':<10} {'parameters':>14}"]
+    for name, kind, n in table:
+        lines.append(f"{name:<12} {kind:<10} {n:>14,}")
+    lines.append(f"{'total':<23} {sum(n for _, _, n in table):>14,}")
+    lines += ["", f"tokenizer    {tok.kind}, vocabulary {tok.vocab_size:,} (incl. <unk>)"]
+    try:
+        corpus = json.loads(run.corpus.read_text(encoding="utf-8"))
+        lines.append(
+            f"corpus       {corpus['n_chars']:,} characters, {corpus['n_tokens']:,} tokens, "
+            f"coverage {corpus['coverage']:.2%}, {len(corpus['files'])} file(s)"
+        )
+        lines += [f"             {f['path']} ({_encoding_name(f['encoding'])})"
+                  for f in corpus["files"]]
+    except (OSError, ValueError, KeyError):
+        lines.append("corpus       (corpus.json missing)")
+    if state is None:
+        lines.append("progress     no checkpoint yet")
+    else:
+        lines.append(
+            f"progress     epoch {state.epoch}/{cfg.train.epochs} done, step {state.step:,}, "
+            f"{state.tokens_seen:,} tokens seen, {_duration(state.elapsed_s)} of training"
+        )
+        lines.append(f"validation   best {_val(state.best_val_loss, state.best_val_bpc)}; "
+                     f"last {_val(state.last_val_loss, state.last_val_bpc)}")
+    ckpts = [n for n in ("last", "previous", "best") if run.has_checkpoint(n)]
+    lines.append(f"checkpoints  {', '.join(ckpts) or 'none'}")
+    lines += [f"{'lineage' if i == 0 else '':<12} {line}"
+              for i, line in enumerate(describe_lineage(run))]
+    return "\n".join(lines)
+
+
+def _encoding_name(codec: str) -> str:
+    """The recorded codec as users know it ("utf-8-sig" reads UTF-8 with or without a BOM)."""
+    return "utf-8" if codec == "utf-8-sig" else codec
+
+
+def _val(loss: float | None, bpc: float | None) -> str:
+    if loss is None:
+        return "-"
+    return f"{loss:.4f} nats/token" + ("" if bpc is None else f", {bpc:.4f} bits/char")
+
+
+def _duration(seconds: float) -> str:
+    minutes, s = divmod(round(seconds), 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours}h {m:02d}m" if hours else f"{m}m {s:02d}s"
+
+
+def describe_lineage(run: RunDir) -> list[str]:
+    """Lines for `textgen info`: the chain of bases, nearest first ([] if not fine-tuned)."""
+    try:
+        chain = json.loads(run.lineage.read_text(encoding="utf-8"))["chain"]
+        lines = []
+        for i, e in enumerate(chain):
+            added = f", +{e['tokens_added']:,} tokens" if e["vocab"] == "extend" else ""
+            lines.append(
+                f"{'fine-tuned from' if i == 0 else '  which came from'} {e['run']} "
+                f"({e['checkpoint']} checkpoint, step {e['step']:,}, sha256 "
+                f"{e['sha256'][:12]}; vocabulary {e['vocab']}{added})"
+            )
+        return lines
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError):
+        return [f"({run.lineage} is damaged)"]

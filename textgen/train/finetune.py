@@ -1,0 +1,324 @@
+"""Fine-tuning: a new run that starts from a trained run (the base) on a new corpus.
+
+The base is only read, never written: its checkpoint is read once into memory
+(so a base that is training at the same moment, whose checkpoints are replaced
+atomically, is read whole), hashed, and its weights copied into the new run.
+
+The architecture and tokenizer come from the base. The vocabulary is the base's,
+and for tokens of the new corpus that the base never saw (`--vocab`):
+
+    extend  append them after the base's ids; the embedding and the output layer
+            grow by as many rows/columns (existing weights kept bit for bit)
+    unk     map them to <unk>
+    strict  refuse, listing them
+
+This module needs no Keras; `textgen.run.keras_checkpoint.assign_weights` puts the
+weights into the training model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textgen.config import Config, set_value
+from textgen.data.encode import EncodedCorpus
+from textgen.data.tokenizers import UNK, Tokenizer, load_tokenizer
+from textgen.errors import (
+    CheckpointError,
+    ConfigError,
+    IncompatibleCheckpoint,
+    TextgenError,
+)
+from textgen.model.numpy_lm import RecurrentLM
+from textgen.run.directory import RunDir
+from textgen.run.opening import new_run
+
+# A quarter of train.lr's default: the base already sits in a good region, and
+# large steps on a small corpus wash out what it learnt (catastrophic forgetting).
+FINETUNE_LR = 5e-4
+# What fixes the shapes of the weights, or how text becomes the base's tokens.
+LOCKED_KEYS = (
+    "model.embedding_dim", "model.units", "model.layers", "model.cell",
+    "data.tokenizer", "data.jieba_hmm", "data.user_dict",
+)
+VOCAB_MODES = ("extend", "unk", "strict")
+
+
+@dataclass
+class Base:
+    """A trained run read for fine-tuning.
+
+    Attributes:
+        run: its directory.
+        cfg: its config.
+        tokenizer: its vocabulary.
+        checkpoint: "best" or "last".
+        sha256: the checkpoint file's SHA-256 (of the bytes the weights came from).
+        step: the checkpoint's training step.
+        weights: its model weights by Keras variable path.
+        chain: the base's own lineage (its bases, nearest first), or [].
+    """
+
+    run: RunDir
+    cfg: Config
+    tokenizer: Tokenizer
+    checkpoint: str
+    sha256: str
+    step: int
+    weights: dict[str, np.ndarray]
+    chain: list[dict[str, Any]] = field(default_factory=list)
+
+
+def load_base(path: Path, checkpoint: str | None = None) -> Base:
+    """Reads a base run for fine-tuning, without writing anything to it.
+
+    Args:
+        path: the base run directory (later, a name that resolves to one).
+        checkpoint: "best" or "last"; None takes "best" when the base has one.
+
+    Raises:
+        CheckpointError: not a run, or no such checkpoint.
+        IncompatibleCheckpoint: the checkpoint does not fit the base's config.
+    """
+    run = RunDir(Path(path))
+    name = run.pick_checkpoint(checkpoint)
+    file = run.checkpoint(name)
+    cfg = Config.load(run.config)
+    tok = load_tokenizer(run.vocab)
+    if tok.kind != cfg.data.tokenizer:
+        raise IncompatibleCheckpoint(
+            f"{run.path}: config.json says data.tokenizer={cfg.data.tokenizer!r} but "
+            f"vocab.json holds a {tok.kind!r} vocabulary; restore the base's files"
+        )
+    try:
+        data = file.read_bytes()  # one read: a whole checkpoint even while the base trains
+    except OSError as e:
+        raise CheckpointError(f"{file}: cannot read it ({e.strerror or e})") from e
+    ckpt = run.read_checkpoint(name, prefixes=("model/",), data=data)
+    # Checks every shape against the config and the vocabulary.
+    RecurrentLM.from_weights(ckpt.weights(), cfg.model, tok.vocab_size, str(ckpt.path))
+    chain: list[dict[str, Any]] = []
+    if run.lineage.is_file():
+        try:
+            chain = list(json.loads(run.lineage.read_text(encoding="utf-8"))["chain"])
+        except (OSError, ValueError, KeyError, TypeError):
+            chain = []  # a damaged lineage loses history, not the base
+    return Base(run, cfg, tok, name, hashlib.sha256(data).hexdigest(), ckpt.state.step,
+                ckpt.weights(), chain)
+
+
+def finetune_config(
+    base: Config, preset: dict[str, Any] | None, overrides: list[str], source: str = "config"
+) -> Config:
+    """The new run's config: the base's model and data settings, fine-tuning defaults,
+    then a preset's keys and `--set` overrides; the architecture cannot change.
+
+    Args:
+        base: the base run's config.
+        preset: a TOML preset's sections, or None.
+        overrides: `--set section.key=value` strings.
+        source: the preset's name, for error messages.
+
+    Raises:
+        ConfigError: a bad key or value, or one that would change a `LOCKED_KEYS` key.
+    """
+    cfg = Config()
+    cfg.model = dataclasses.replace(base.model)
+    cfg.data = dataclasses.replace(base.data)
+    cfg.data.encoding = "auto"  # the new corpus's encoding is its own, not the base's
+    cfg.train.lr = FINETUNE_LR
+    items = []
+    for section, keys in (preset or {}).items():
+        if not isinstance(keys, dict):
+            raise ConfigError(f"{source}: [{section}] must be a table of key = value")
+        items += [(f"{section}.{k}", v, source) for k, v in keys.items()]
+    for item in overrides:
+        dotted, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects section.key=value, got {item!r}")
+        items.append((dotted.strip(), value, "--set"))
+    before = cfg.to_dict()
+    for dotted, value, source in items:
+        set_value(cfg, dotted, value, source=source)  # checks the key and the value
+        section, key = dotted.split(".")
+        now = getattr(getattr(cfg, section), key)
+        if dotted in LOCKED_KEYS and now != before[section][key]:
+            raise ConfigError(
+                f"fine-tuning keeps the base's architecture and tokenizer: {source} cannot "
+                f"change {dotted} (the base has {before[section][key]!r}); leave it out, "
+                "or train a new model with `textgen train`"
+            )
+    return cfg
+
+
+class Vocabulary:
+    """Makes the new run's vocabulary from the base's and the new corpus's counts.
+
+    Args:
+        base: the base's tokenizer.
+        mode: "extend", "unk" or "strict".
+        max_vocab: `extend` never grows the vocabulary past this (or past the base's).
+        min_freq: `extend` adds only tokens seen at least this often.
+
+    After the call, `added` and `unseen` say what happened.
+    """
+
+    def __init__(self, base: Tokenizer, mode: str, max_vocab: int, min_freq: int):
+        if mode not in VOCAB_MODES:
+            raise ConfigError(f"--vocab must be one of {', '.join(VOCAB_MODES)}, got {mode!r}")
+        self.base, self.mode = base, mode
+        self.max_vocab, self.min_freq = max_vocab, min_freq
+        self.added: list[str] = []
+        self.unseen: list[str] = []
+        self.coverage = 1.0
+
+    def __call__(self, counts: Counter[str]) -> Tokenizer:
+        """Returns the new run's tokenizer for a corpus with these token counts.
+
+        Raises:
+            TextgenError: `strict`, and the corpus has tokens the base never saw.
+        """
+        known = set(self.base.tokens)
+        order = sorted(counts, key=lambda t: (-counts[t], t))
+        self.unseen = [t for t in order if t not in known and t != UNK]
+        total = sum(counts.values())
+        self.coverage = 1 - sum(counts[t] for t in self.unseen) / total if total else 1.0
+        if self.unseen and self.mode == "strict":
+            shown = " ".join(repr(t) for t in self.unseen[:30])
+            more = f" and {len(self.unseen) - 30:,} more" if len(self.unseen) > 30 else ""
+            raise TextgenError(
+                f"--vocab strict: the corpus has {len(self.unseen):,} token(s) the base "
+                f"never saw: {shown}{more}; use --vocab extend to add them or --vocab unk "
+                "to map them to <unk>"
+            )
+        if self.mode == "extend":
+            room = max(0, max(self.max_vocab, self.base.vocab_size) - self.base.vocab_size)
+            self.added = [t for t in self.unseen if counts[t] >= self.min_freq][:room]
+        return type(self.base)([*self.base.tokens, *self.added], self.base.settings)
+
+
+def grow_weights(
+    weights: dict[str, np.ndarray], n_new: int, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Adds `n_new` tokens to the embedding and the output layer; keeps the rest exactly.
+
+    New embedding rows are the mean of the existing ones (a neutral input) plus
+    a little noise (a tenth of the rows' spread), so that new tokens differ from
+    each other even in a frozen embedding. New output columns are zero with the
+    lowest existing bias, so a new token starts as rare as the rarest known one
+    and rises as the corpus teaches it.
+
+    Args:
+        weights: model weights by Keras path (not modified).
+        n_new: tokens appended after the existing ids.
+        seed: seeds the noise.
+
+    Returns:
+        The weights with embedding (V + n, E), logits kernel (H, V + n), bias (V + n,).
+    """
+    out = dict(weights)
+    if n_new == 0:
+        return out
+    emb = weights["embedding/embeddings"]  # (V, E)
+    kernel, bias = weights["logits/kernel"], weights["logits/bias"]  # (H, V), (V,)
+    noise = np.random.default_rng(seed).normal(0, 0.1 * emb.std(), (n_new, emb.shape[1]))
+    out["embedding/embeddings"] = np.concatenate(
+        [emb, (emb.mean(axis=0) + noise).astype(emb.dtype)])
+    out["logits/kernel"] = np.concatenate(
+        [kernel, np.zeros((kernel.shape[0], n_new), kernel.dtype)], axis=1)
+    out["logits/bias"] = np.concatenate([bias, np.full(n_new, bias.min(), bias.dtype)])
+    return out
+
+
+@dataclass
+class Start:
+    """A fine-tuned run, created and ready to train.
+
+    Attributes:
+        run: its directory (config, vocabulary, corpus record and lineage written).
+        enc: its corpus, encoded with the new vocabulary.
+        notices: what the user should know about the corpus (see `new_run`).
+        vocab: what happened to the tokens the base never saw.
+        weights: the base's weights, grown to the new vocabulary, by Keras path;
+            `textgen.run.keras_checkpoint.assign_weights` puts them into the training model.
+    """
+
+    run: RunDir
+    enc: EncodedCorpus
+    notices: list[str]
+    vocab: Vocabulary
+    weights: dict[str, np.ndarray]
+
+
+def start(
+    base: Base,
+    cfg: Config,
+    corpus_paths: list[Path],
+    out: Path,
+    mode: str = "extend",
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = 1,
+    pattern: str = "*.txt",
+) -> Start:
+    """Creates the fine-tuned run directory `out` from `base` and a new corpus.
+
+    Args:
+        base: the base run (`load_base`).
+        cfg: the new run's config (`finetune_config`).
+        corpus_paths: the new corpus's files and directories.
+        out: the run directory to create.
+        mode: "extend", "unk" or "strict" (see `Vocabulary`).
+        progress, workers, pattern: as in `textgen.run.opening.new_run`.
+
+    Raises:
+        TextgenError: as `new_run`, or `strict` meeting tokens the base never saw.
+    """
+    vocab = Vocabulary(base.tokenizer, mode, cfg.data.max_vocab, cfg.data.min_freq)
+    run, enc, notices = new_run(
+        cfg, corpus_paths, out, progress=progress, workers=workers, vocabulary=vocab,
+        lineage=lambda: lineage(base, vocab), settings=base.tokenizer.settings,
+        pattern=pattern,
+    )
+    weights = grow_weights(base.weights, len(vocab.added), cfg.train.seed)
+    return Start(run, enc, notices, vocab, weights)
+
+
+def lineage(base: Base, vocab: Vocabulary) -> dict[str, Any]:
+    """What `lineage.json` records: this run's base, then the base's own bases."""
+    entry = {
+        "run": str(base.run.path.resolve()),
+        "checkpoint": base.checkpoint,
+        "sha256": base.sha256,
+        "step": base.step,
+        "vocab": vocab.mode,
+        "tokens_added": len(vocab.added),
+        "added_examples": vocab.added[:20],
+    }
+    return {"chain": [entry, *base.chain]}
+
+
+def vocabulary_report(vocab: Vocabulary) -> list[str]:
+    """Lines that say what happened to the tokens the base never saw."""
+    lines = []
+    if vocab.mode == "extend":
+        shown = " ".join(repr(t) for t in vocab.added[:10])
+        more = " ..." if len(vocab.added) > 10 else ""
+        lines.append(f"vocabulary: added {len(vocab.added):,} token(s) the base never saw"
+                     + (f": {shown}{more}" if vocab.added else ""))
+    left = len(vocab.unseen) - len(vocab.added)
+    if left:
+        cover = (f"; the base's vocabulary covers {vocab.coverage:.2%} of the corpus"
+                 if vocab.mode == "unk" else
+                 f" (over data.max_vocab={vocab.max_vocab:,} or under data.min_freq="
+                 f"{vocab.min_freq}); raise --set data.max_vocab=N to add more")
+        lines.append(f"vocabulary: {left:,} unseen token(s) become <unk>{cover}")
+    return lines
