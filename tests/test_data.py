@@ -6,16 +6,10 @@ import numpy as np
 import pytest
 
 from textgen.config import DataConfig
+from textgen.data.batches import StatefulBatches, split_ids, validation_batches
+from textgen.data.cache import cache_key
 from textgen.data.corpus import scan_corpus
-from textgen.data.encode import (
-    StatefulBatches,
-    cache_key,
-    encode_corpus,
-    load_cached,
-    spelling_nats,
-    split_ids,
-    validation_batches,
-)
+from textgen.data.encode import encode_corpus, load_cached, spelling_nats
 from textgen.errors import CorpusTooSmall
 
 

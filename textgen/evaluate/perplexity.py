@@ -3,7 +3,7 @@
 `evaluate` streams a text through the model the way training validates: the
 token ids are laid out in B rows (the run's batch size) walked in T-token
 chunks with the state carried from chunk to chunk and zero at the start
-(`textgen.data.encode.validation_batches`). On the run's own validation split this is
+(`textgen.data.batches.validation_batches`). On the run's own validation split this is
 exactly the computation of the training loop's validation, so the two figures
 agree. It runs on the NumPy runtime: TensorFlow is not imported.
 """
@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from textgen.data.batches import split_ids, validation_batches
 from textgen.data.corpus import scan_corpus
-from textgen.data.encode import EncodedCorpus, encode_corpus, split_ids, validation_batches
+from textgen.data.encode import EncodedCorpus, encode_corpus
 from textgen.errors import TextgenError
 from textgen.model.numpy_lm import RecurrentLM
 from textgen.run.directory import RunDir, bits

@@ -21,16 +21,10 @@ from textgen.config import (
     check_fits_in_memory,
     read_config_file,
 )
+from textgen.data.batches import StatefulBatches, split_ids
+from textgen.data.cache import cache_key
 from textgen.data.corpus import Corpus, scan_corpus, scan_recorded
-from textgen.data.encode import (
-    EncodedCorpus,
-    StatefulBatches,
-    cache_key,
-    count_tokens,
-    encode_corpus,
-    load_cached,
-    split_ids,
-)
+from textgen.data.encode import EncodedCorpus, count_tokens, encode_corpus, load_cached
 from textgen.data.tokenizers import UNK_ID, Tokenizer, load_tokenizer
 from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
 from textgen.fileio import atomic_write_text
