@@ -150,3 +150,58 @@ def test_spelling_nats_is_the_unigram_code_length_of_the_oov_characters_and_leng
     assert spelling_nats({}) == 0.0
     # Rarer, more varied words cost more to spell than a repeated one.
     assert spelling_nats({"天地": 1, "玄黄": 1}) > spelling_nats({"天地": 2})
+
+
+def _entry(tmp_path):
+    """A corpus, its encoding (a copy of the ids) and the stem of its cache entry."""
+    p = tmp_path / "c.txt"
+    p.write_text("hello there\n" * 50, encoding="utf-8")
+    corpus = scan_corpus([p])
+    want = np.array(encode_corpus(corpus, DataConfig(), tmp_path / "cache").ids)
+    return corpus, want, tmp_path / "cache" / cache_key(corpus, DataConfig())
+
+
+@pytest.mark.parametrize("suffix, content", [
+    (".npy", b""),  # truncated to nothing
+    (".npy", b"\x93NUMPY\x01\x00"),  # a header cut short
+    (".npy", b"PK\x03\x04garbage"),  # a broken zip (an .npz by mistake)
+    (".json", b"[1, 2]"),  # JSON, but not an entry's meta
+    (".json", b'{"version": 1, "n_tokens": "600", "n_chars": 600, "coverage": 1.0,'
+              b' "unk_chars": 1.0, "unk_nats": 0.0}'),  # a count of the wrong type
+    (".json", b'{"version": 1, "n_tokens": 600, "n_chars": 600, "coverage": "all",'
+              b' "unk_chars": 1.0}'),  # a figure of the wrong type
+    (".json", b"\xff\xfe not utf-8"),
+    (".vocab.json", b'{"kind": "char", "tokens": 7}'),
+    (".vocab.json", b'{"kind": "bpe", "tokens": ["<unk>"]}'),
+])
+def test_a_damaged_or_foreign_cache_entry_is_re_encoded(tmp_path, suffix, content):
+    corpus, want, stem = _entry(tmp_path)
+    stem.with_suffix(suffix).write_bytes(content)
+    again = encode_corpus(corpus, DataConfig(), tmp_path / "cache")
+    assert not again.cached
+    np.testing.assert_array_equal(again.ids, want)
+    assert encode_corpus(corpus, DataConfig(), tmp_path / "cache").cached  # rewritten
+
+
+def test_an_npz_in_place_of_the_ids_is_re_encoded(tmp_path):
+    corpus, want, stem = _entry(tmp_path)
+    with open(stem.with_suffix(".npy"), "wb") as f:
+        np.savez(f, ids=want)
+    again = encode_corpus(corpus, DataConfig(), tmp_path / "cache")
+    assert not again.cached
+    np.testing.assert_array_equal(again.ids, want)
+
+
+def test_a_bug_while_reading_the_cache_propagates_instead_of_re_encoding(
+    tmp_path, monkeypatch
+):
+    from textgen.data import cache
+
+    corpus, _, _ = _entry(tmp_path)
+
+    def broken(path):
+        raise TypeError("a bug in the reader")
+
+    monkeypatch.setattr(cache, "load_tokenizer", broken)
+    with pytest.raises(TypeError, match="a bug in the reader"):
+        encode_corpus(corpus, DataConfig(), tmp_path / "cache")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import numpy as np
 from textgen.config import DataConfig
 from textgen.data.corpus import Corpus
 from textgen.data.tokenizers import Tokenizer, load_tokenizer, tokenizer_settings
+from textgen.errors import CheckpointError
 from textgen.fileio import atomic_write, atomic_write_text
 
 CACHE_VERSION = 1
@@ -70,6 +72,12 @@ def cache_key(
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
 
 
+# What reading a damaged, truncated or foreign entry raises; anything else is a bug
+# and propagates, instead of hiding as a silent re-encoding on every run.
+_DAMAGED = (OSError, ValueError, EOFError, zipfile.BadZipFile, CheckpointError)
+_META_NUMBERS = ("n_chars", "coverage", "unk_chars")
+
+
 def read_entry(
     stem: Path, lenient: bool = False
 ) -> tuple[np.ndarray, Tokenizer, dict[str, Any]] | None:
@@ -85,22 +93,45 @@ def read_entry(
         (see `textgen.data.encode.EncodedCorpus.meta`), with `unk_nats` filled in.
     """
     try:
-        meta = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
-        if meta.get("version") != CACHE_VERSION:
+        meta = _read_meta(stem.with_suffix(".json"))
+        if meta is None:
             return None
         tok = load_tokenizer(stem.with_suffix(".vocab.json"))
-        ids = np.load(stem.with_suffix(".npy"), mmap_mode="r")
-    except (OSError, ValueError, KeyError):
+        ids = np.load(stem.with_suffix(".npy"), mmap_mode="r", allow_pickle=False)
+    except _DAMAGED:
         return None
-    except Exception:  # a damaged cache is rebuilt, never fatal
-        return None
-    if ids.size != meta["n_tokens"]:
-        return None
+    if not isinstance(ids, np.ndarray) or ids.shape != (meta["n_tokens"],):
+        return None  # an .npz archive, or ids of another length or shape
+    if ids.dtype.kind != "u":
+        return None  # not token ids (those are uint16 or uint32)
     if meta.get("unk_nats") is None:
         if meta["coverage"] < 1.0 and not lenient:
             return None
         meta["unk_nats"] = 0.0
     return ids, tok, meta
+
+
+def _read_meta(path: Path) -> dict[str, Any] | None:
+    """The meta file of an entry of this `CACHE_VERSION`, or None if it is not one.
+
+    Raises:
+        OSError, ValueError: the file is missing, unreadable or not JSON.
+    """
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(meta, dict) or meta.get("version") != CACHE_VERSION:
+        return None
+    if not _is_count(meta.get("n_tokens")) or not _is_count(meta.get("n_chars")):
+        return None
+    numbers = [meta.get(k) for k in _META_NUMBERS]
+    if meta.get("unk_nats") is not None:
+        numbers.append(meta["unk_nats"])
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in numbers):
+        return None
+    return meta
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def write_ids(
