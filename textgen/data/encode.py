@@ -3,7 +3,9 @@
 `encode_corpus` builds the vocabulary and encodes the corpus into a NumPy array
 (uint16 when the vocabulary fits, else uint32), kept in the on-disk cache
 (`textgen.data.cache`) keyed by the corpus content and the tokenizer settings.
-`textgen.data.batches` then lays the ids out for a stateful model.
+How it runs (the cache directory, a progress callback, worker processes) travels
+as one `EncodeOptions` from the command down to here. `textgen.data.batches`
+then lays the ids out for a stateful model.
 """
 
 from __future__ import annotations
@@ -21,6 +23,26 @@ from textgen.config import DataConfig
 from textgen.data import cache
 from textgen.data.corpus import Corpus
 from textgen.data.tokenizers import Tokenizer, tokenizer_class, tokenizer_settings
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """How a corpus is encoded; none of it changes the ids.
+
+    Attributes:
+        cache_dir: where encoded corpora are kept; None is `cache.default_cache_dir()`
+            (`$TEXTGEN_CACHE_DIR`, else `~/.cache/textgen`).
+        progress: called with the number of characters processed, per chunk.
+        workers: processes for word segmentation: 1 (the default, safe anywhere),
+            a number, or None to choose by corpus size. More than one needs the
+            program's entry point guarded by `if __name__ == "__main__":`.
+    """
+
+    cache_dir: Path | None = None
+    progress: Progress | None = None
+    workers: int | None = 1
 
 
 @dataclass
@@ -68,23 +90,24 @@ class EncodedCorpus:
 def count_tokens(
     corpus: Corpus,
     cfg: DataConfig,
+    options: EncodeOptions | None = None,
+    *,
     settings: dict[str, Any] | None = None,
-    progress: Callable[[int], None] | None = None,
-    workers: int | None = 1,
 ) -> Counter[str]:
     """Counts the corpus's tokens with the tokenizer of `cfg` (see `encode_corpus`)."""
+    options = options or EncodeOptions()
     settings = tokenizer_settings(cfg) if settings is None else settings
     cls = tokenizer_class(cfg.tokenizer)
-    return cls.count(_counting(corpus.iter_text(), progress), workers=workers, **settings)
+    return cls.count(_counting(corpus.iter_text(), options.progress),
+                     workers=options.workers, **settings)
 
 
 def encode_corpus(
     corpus: Corpus,
     cfg: DataConfig,
-    cache_dir: Path | None = None,
-    progress: Callable[[int], None] | None = None,
+    options: EncodeOptions | None = None,
+    *,
     settings: dict[str, Any] | None = None,
-    workers: int | None = 1,
     vocabulary: Tokenizer | None = None,
     counts: Counter[str] | None = None,
 ) -> EncodedCorpus:
@@ -93,13 +116,10 @@ def encode_corpus(
     Args:
         corpus: a checked corpus (`textgen.data.corpus.scan_corpus`).
         cfg: the data config (tokenizer kind and vocabulary limits).
-        cache_dir: where encoded corpora are kept; `cache.default_cache_dir()` if None.
-        progress: called with the number of characters processed, per chunk.
+        options: the cache directory, progress callback and worker processes;
+            `EncodeOptions()` if None.
         settings: tokenizer settings; read from `cfg` (user dictionary file
             included) if None. A resumed run passes those saved in its vocab.json.
-        workers: processes for word segmentation: 1 (the default, safe anywhere),
-            a number, or None to choose by corpus size. More than one needs the
-            program's entry point guarded by `if __name__ == "__main__":`.
         vocabulary: encode with this tokenizer's vocabulary instead of building one
             (fine-tuning); tokens it lacks become `<unk>`.
         counts: the corpus's token counts, when the caller has them already.
@@ -107,16 +127,17 @@ def encode_corpus(
     Returns:
         The encoded corpus. Its ids are memory-mapped when read from the cache.
     """
+    options = options or EncodeOptions()
     settings = tokenizer_settings(cfg) if settings is None else settings
     fixed = None if vocabulary is None else vocabulary.tokens
-    stem = cache.entry_stem(cache_dir, cache.cache_key(corpus, cfg, settings, fixed))
+    stem = cache.entry_stem(options.cache_dir, cache.cache_key(corpus, cfg, settings, fixed))
     cached = _from_cache(stem)
     if cached is not None:
         return cached
 
     cls = tokenizer_class(cfg.tokenizer)
     if counts is None:
-        counts = count_tokens(corpus, cfg, settings, progress, workers)
+        counts = count_tokens(corpus, cfg, options, settings=settings)
     if vocabulary is None:
         tok = cls.from_counts(counts, cfg.max_vocab, cfg.min_freq, **settings)
     else:
@@ -134,8 +155,8 @@ def encode_corpus(
 
     def pieces() -> Iterator[np.ndarray]:
         seen[0] = 0
-        chunks = _counting(corpus.iter_text(), progress, seen)
-        return tok.encode_chunks(chunks, workers)
+        chunks = _counting(corpus.iter_text(), options.progress, seen)
+        return tok.encode_chunks(chunks, options.workers)
 
     warning = None
     try:
