@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from textgen.config import Config, set_value
+from textgen.config import Config, assignments, parse_assignment, set_value
 from textgen.data.encode import EncodedCorpus, EncodeOptions
 from textgen.data.tokenizers import UNK, Tokenizer, load_tokenizer
 from textgen.errors import (
@@ -135,16 +135,8 @@ def finetune_config(
     cfg.data = dataclasses.replace(base.data)
     cfg.data.encoding = "auto"  # the new corpus's encoding is its own, not the base's
     cfg.train.lr = FINETUNE_LR
-    items = []
-    for section, keys in (preset or {}).items():
-        if not isinstance(keys, dict):
-            raise ConfigError(f"{source}: [{section}] must be a table of key = value")
-        items += [(f"{section}.{k}", v, source) for k, v in keys.items()]
-    for item in overrides:
-        dotted, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects section.key=value, got {item!r}")
-        items.append((dotted.strip(), value, "--set"))
+    items = list(assignments(preset or {}, source))
+    items += [(*parse_assignment(item), "--set") for item in overrides]
     before = cfg.to_dict()
     for dotted, value, source in items:
         set_value(cfg, dotted, value, source=source)  # checks the key and the value
