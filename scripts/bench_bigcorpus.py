@@ -73,7 +73,7 @@ def pipeline_worker(corpus: Path, config: Path, steps: int, windows: int) -> dic
 
     from textgen.config import Config
     from textgen.data.corpus import scan_corpus
-    from textgen.data.encode import EncodedCorpus, encode_corpus
+    from textgen.data.encode import EncodedCorpus, EncodeOptions, encode_corpus
     from textgen.run.directory import RunDir
     from textgen.train.trainer import Trainer
 
@@ -81,10 +81,11 @@ def pipeline_worker(corpus: Path, config: Path, steps: int, windows: int) -> dic
     cfg.train.save_every = cfg.train.log_every = NEVER
     cfg.data.val_frac = 0.0
     with tempfile.TemporaryDirectory(prefix="bench_big_") as tmp:
+        opts = EncodeOptions(cache_dir=Path(tmp) / "cache")
         start = time.perf_counter()
-        enc = encode_corpus(scan_corpus([corpus]), cfg.data, Path(tmp) / "cache")
+        enc = encode_corpus(scan_corpus([corpus]), cfg.data, opts)
         encode_s = time.perf_counter() - start
-        again = encode_corpus(scan_corpus([corpus]), cfg.data, Path(tmp) / "cache")
+        again = encode_corpus(scan_corpus([corpus]), cfg.data, opts)
         assert again.cached and isinstance(again.ids, np.memmap)
         n = (windows * (steps + 1) + 2) * cfg.data.batch_size * cfg.data.seq_len + 1
         rng = np.random.default_rng(0)

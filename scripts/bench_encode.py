@@ -27,12 +27,13 @@ import json, resource, sys, time
 from pathlib import Path
 from textgen.config import DataConfig
 from textgen.data.corpus import scan_corpus
-from textgen.data.encode import encode_corpus
+from textgen.data.encode import EncodeOptions, encode_corpus
 path, tokenizer, cache = sys.argv[1:4]
 t = time.perf_counter()
 corpus = scan_corpus([Path(path)])
 # workers=None as the textgen command does ("-c" code is safe to spawn from).
-enc = encode_corpus(corpus, DataConfig(tokenizer=tokenizer), Path(cache), workers=None)
+enc = encode_corpus(corpus, DataConfig(tokenizer=tokenizer),
+                    EncodeOptions(cache_dir=Path(cache), workers=None))
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 print(json.dumps({"seconds": time.perf_counter() - t, "tokens": int(enc.ids.size),

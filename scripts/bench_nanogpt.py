@@ -38,8 +38,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from textgen.data.batches import split_ids  # noqa: E402
 from textgen.data.corpus import scan_corpus  # noqa: E402
-from textgen.data.encode import split_ids  # noqa: E402
 
 RECIPE = ["--device=cpu", "--compile=False", "--eval_iters=20", "--log_interval=100",
           "--block_size=64", "--batch_size=12", "--n_layer=4", "--n_head=4", "--n_embd=128",

@@ -69,8 +69,9 @@ SHORT = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Measures one row; returns window seconds, losses and peak RSS."""
     from textgen.config import Config, apply_overrides
+    from textgen.data.batches import StatefulBatches, split_ids
     from textgen.data.corpus import scan_corpus
-    from textgen.data.encode import StatefulBatches, encode_corpus, split_ids
+    from textgen.data.encode import encode_corpus
 
     cfg = Config.load(Path(spec["config"]))
     cfg.train.save_every = cfg.train.log_every = NEVER  # no I/O inside timed windows

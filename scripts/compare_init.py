@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import NEVER, ROOT  # noqa: E402
 
 from textgen.config import Config  # noqa: E402
+from textgen.data.encode import EncodeOptions  # noqa: E402
 from textgen.run.opening import new_run  # noqa: E402
 from textgen.train.trainer import Reporter, Trainer  # noqa: E402
 
@@ -61,7 +62,7 @@ def run_case(corpus: Path, preset: str, chars: int, init: str, steps: int, every
     cfg.train.epochs = 1000
     cfg.train.save_every = cfg.train.log_every = NEVER
     run, enc, _ = new_run(cfg, [source], tmp / f"run-{init}-{preset}-{corpus.stem}",
-                          cache_dir=tmp / "cache")
+                          EncodeOptions(cache_dir=tmp / "cache"))
     trainer = Trainer(cfg, enc, run)
     seen = Validations()
     start = time.perf_counter()

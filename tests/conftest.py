@@ -60,6 +60,7 @@ def train_run(root: Path, text: str = TINY_TEXT, steps: int = 30, **overrides) -
 
     `overrides` are `section__key=value` pairs, as in `tiny_config`.
     """
+    from textgen.data.encode import EncodeOptions
     from textgen.run.opening import new_run
     from textgen.train.trainer import Trainer
 
@@ -68,7 +69,7 @@ def train_run(root: Path, text: str = TINY_TEXT, steps: int = 30, **overrides) -
     corpus.write_text(text, encoding="utf-8")
     cfg = tiny_config(**overrides)
     cfg.train.max_steps = steps
-    run, enc, _ = new_run(cfg, [corpus], root / "run", cache_dir=root / "cache")
+    run, enc, _ = new_run(cfg, [corpus], root / "run", EncodeOptions(cache_dir=root / "cache"))
     Trainer(cfg, enc, run).fit()
     return run.path
 

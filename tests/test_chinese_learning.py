@@ -4,6 +4,7 @@ must leave the unigram loss within a few hundred steps (docs/RESULTS.md)."""
 from pathlib import Path
 
 from tests.conftest import tiny_config
+from textgen.data.encode import EncodeOptions
 from textgen.run.opening import new_run
 from textgen.train.trainer import Trainer
 
@@ -17,7 +18,8 @@ def test_a_small_chinese_character_model_leaves_the_unigram_loss(tmp_path):
     cfg = tiny_config(model__embedding_dim=64, model__units=128, data__batch_size=32,
                       data__seq_len=64, data__val_frac=0.05, train__lr=0.003,
                       train__max_steps=300, train__epochs=100, train__eval_every=0)
-    run, enc, _ = new_run(cfg, [corpus], tmp_path / "run", cache_dir=tmp_path / "cache")
+    run, enc, _ = new_run(cfg, [corpus], tmp_path / "run",
+                          EncodeOptions(cache_dir=tmp_path / "cache"))
     trainer = Trainer(cfg, enc, run)
     assert enc.tokenizer.vocab_size > 3000
     trainer.fit()

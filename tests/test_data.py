@@ -6,16 +6,10 @@ import numpy as np
 import pytest
 
 from textgen.config import DataConfig
+from textgen.data.batches import StatefulBatches, split_ids, validation_batches
+from textgen.data.cache import cache_key
 from textgen.data.corpus import scan_corpus
-from textgen.data.encode import (
-    StatefulBatches,
-    cache_key,
-    encode_corpus,
-    load_cached,
-    spelling_nats,
-    split_ids,
-    validation_batches,
-)
+from textgen.data.encode import EncodeOptions, encode_corpus, load_cached, spelling_nats
 from textgen.errors import CorpusTooSmall
 
 
@@ -50,29 +44,31 @@ def test_validation_is_the_contiguous_tail_and_shrinks_seq_len():
 
 
 def test_encoding_is_cached_and_keyed_by_tokenizer_settings(tmp_path):
+    opts = EncodeOptions(cache_dir=tmp_path / "cache")
     p = tmp_path / "c.txt"
     p.write_text("abracadabra\n" * 100, encoding="utf-8")
     corpus = scan_corpus([p])
     cfg = DataConfig()
-    first = encode_corpus(corpus, cfg, tmp_path / "cache")
-    second = encode_corpus(corpus, cfg, tmp_path / "cache")
+    first = encode_corpus(corpus, cfg, opts)
+    second = encode_corpus(corpus, cfg, opts)
     assert not first.cached and second.cached
     np.testing.assert_array_equal(first.ids, second.ids)
     assert second.tokenizer.tokens == first.tokenizer.tokens
     assert first.ids.dtype == np.uint16 and first.n_chars == 1200
-    capped = encode_corpus(corpus, DataConfig(max_vocab=3), tmp_path / "cache")
+    capped = encode_corpus(corpus, DataConfig(max_vocab=3), opts)
     assert not capped.cached and capped.tokenizer.vocab_size == 3
     assert capped.coverage < 1.0
     assert first.unk_nats == 0.0 and capped.unk_nats > 0  # spelling cost of an <unk>
-    assert encode_corpus(corpus, DataConfig(max_vocab=3), tmp_path / "cache").unk_nats == (
+    assert encode_corpus(corpus, DataConfig(max_vocab=3), opts).unk_nats == (
         capped.unk_nats)  # kept in the cache
 
 
 def test_cache_entries_from_before_the_unk_charge_are_re_encoded_or_kept(tmp_path):
+    opts = EncodeOptions(cache_dir=tmp_path / "cache")
     p = tmp_path / "c.txt"
     p.write_text("abcabcabd" * 50, encoding="utf-8")
     corpus, cfg = scan_corpus([p]), DataConfig(max_vocab=3)
-    first = encode_corpus(corpus, cfg, tmp_path / "cache")
+    first = encode_corpus(corpus, cfg, opts)
     key = cache_key(corpus, cfg)
     meta_file = tmp_path / "cache" / f"{key}.json"
 
@@ -82,7 +78,7 @@ def test_cache_entries_from_before_the_unk_charge_are_re_encoded_or_kept(tmp_pat
         meta_file.write_text(json.dumps(meta), encoding="utf-8")
 
     age()
-    again = encode_corpus(corpus, cfg, tmp_path / "cache")  # same key: an old run resumes
+    again = encode_corpus(corpus, cfg, opts)  # same key: an old run resumes
     assert not again.cached and again.unk_nats == first.unk_nats > 0
     age()
     kept = load_cached(key, tmp_path / "cache")  # standing in for vanished files
@@ -90,7 +86,7 @@ def test_cache_entries_from_before_the_unk_charge_are_re_encoded_or_kept(tmp_pat
     np.testing.assert_array_equal(kept.ids, first.ids)
     # New content misses the cache.
     p.write_text("abracadabra!\n" * 100, encoding="utf-8")
-    assert not encode_corpus(scan_corpus([p]), cfg, tmp_path / "cache").cached
+    assert not encode_corpus(scan_corpus([p]), cfg, opts).cached
 
 
 def test_new_encodings_stream_into_the_cache_and_are_memory_mapped(tmp_path):
@@ -98,27 +94,28 @@ def test_new_encodings_stream_into_the_cache_and_are_memory_mapped(tmp_path):
     text = "天地玄黄 the quick brown fox\n" * 3000
     p.write_text(text, encoding="utf-8")
     cache = tmp_path / "cache"
-    enc = encode_corpus(scan_corpus([p]), DataConfig(), cache)
+    enc = encode_corpus(scan_corpus([p]), DataConfig(), EncodeOptions(cache_dir=cache))
     assert not enc.cached and isinstance(enc.ids, np.memmap)  # never a second copy in RAM
     assert enc.tokenizer.decode(enc.ids) == text
     assert not list(cache.glob(".*.tmp"))  # the atomic write left no temporary file
     # Without a writable cache the ids are built in memory, identical, with a warning.
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
-    mem = encode_corpus(scan_corpus([p]), DataConfig(), blocker / "cache")
+    mem = encode_corpus(scan_corpus([p]), DataConfig(), EncodeOptions(cache_dir=blocker / "cache"))
     assert mem.cache_warning and not isinstance(mem.ids, np.memmap)
     np.testing.assert_array_equal(mem.ids, enc.ids)
     assert mem.n_chars == enc.n_chars == len(text)
 
 
 def test_damaged_cache_is_rebuilt(tmp_path):
+    opts = EncodeOptions(cache_dir=tmp_path / "cache")
     p = tmp_path / "c.txt"
     p.write_text("hello there\n" * 50, encoding="utf-8")
     corpus = scan_corpus([p])
-    want = np.array(encode_corpus(corpus, DataConfig(), tmp_path / "cache").ids)  # a copy
+    want = np.array(encode_corpus(corpus, DataConfig(), opts).ids)  # a copy
     for npy in (tmp_path / "cache").glob("*.npy"):
         npy.write_bytes(b"garbage")
-    again = encode_corpus(corpus, DataConfig(), tmp_path / "cache")
+    again = encode_corpus(corpus, DataConfig(), opts)
     assert not again.cached
     np.testing.assert_array_equal(again.ids, want)
 
@@ -136,9 +133,10 @@ def test_library_default_never_spawns_from_an_unguarded_script(tmp_path):
         "word.PARALLEL_MIN_HAN = 1000  # this text would pick several processes\n"
         "from textgen.config import DataConfig\n"
         "from textgen.data.corpus import scan_corpus\n"
-        "from textgen.data.encode import encode_corpus\n"
+        "from textgen.data.encode import EncodeOptions, encode_corpus\n"
         f"c = scan_corpus([Path({str(excerpt)!r})])\n"
-        f"e = encode_corpus(c, DataConfig(tokenizer='word'), Path({str(tmp_path / 'c')!r}))\n"
+        f"e = encode_corpus(c, DataConfig(tokenizer='word'), "
+        f"EncodeOptions(cache_dir=Path({str(tmp_path / 'c')!r})))\n"
         "print(e.ids.size)\n",
         encoding="utf-8",
     )
@@ -156,3 +154,62 @@ def test_spelling_nats_is_the_unigram_code_length_of_the_oov_characters_and_leng
     assert spelling_nats({}) == 0.0
     # Rarer, more varied words cost more to spell than a repeated one.
     assert spelling_nats({"天地": 1, "玄黄": 1}) > spelling_nats({"天地": 2})
+
+
+def _entry(tmp_path):
+    opts = EncodeOptions(cache_dir=tmp_path / "cache")
+    """A corpus, its encoding (a copy of the ids) and the stem of its cache entry."""
+    p = tmp_path / "c.txt"
+    p.write_text("hello there\n" * 50, encoding="utf-8")
+    corpus = scan_corpus([p])
+    want = np.array(encode_corpus(corpus, DataConfig(), opts).ids)
+    return corpus, want, tmp_path / "cache" / cache_key(corpus, DataConfig())
+
+
+@pytest.mark.parametrize("suffix, content", [
+    (".npy", b""),  # truncated to nothing
+    (".npy", b"\x93NUMPY\x01\x00"),  # a header cut short
+    (".npy", b"PK\x03\x04garbage"),  # a broken zip (an .npz by mistake)
+    (".json", b"[1, 2]"),  # JSON, but not an entry's meta
+    (".json", b'{"version": 1, "n_tokens": "600", "n_chars": 600, "coverage": 1.0,'
+              b' "unk_chars": 1.0, "unk_nats": 0.0}'),  # a count of the wrong type
+    (".json", b'{"version": 1, "n_tokens": 600, "n_chars": 600, "coverage": "all",'
+              b' "unk_chars": 1.0}'),  # a figure of the wrong type
+    (".json", b"\xff\xfe not utf-8"),
+    (".vocab.json", b'{"kind": "char", "tokens": 7}'),
+    (".vocab.json", b'{"kind": "bpe", "tokens": ["<unk>"]}'),
+])
+def test_a_damaged_or_foreign_cache_entry_is_re_encoded(tmp_path, suffix, content):
+    opts = EncodeOptions(cache_dir=tmp_path / "cache")
+    corpus, want, stem = _entry(tmp_path)
+    stem.with_suffix(suffix).write_bytes(content)
+    again = encode_corpus(corpus, DataConfig(), opts)
+    assert not again.cached
+    np.testing.assert_array_equal(again.ids, want)
+    assert encode_corpus(corpus, DataConfig(), opts).cached  # rewritten
+
+
+def test_an_npz_in_place_of_the_ids_is_re_encoded(tmp_path):
+    opts = EncodeOptions(cache_dir=tmp_path / "cache")
+    corpus, want, stem = _entry(tmp_path)
+    with open(stem.with_suffix(".npy"), "wb") as f:
+        np.savez(f, ids=want)
+    again = encode_corpus(corpus, DataConfig(), opts)
+    assert not again.cached
+    np.testing.assert_array_equal(again.ids, want)
+
+
+def test_a_bug_while_reading_the_cache_propagates_instead_of_re_encoding(
+    tmp_path, monkeypatch
+):
+    opts = EncodeOptions(cache_dir=tmp_path / "cache")
+    from textgen.data import cache
+
+    corpus, _, _ = _entry(tmp_path)
+
+    def broken(path):
+        raise TypeError("a bug in the reader")
+
+    monkeypatch.setattr(cache, "load_tokenizer", broken)
+    with pytest.raises(TypeError, match="a bug in the reader"):
+        encode_corpus(corpus, DataConfig(), opts)

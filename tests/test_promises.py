@@ -12,8 +12,9 @@ import pytest
 
 from tests.conftest import TINY_TEXT, tiny_config, train_run
 from textgen.config import Config, DataConfig, apply_overrides
+from textgen.data.batches import split_ids
+from textgen.data.cache import cache_key
 from textgen.data.corpus import scan_corpus
-from textgen.data.encode import cache_key, split_ids
 from textgen.data.tokenizers import CharTokenizer
 from textgen.errors import ConfigError, TrainingDiverged
 from textgen.fileio import atomic_write

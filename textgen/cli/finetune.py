@@ -52,6 +52,7 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     """
     from textgen.config import lookup as presets
     from textgen.config import read_config_file
+    from textgen.data.encode import EncodeOptions
     from textgen.run.directory import RunDir
     from textgen.train import finetune as ft
 
@@ -66,8 +67,10 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
         raise click.UsageError(f"--out {path} is inside the base run; the base is never "
                                "written to, pick a directory outside it")
     with RunDir(path).lock(), EncodeBar() as bar:
-        new = ft.start(base, cfg, list(corpus), path, vocab_mode, progress=bar.update,
-                       workers=None, pattern=pattern)
+        # workers=None: the console script's entry point is guarded, so jieba
+        # may use worker processes.
+        new = ft.start(base, cfg, list(corpus), path, vocab_mode,
+                       EncodeOptions(progress=bar.update, workers=None), pattern=pattern)
         bar.close()
         for notice in new.notices:
             click.echo(notice, err=True)

@@ -55,6 +55,7 @@ def train(
     """
     from textgen.config import apply_overrides
     from textgen.config import lookup as presets
+    from textgen.data.encode import EncodeOptions
     from textgen.data.profile import auto_config
     from textgen.run.directory import RunDir
     from textgen.run.opening import new_run, open_run
@@ -74,8 +75,9 @@ def train(
     with RunDir(path).lock(), EncodeBar() as bar:
         # workers=None: the console script's entry point is guarded, so jieba
         # may use worker processes.
+        encode_options = EncodeOptions(progress=bar.update, workers=None)
         if resume:
-            cfg, run, enc = open_run(resume, sets, progress=bar.update, workers=None,
+            cfg, run, enc = open_run(resume, sets, encode_options,
                                      notify=lambda notice: click.echo(notice, err=True),
                                      allow_changed_corpus=allow_changed_corpus)
         else:
@@ -87,8 +89,8 @@ def train(
                 click.echo(f"no --config given: using preset {choice.name} for "
                            f"{choice.reason}. Choose another with --config NAME|FILE "
                            "(`textgen presets` lists them)", err=True)
-            run, enc, notices = new_run(cfg, list(corpus), path, progress=bar.update,
-                                        workers=None, pattern=pattern)
+            run, enc, notices = new_run(cfg, list(corpus), path, encode_options,
+                                        pattern=pattern)
             for notice in notices:
                 click.echo(notice, err=True)
         bar.close()

@@ -1,24 +1,23 @@
 """Configuration: the typed schema of every key, its checks, and the presets.
 
 Owns `schema` (the `Config` dataclasses with their defaults and the reasons for
-them, TOML reading, `--set` overrides, the checks that need no corpus) and
-`lookup` (finding a shipped preset, `presets/*.toml`, by name). It reads no
-corpus: choosing a preset from a corpus is `textgen.data.profile`'s job.
+them), `overrides` (reading TOML/JSON config files and `--set section.key=value`
+strings into the schema, each value converted and checked), `checks` (what
+needs no corpus: settings valid alone but not together, a model too big for the
+machine) and `lookup` (finding a shipped preset, `presets/*.toml`, by name). It
+reads no corpus: choosing a preset from a corpus is `textgen.data.profile`'s job.
 """
 
-from textgen.config.schema import (
-    Config,
-    DataConfig,
-    ModelConfig,
-    TrainConfig,
+from textgen.config.checks import check_combinations, check_fits_in_memory
+from textgen.config.overrides import (
     apply_overrides,
-    check_combinations,
-    check_fits_in_memory,
+    assignments,
+    parse_assignment,
     parse_duration,
     read_config_file,
     set_value,
-    valid_keys,
 )
+from textgen.config.schema import Config, DataConfig, ModelConfig, TrainConfig, valid_keys
 
 __all__ = [
     "Config",
@@ -26,8 +25,10 @@ __all__ = [
     "ModelConfig",
     "TrainConfig",
     "apply_overrides",
+    "assignments",
     "check_combinations",
     "check_fits_in_memory",
+    "parse_assignment",
     "parse_duration",
     "read_config_file",
     "set_value",

@@ -1,46 +1,27 @@
-"""Typed configuration: defaults, TOML presets and `--set section.key=value`.
+"""Typed configuration: the dataclasses that hold every key, with its default and why.
 
 One source of truth for every key name: the dataclass field below is what the
 TOML preset, the `--set` flag, `config.json` in the run directory and the README
-all call it. Each field's `metadata["help"]` is shown in error messages and docs.
+all call it. Each field's `metadata["help"]` is shown in error messages and docs;
+`textgen.config.overrides` reads files and `--set` strings into these fields,
+and `textgen.config.checks` refuses what is valid alone but not together.
 """
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import json
-import math
-import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from textgen.errors import ConfigError
-
-
-def parse_duration(text: str, name: str = "train.max_time") -> float:
-    """Seconds in a duration such as "90s", "30m", "2h" or "1h30m" ("" = 0: no limit).
-
-    Raises:
-        ConfigError: not a duration.
-    """
-    import re
-
-    text = text.strip().lower()
-    if not text:
-        return 0.0
-    if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", text):  # a bare number: seconds
-        return float(text)
-    number = r"([0-9]+(?:\.[0-9]+)?)"
-    match = re.fullmatch(f"(?:{number}h)?(?:{number}m)?(?:{number}s)?", text)
-    if not match or not any(match.groups()):
-        raise ConfigError(
-            f"{name} must be a duration such as 90s, 30m, 2h or 1h30m; got {text!r}"
-        )
-    h, m, s = (float(g) if g else 0.0 for g in match.groups())
-    return h * 3600 + m * 60 + s
+from textgen.config.overrides import (
+    assignments,
+    keys_of,
+    read_config_file,
+    section_names,
+    set_value,
+)
 
 
 def _opt(default: Any, help: str, **checks: Any) -> Any:
@@ -198,16 +179,8 @@ class Config:
             ConfigError: on an unknown section or key, or a value of the wrong type.
         """
         cfg = cls()
-        for section, values in raw.items():
-            if section not in _sections():
-                raise ConfigError(
-                    f"{source}: unknown section [{section}]; valid sections: "
-                    f"{', '.join(_sections())}"
-                )
-            if not isinstance(values, dict):
-                raise ConfigError(f"{source}: [{section}] must be a table of key = value")
-            for key, value in values.items():
-                set_value(cfg, f"{section}.{key}", value, source=source)
+        for dotted, value, where in assignments(raw, source, section_names(cfg)):
+            set_value(cfg, dotted, value, source=where)
         return cfg
 
     def save(self, path: Path) -> None:
@@ -222,178 +195,6 @@ class Config:
         return cls.from_dict(read_config_file(path), source=str(path))
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """Reads a config file's sections as written (JSON by suffix, else TOML), unchecked.
-
-    Raises:
-        ConfigError: the file is missing, unreadable, not UTF-8 or not valid.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise ConfigError(f"config file not found: {path}") from e
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not UTF-8 text; save the config file as UTF-8") from e
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read the config file ({e.strerror or e})") from e
-    kind = "JSON" if path.suffix == ".json" else "TOML"
-    try:
-        raw = json.loads(text) if kind == "JSON" else tomllib.loads(text)
-    except ValueError as e:  # tomllib.TOMLDecodeError is a ValueError
-        raise ConfigError(f"{path}: not valid {kind}: {e}") from e
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected sections of key = value, got {type(raw).__name__}")
-    return raw
-
-
-def check_combinations(cfg: Config) -> None:
-    """Refuses settings that are valid alone but not together.
-
-    Raises:
-        ConfigError: more layers to freeze than the model has, or weight drop on a GRU.
-    """
-    if cfg.model.weight_drop and cfg.model.cell != "lstm":
-        raise ConfigError(
-            f"model.weight_drop works with LSTM layers only, but model.cell is "
-            f"'{cfg.model.cell}'; set model.weight_drop=0 or model.cell='lstm'"
-        )
-    if cfg.train.freeze_layers > cfg.model.layers:
-        raise ConfigError(
-            f"train.freeze_layers={cfg.train.freeze_layers} but the model has "
-            f"{cfg.model.layers} recurrent layer(s); freeze at most {cfg.model.layers}"
-        )
-
-
-def check_fits_in_memory(cfg: Config, vocab_size: int, ram_bytes: int | None = None) -> None:
-    """Refuses a model that could not train in this machine's memory.
-
-    Counts 16 bytes per parameter (the weight, its gradient and Adam's two
-    moments, in float32) and the activations of one batch kept for
-    backpropagation (about 6·H per token per recurrent layer, 3·V for the
-    logits and their gradient), so that an absurd size (`model.units=1000000`)
-    is a clear error instead of a crash while allocating.
-
-    Args:
-        cfg: the config.
-        vocab_size: V.
-        ram_bytes: the memory to fit in; None asks the operating system (no
-            check where it cannot tell).
-
-    Raises:
-        ConfigError: the estimate exceeds 90% of the memory.
-    """
-    if ram_bytes is None:
-        try:
-            ram_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (AttributeError, ValueError, OSError):
-            return
-    params = sum(n for _, _, n in cfg.model.parameter_table(vocab_size))
-    m, d = cfg.model, cfg.data
-    per_token = m.embedding_dim + m.layers * 6 * m.units + 3 * vocab_size
-    need = 16 * params + 4 * d.batch_size * d.seq_len * per_token
-    if need > 0.9 * ram_bytes:
-        raise ConfigError(
-            f"this model needs about {need / 2**30:,.1f} GiB to train ({params:,} parameters, "
-            f"batches of {d.batch_size:,} x {d.seq_len:,} tokens, vocabulary "
-            f"{vocab_size:,}) but the machine has {ram_bytes / 2**30:,.1f} GiB; lower "
-            "model.units, model.layers, data.batch_size or data.seq_len"
-        )
-
-
-def _sections() -> dict[str, type]:
-    return {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
-
-
 def valid_keys() -> list[str]:
     """Returns every settable key as `section.key`."""
-    return [
-        f"{s}.{f.name}" for s, cls in _sections().items() for f in dataclasses.fields(cls)
-    ]
-
-
-def _field(dotted: str) -> tuple[str, dataclasses.Field]:
-    section, _, key = dotted.partition(".")
-    if section in _sections():
-        for f in dataclasses.fields(_sections()[section]):
-            if f.name == key:
-                return section, f
-    raise ConfigError(f"unknown config key '{dotted}'; valid keys: {', '.join(valid_keys())}")
-
-
-def _coerce(dotted: str, f: dataclasses.Field, value: Any, source: str) -> Any:
-    """Converts `value` (TOML value or `--set` string) to the field's type, or fails."""
-    kind = {"int": int, "float": float, "bool": bool, "str": str}[f.type]  # type: ignore[index]
-    bad = ConfigError(
-        f"{source}: {dotted} must be {kind.__name__}, got {value!r} ({f.metadata['help']})"
-    )
-    if isinstance(value, str) and kind is not str:
-        text = value.strip().lower()
-        if kind is bool:
-            if text not in ("true", "false", "1", "0", "yes", "no"):
-                raise bad
-            return text in ("true", "1", "yes")
-        try:
-            value = int(text) if kind is int else float(text)
-        except ValueError:
-            raise bad from None
-    if kind is bool and not isinstance(value, bool):
-        raise bad
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise bad
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad
-        value = float(value)
-        if not math.isfinite(value):
-            raise ConfigError(f"{source}: {dotted} must be a finite number, got {value!r}")
-    if kind is str and not isinstance(value, str):
-        raise bad
-    meta = f.metadata
-    if meta.get("duration"):
-        parse_duration(value, f"{source}: {dotted}")
-    if meta.get("codec") and value != "auto":
-        try:
-            if not codecs.lookup(value)._is_text_encoding:  # rot13, base64, zlib, ...
-                raise LookupError(value)
-        except LookupError:
-            raise ConfigError(
-                f"{source}: {dotted} must be 'auto' or a text encoding Python knows "
-                f"(e.g. 'cp1252', 'latin-1', 'big5'), got {value!r}"
-            ) from None
-    if "choices" in meta and value not in meta["choices"]:
-        raise ConfigError(
-            f"{source}: {dotted} must be one of {', '.join(map(repr, meta['choices']))}, "
-            f"got {value!r}"
-        )
-    if "min" in meta and value < meta["min"]:
-        raise ConfigError(f"{source}: {dotted} must be >= {meta['min']}, got {value!r}")
-    if "max" in meta and value > meta["max"]:
-        raise ConfigError(f"{source}: {dotted} must be <= {meta['max']}, got {value!r}")
-    return value
-
-
-def set_value(cfg: Config, dotted: str, value: Any, source: str = "--set") -> None:
-    """Sets `section.key` on `cfg` after checking the key and the value's type.
-
-    Raises:
-        ConfigError: unknown key (the message lists the valid ones) or bad value.
-    """
-    section, f = _field(dotted)
-    setattr(getattr(cfg, section), f.name, _coerce(dotted, f, value, source))
-
-
-def apply_overrides(cfg: Config, overrides: list[str]) -> list[str]:
-    """Applies `--set section.key=value` strings to `cfg`.
-
-    Returns:
-        The dotted keys that were set, in order.
-    """
-    keys = []
-    for item in overrides:
-        dotted, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects section.key=value, got {item!r}")
-        set_value(cfg, dotted.strip(), value, source="--set")
-        keys.append(dotted.strip())
-    return keys
+    return keys_of(Config())

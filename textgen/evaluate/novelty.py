@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from textgen.config import Config
+from textgen.data.encode import EncodeOptions
 from textgen.errors import InvalidArgument
 from textgen.generate.generator import Generator
 from textgen.generate.samplers import SamplerSettings
@@ -63,7 +64,7 @@ def novelty(
     temperature: float = 1.0,
     seed: int = 0,
     checkpoint: str | None = None,
-    cache_dir: Path | None = None,
+    encode_options: EncodeOptions | None = None,
 ) -> Novelty:
     """Samples from a run and measures how much of the samples is copied from its corpus.
 
@@ -75,7 +76,7 @@ def novelty(
         temperature: sampling temperature (1.0 shows what the model learnt).
         seed: sample i uses seed + i, so the result is reproducible.
         checkpoint: "best" or "last"; None means best when there is one.
-        cache_dir: the encoded-corpus cache.
+        encode_options: the encoded-corpus cache (see `EncodeOptions`).
 
     Raises:
         InvalidArgument: n, samples or length below 1.
@@ -95,7 +96,7 @@ def novelty(
     everything = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
     if everything.size:
         hit = np.zeros(everything.size, bool)
-        enc = reload_corpus(run, Config.load(run.config), cache_dir)
+        enc = reload_corpus(run, Config.load(run.config), encode_options)
         for chunk_hashes in _corpus_hashes(enc, n):
             hit |= np.isin(everything, chunk_hashes)
         found = np.split(hit, np.cumsum([h.size for h in hashes])[:-1])

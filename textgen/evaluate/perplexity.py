@@ -3,7 +3,7 @@
 `evaluate` streams a text through the model the way training validates: the
 token ids are laid out in B rows (the run's batch size) walked in T-token
 chunks with the state carried from chunk to chunk and zero at the start
-(`textgen.data.encode.validation_batches`). On the run's own validation split this is
+(`textgen.data.batches.validation_batches`). On the run's own validation split this is
 exactly the computation of the training loop's validation, so the two figures
 agree. It runs on the NumPy runtime: TensorFlow is not imported.
 """
@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from textgen.data.batches import split_ids, validation_batches
 from textgen.data.corpus import scan_corpus
-from textgen.data.encode import EncodedCorpus, encode_corpus, split_ids, validation_batches
+from textgen.data.encode import EncodedCorpus, EncodeOptions, encode_corpus
 from textgen.errors import TextgenError
 from textgen.model.numpy_lm import RecurrentLM
 from textgen.run.directory import RunDir, bits
@@ -77,7 +78,7 @@ def evaluate(
     run_path: str | Path,
     texts: list[Path] | None = None,
     checkpoint: str | None = None,
-    cache_dir: Path | None = None,
+    encode_options: EncodeOptions | None = None,
     encoding: str | None = None,
     pattern: str = "*.txt",
 ) -> Evaluation:
@@ -87,7 +88,7 @@ def evaluate(
         run_path: the run directory.
         texts: files or directories to score; None scores the run's validation split.
         checkpoint: "best" or "last"; None means best when there is one, else last.
-        cache_dir: the encoded-corpus cache.
+        encode_options: the encoded-corpus cache (see `EncodeOptions`).
         encoding: the texts' encoding ("auto" detects UTF-8/GB18030); None uses
             the run's `data.encoding`.
         pattern: which files of a directory in `texts` to read.
@@ -104,7 +105,8 @@ def evaluate(
     B, T = cfg.data.batch_size, cfg.data.seq_len
     if texts:
         corpus = scan_corpus(texts, cfg.data.normalize, encoding or cfg.data.encoding, pattern)
-        enc = encode_corpus(corpus, cfg.data, cache_dir, settings=tok.settings, vocabulary=tok)
+        enc = encode_corpus(corpus, cfg.data, encode_options, settings=tok.settings,
+                            vocabulary=tok)
         ids, label = enc.ids, ", ".join(str(p) for p in texts)
         if ids.size < 2:
             raise TextgenError(f"{label}: too short to evaluate (fewer than 2 tokens)")
@@ -115,7 +117,7 @@ def evaluate(
         # the training corpus's (one repeated unknown word would otherwise be free).
         enc.unk_nats = max(enc.unk_nats, _recorded_unk_nats(run))
     else:
-        enc = reload_corpus(run, cfg, cache_dir, tokenizer=tok)
+        enc = reload_corpus(run, cfg, encode_options, tokenizer=tok)
         ids = split_ids(enc.ids, cfg.data.val_frac)[1]
         label = "validation split"
     batches = validation_batches(ids, B, T)

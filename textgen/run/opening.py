@@ -21,15 +21,15 @@ from textgen.config import (
     check_fits_in_memory,
     read_config_file,
 )
+from textgen.data.batches import StatefulBatches, split_ids
+from textgen.data.cache import cache_key
 from textgen.data.corpus import Corpus, scan_corpus, scan_recorded
 from textgen.data.encode import (
     EncodedCorpus,
-    StatefulBatches,
-    cache_key,
+    EncodeOptions,
     count_tokens,
     encode_corpus,
     load_cached,
-    split_ids,
 )
 from textgen.data.tokenizers import UNK_ID, Tokenizer, load_tokenizer
 from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
@@ -47,16 +47,12 @@ RESUME_KEYS = (
     "train.max_time", "train.sample_every", "train.sample_length", "train.tensorboard",
 )
 
-Progress = Callable[[int], None]
-
 
 def new_run(
     cfg: Config,
     corpus_paths: list[Path],
     out: Path,
-    cache_dir: Path | None = None,
-    progress: Progress | None = None,
-    workers: int | None = 1,
+    encode_options: EncodeOptions | None = None,
     vocabulary: Callable[[Counter[str]], Tokenizer] | None = None,
     lineage: Callable[[], dict[str, Any]] | None = None,
     settings: dict[str, Any] | None = None,
@@ -68,9 +64,8 @@ def new_run(
         cfg: the resolved config.
         corpus_paths: corpus files and directories.
         out: the run directory to create.
-        cache_dir: the encoded-corpus cache.
-        progress: encoding progress (characters processed).
-        workers: processes for word segmentation (see `encode_corpus`).
+        encode_options: the encoded-corpus cache, encoding progress and worker
+            processes (see `EncodeOptions`).
         vocabulary: fine-tuning: makes the run's vocabulary from the corpus's token
             counts (instead of building one with `data.max_vocab`/`data.min_freq`).
         lineage: fine-tuning: returns where the run comes from (called once the
@@ -110,12 +105,12 @@ def new_run(
     corpus = scan_corpus(corpus_paths, cfg.data.normalize, cfg.data.encoding, pattern)
     tok = None
     if vocabulary is not None:
-        counts = count_tokens(corpus, cfg.data, settings, progress, workers)
+        counts = count_tokens(corpus, cfg.data, encode_options, settings=settings)
         tok = vocabulary(counts)
-        enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers,
+        enc = encode_corpus(corpus, cfg.data, encode_options, settings=settings,
                             vocabulary=tok, counts=counts)
     else:
-        enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers)
+        enc = encode_corpus(corpus, cfg.data, encode_options, settings=settings)
     check_fits_in_memory(cfg, enc.tokenizer.vocab_size)
     # Fail on a corpus too small for one batch *before* writing the run directory.
     StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
@@ -174,9 +169,7 @@ def corpus_record(corpus: Corpus, cfg: Config, enc: EncodedCorpus, given: bool) 
 def open_run(
     path: Path,
     overrides: list[str] | None = None,
-    cache_dir: Path | None = None,
-    progress: Progress | None = None,
-    workers: int | None = 1,
+    encode_options: EncodeOptions | None = None,
     notify: Callable[[str], None] | None = None,
     allow_changed_corpus: bool = False,
 ) -> tuple[Config, RunDir, EncodedCorpus]:
@@ -185,9 +178,8 @@ def open_run(
     Args:
         path: the run directory.
         overrides: `--set` strings; only `RESUME_KEYS` may change.
-        cache_dir: the encoded-corpus cache.
-        progress: re-encoding progress, when the cache must be rebuilt.
-        workers: processes for word segmentation (see `encode_corpus`).
+        encode_options: the encoded-corpus cache, and the progress and worker
+            processes of a re-encoding, when the cache must be rebuilt.
         notify: called with each notice (what `RunDir.repair` put back, a corpus
             read from the cache or adopted as changed).
         allow_changed_corpus: when the corpus files changed (or some vanished),
@@ -226,7 +218,7 @@ def open_run(
         cfg.train.max_steps = 0
     if "train.max_time" not in changed:
         cfg.train.max_time = ""  # so does a time budget
-    enc = reload_corpus(run, cfg, cache_dir, progress, workers, notify=notify,
+    enc = reload_corpus(run, cfg, encode_options, notify=notify,
                         allow_changed=allow_changed_corpus)
     cfg.save(run.config)  # so `textgen info` shows the epochs now aimed for
     return cfg, run, enc
@@ -235,9 +227,7 @@ def open_run(
 def reload_corpus(
     run: RunDir,
     cfg: Config,
-    cache_dir: Path | None = None,
-    progress: Progress | None = None,
-    workers: int | None = 1,
+    encode_options: EncodeOptions | None = None,
     tokenizer: Tokenizer | None = None,
     notify: Callable[[str], None] | None = None,
     allow_changed: bool = False,
@@ -246,6 +236,7 @@ def reload_corpus(
     cache when the files are gone (the cache holds them exactly as they were).
 
     Args:
+        encode_options: the encoded-corpus cache, and how to re-encode.
         tokenizer: the run's (`RunDir.load`); None reads vocab.json.
         notify: told when the cache stands in for vanished files, or a changed
             corpus is adopted.
@@ -278,7 +269,7 @@ def reload_corpus(
         corpus = scan_recorded(list(zip(paths, encodings, strict=True)), cfg.data.normalize)
     except TextgenError as e:
         # The files are gone or changed; the encoded cache is enough to resume.
-        enc = load_cached(record_key, cache_dir)
+        enc = load_cached(record_key, (encode_options or EncodeOptions()).cache_dir)
         if enc is not None:
             if notify is not None:
                 notify(f"note: cannot re-read the run's corpus ({e}); using its encoding "
@@ -288,19 +279,19 @@ def reload_corpus(
             raise IncompatibleCheckpoint(
                 f"cannot re-read the run's corpus: {e}. Restore the files, or pass "
                 "--allow-changed-corpus to train on them as they are now") from e
-        return _adopt_changed(run, cfg, paths, saved, cache_dir, progress, workers, notify)
+        return _adopt_changed(run, cfg, paths, saved, encode_options, notify)
     # A fine-tuned run's vocabulary was given (the base's, maybe grown), not built.
     given = saved if given_vocabulary else None
     fixed = None if given is None else given.tokens
     if cache_key(corpus, cfg.data, settings, fixed) != record_key:
         if allow_changed:
-            return _adopt_changed(run, cfg, paths, saved, cache_dir, progress, workers, notify)
+            return _adopt_changed(run, cfg, paths, saved, encode_options, notify)
         raise IncompatibleCheckpoint(
             f"the corpus files of {run.path} changed since training started "
             f"({', '.join(map(str, paths))}); restore them, start a new run, or pass "
             "--allow-changed-corpus to train on them as they are now"
         )
-    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, settings, workers, given)
+    enc = encode_corpus(corpus, cfg.data, encode_options, settings=settings, vocabulary=given)
     if enc.tokenizer.tokens != saved.tokens:
         raise IncompatibleCheckpoint(
             f"{run.vocab} does not match the vocabulary of the corpus; restore it"
@@ -309,7 +300,7 @@ def reload_corpus(
 
 
 def _adopt_changed(run: RunDir, cfg: Config, paths: list[Path], vocab: Tokenizer,
-                   cache_dir: Path | None, progress: Progress | None, workers: int | None,
+                   encode_options: EncodeOptions | None,
                    notify: Callable[[str], None] | None) -> EncodedCorpus:
     """Encodes the run's files as they are now with its vocabulary, and records them."""
     present = [p for p in paths if p.is_file()]
@@ -318,7 +309,8 @@ def _adopt_changed(run: RunDir, cfg: Config, paths: list[Path], vocab: Tokenizer
             f"none of the run's corpus files exist any more ({', '.join(map(str, paths))}); "
             "restore them to resume")
     corpus = scan_corpus(present, cfg.data.normalize, cfg.data.encoding)
-    enc = encode_corpus(corpus, cfg.data, cache_dir, progress, vocab.settings, workers, vocab)
+    enc = encode_corpus(corpus, cfg.data, encode_options, settings=vocab.settings,
+                        vocabulary=vocab)
     StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
                     cfg.data.seq_len)  # too small now: one clear error, nothing written
     atomic_write_text(run.corpus, json.dumps(corpus_record(corpus, cfg, enc, given=True),

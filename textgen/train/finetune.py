@@ -22,15 +22,14 @@ import dataclasses
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from textgen.config import Config, set_value
-from textgen.data.encode import EncodedCorpus
+from textgen.config import Config, assignments, parse_assignment, set_value
+from textgen.data.encode import EncodedCorpus, EncodeOptions
 from textgen.data.tokenizers import UNK, Tokenizer, load_tokenizer
 from textgen.errors import (
     CheckpointError,
@@ -136,16 +135,8 @@ def finetune_config(
     cfg.data = dataclasses.replace(base.data)
     cfg.data.encoding = "auto"  # the new corpus's encoding is its own, not the base's
     cfg.train.lr = FINETUNE_LR
-    items = []
-    for section, keys in (preset or {}).items():
-        if not isinstance(keys, dict):
-            raise ConfigError(f"{source}: [{section}] must be a table of key = value")
-        items += [(f"{section}.{k}", v, source) for k, v in keys.items()]
-    for item in overrides:
-        dotted, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects section.key=value, got {item!r}")
-        items.append((dotted.strip(), value, "--set"))
+    items = list(assignments(preset or {}, source))
+    items += [(*parse_assignment(item), "--set") for item in overrides]
     before = cfg.to_dict()
     for dotted, value, source in items:
         set_value(cfg, dotted, value, source=source)  # checks the key and the value
@@ -265,8 +256,7 @@ def start(
     corpus_paths: list[Path],
     out: Path,
     mode: str = "extend",
-    progress: Callable[[int], None] | None = None,
-    workers: int | None = 1,
+    encode_options: EncodeOptions | None = None,
     pattern: str = "*.txt",
 ) -> Start:
     """Creates the fine-tuned run directory `out` from `base` and a new corpus.
@@ -277,14 +267,14 @@ def start(
         corpus_paths: the new corpus's files and directories.
         out: the run directory to create.
         mode: "extend", "unk" or "strict" (see `Vocabulary`).
-        progress, workers, pattern: as in `textgen.run.opening.new_run`.
+        encode_options, pattern: as in `textgen.run.opening.new_run`.
 
     Raises:
         TextgenError: as `new_run`, or `strict` meeting tokens the base never saw.
     """
     vocab = Vocabulary(base.tokenizer, mode, cfg.data.max_vocab, cfg.data.min_freq)
     run, enc, notices = new_run(
-        cfg, corpus_paths, out, progress=progress, workers=workers, vocabulary=vocab,
+        cfg, corpus_paths, out, encode_options, vocabulary=vocab,
         lineage=lambda: lineage(base, vocab), settings=base.tokenizer.settings,
         pattern=pattern,
     )

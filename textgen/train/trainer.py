@@ -19,13 +19,13 @@ import numpy as np
 
 from textgen.backend import keras, tf
 from textgen.config import Config, check_combinations, parse_duration
-from textgen.data.encode import (
+from textgen.data.batches import (
     MIN_BATCHES_PER_EPOCH,
-    EncodedCorpus,
     StatefulBatches,
     split_ids,
     validation_batches,
 )
+from textgen.data.encode import EncodedCorpus
 from textgen.data.stats import CorpusStats
 from textgen.errors import TextgenError, TrainingDiverged
 from textgen.fileio import atomic_write_text

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from textgen.config import DataConfig
 from textgen.data.tokenizers.base import UNK, UNK_ID, Tokenizer
 from textgen.data.tokenizers.char import CharTokenizer
 from textgen.errors import CheckpointError, InvalidArgument
@@ -32,6 +33,7 @@ __all__ = [
     "load_tokenizer",
     "tokenizer_class",
     "tokenizer_from_config",
+    "tokenizer_settings",
 ]
 
 
@@ -43,6 +45,15 @@ def tokenizer_class(kind: str) -> type[Tokenizer]:
         )
     module, name = KINDS[kind]
     return getattr(importlib.import_module(module), name)
+
+
+def tokenizer_settings(cfg: DataConfig) -> dict[str, Any]:
+    """Returns the options the tokenizer of `cfg.tokenizer` is built with."""
+    if cfg.tokenizer == "word":
+        from textgen.data.tokenizers.word import WordTokenizer
+
+        return WordTokenizer.settings_from(cfg.jieba_hmm, cfg.user_dict)
+    return {}
 
 
 def load_tokenizer(path: Path) -> Tokenizer:
