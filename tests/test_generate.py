@@ -5,7 +5,8 @@ import pytest
 
 import textgen
 from textgen.errors import CheckpointError, InvalidArgument, UnknownTokens
-from textgen.generate.generator import Generator, _Row
+from textgen.generate.generation import _Row
+from textgen.generate.generator import Generator
 from textgen.generate.samplers import SamplerSettings
 
 GREEDY = SamplerSettings(temperature=0)

@@ -8,6 +8,29 @@ from pathlib import Path
 import click
 
 from textgen.cli.options import CHECKPOINTS, TemperatureList, unescape
+from textgen.generate.settings import SETTINGS, Setting
+
+
+def _option(setting: Setting) -> click.Option:
+    """The `textgen sample` option of a sampling setting (its declaration's range and help)."""
+    if setting.sweep:
+        kind, default = TemperatureList(), f"{setting.default}"
+    elif setting.kind is int:
+        kind, default = click.IntRange(min=setting.low, max=setting.high,
+                                       min_open=setting.low_open), setting.default
+    else:
+        kind, default = click.FloatRange(min=setting.low, max=setting.high,
+                                         min_open=setting.low_open), setting.default
+    return click.option(f"--{setting.option}", setting.name, type=kind, default=default,
+                        show_default=True, help=setting.help)
+
+
+def setting_options(command):
+    """Adds one option per declared sampling setting (`textgen.generate.settings`)."""
+    for setting in reversed(SETTINGS):
+        command = _option(setting)(command)
+    return command
+
 
 
 @click.command()
@@ -21,21 +44,7 @@ from textgen.cli.options import CHECKPOINTS, TemperatureList, unescape
               help="Tokens to generate per sample (characters for a char model).")
 @click.option("--max-chars", type=click.IntRange(min=1), default=None,
               help="Also stop a sample after this many characters.")
-@click.option("--temperature", type=TemperatureList(), default="1.0", show_default=True,
-              help="0 = always the likeliest token; lower is safer, higher is wilder. "
-                   "A list (0.5,1.0) prints one block per temperature.")
-@click.option("--top-k", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Draw only from the K likeliest tokens (0 = off).")
-@click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0,
-              show_default=True,
-              help="Draw only from the likeliest tokens that together hold probability P "
-                   "(nucleus sampling; 1 = off).")
-@click.option("--repetition-penalty", type=click.FloatRange(min=1), default=1.0,
-              show_default=True,
-              help="Make tokens used in the last --repetition-window tokens R times less "
-                   "likely (1 = off; try 1.2).")
-@click.option("--repetition-window", type=click.IntRange(min=1), default=64, show_default=True,
-              help="How many recent tokens --repetition-penalty looks at.")
+@setting_options
 @click.option("-n", "--num-samples", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent samples, generated together as one batch.")
 @click.option("--seed", type=click.IntRange(min=0), default=None,

@@ -14,15 +14,18 @@ import click
 
 from textgen.errors import TextgenError
 from textgen.fileio import atomic_write_text
-from textgen.generate.generator import Generation, Generator
+from textgen.generate.generation import Generation
+from textgen.generate.generator import Generator
 from textgen.generate.samplers import SamplerSettings
+from textgen.generate.settings import SETTINGS
 from textgen.interrupt import sigint_flag
 
 
 def settings_from(temperature: float, options: dict) -> SamplerSettings:
-    """The sampler settings of one temperature and the command's other options."""
-    return SamplerSettings(temperature, options["top_k"], options["top_p"],
-                           options["repetition_penalty"], options["repetition_window"])
+    """The sampler settings of one temperature and the command's other options
+    (one per declared setting)."""
+    values = {s.name: options[s.name] for s in SETTINGS if s.name != "temperature"}
+    return SamplerSettings(temperature=temperature, **values)
 
 
 def read_prime_file(path: Path) -> str:

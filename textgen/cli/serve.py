@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 import click
 
 from textgen.cli.options import CHECKPOINTS, OneLineUsageError
+from textgen.serve.config import Limits, ServeConfig
+
+
+def _declared(cls: type) -> list:
+    """The fields of `cls` that are options (their metadata has help)."""
+    return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
+
+
+def config_options(command):
+    """Adds an option per field of `Limits` and `ServeConfig` that declares one
+    (default, minimum and help come from the field: the defaults live there only)."""
+    for f in reversed(_declared(Limits) + _declared(ServeConfig)):
+        command = click.option(f"--{f.name.replace('_', '-')}", f.name,
+                               type=click.IntRange(min=f.metadata["low"]), default=f.default,
+                               show_default=True, help=f.metadata["help"])(command)
+    return command
+
 
 
 @click.command()
@@ -19,22 +37,12 @@ from textgen.cli.options import CHECKPOINTS, OneLineUsageError
               help="Port to listen on (0 = any free port; the URL printed says which).")
 @click.option("--checkpoint", type=CHECKPOINTS, default=None,
               help="Which weights to serve. [default: best where a run has one, else last]")
-@click.option("--max-length", type=click.IntRange(min=1), default=2000, show_default=True,
-              help="Most tokens one sample may ask for.")
-@click.option("--max-n", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Most samples one request may ask for.")
-@click.option("--max-prompt", type=click.IntRange(min=1), default=10_000, show_default=True,
-              help="Longest prompt, in characters (longer gets 413).")
-@click.option("--workers", type=click.IntRange(min=1), default=32, show_default=True,
-              help="Generations per model that run at once, stepped together as one batch.")
-@click.option("--queue", type=click.IntRange(min=0), default=32, show_default=True,
-              help="Requests that may wait beyond those; more get 503 (busy).")
+@config_options
 @click.option("--api-key", envvar="TEXTGEN_API_KEY", default=None, metavar="KEY",
               help="Require 'Authorization: Bearer KEY' on the API (also read from "
                    "$TEXTGEN_API_KEY). The page asks for it.")
 def serve(run_dirs: tuple[Path, ...], host: str, port: int, checkpoint: str | None,
-          max_length: int, max_n: int, max_prompt: int, workers: int, queue: int,
-          api_key: str | None) -> None:
+          api_key: str | None, **options: int) -> None:
     """Serve the models of RUN_DIRS: a playground page and an HTTP API.
 
     Each model is named by its run directory's name. Open the printed URL in a
@@ -42,9 +50,8 @@ def serve(run_dirs: tuple[Path, ...], host: str, port: int, checkpoint: str | No
     POST /v1/completions (OpenAI-compatible), GET /api/models. Ctrl-C stops.
     """
     from textgen.serve import server
-    from textgen.serve.app import ServeConfig, create_app
+    from textgen.serve.app import create_app
     from textgen.serve.models import load_models
-    from textgen.serve.params import Limits
 
     if api_key is not None and not api_key.strip():
         raise OneLineUsageError("--api-key (or $TEXTGEN_API_KEY) is empty; give a key or "
@@ -53,8 +60,9 @@ def serve(run_dirs: tuple[Path, ...], host: str, port: int, checkpoint: str | No
     for model in models.values():
         for notice in model.notices:
             click.echo(f"warning: {model.name}: {notice}", err=True)
-    config = ServeConfig(Limits(max_length, max_n, max_prompt), workers, queue, api_key,
-                         loopback_only=server.is_loopback(host))
+    limits = Limits(**{f.name: options.pop(f.name) for f in _declared(Limits)})
+    config = ServeConfig(limits, api_key=api_key, loopback_only=server.is_loopback(host),
+                         **options)
     sock = server.listen(host, port)
     if not server.is_loopback(host):
         click.echo(f"warning: listening on {host}, not only this machine: anyone who can reach "

@@ -2,42 +2,47 @@
 
 Each line the user types is read into the model's state and continued; the next
 line continues from there (the model remembers the conversation) until
-`/reset`. Lines starting with "/" change settings. This module decides what
+`/reset`. Lines starting with "/" change settings (one command per sampling
+setting of `textgen.generate.settings`, e.g. `/top-k 40`). This module decides what
 each line means and returns it; `cli.py` reads the lines and prints.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from textgen.errors import InvalidArgument, TextgenError
-from textgen.generate.generator import Generation, Generator
+from textgen.generate.constraints import Constraint
+from textgen.generate.generation import Generation
+from textgen.generate.generator import Generator
 from textgen.generate.samplers import SamplerSettings
+from textgen.generate.settings import SETTINGS
 from textgen.model.numpy_lm import State
 
-HELP = """\
-Type a beginning and press Enter: the model continues it. The next line goes on
-from there (the model remembers the conversation); an empty line continues the
-text without adding any. Commands:
-  /temperature T         0 = always the likeliest token; higher is wilder
-  /top-k K               keep the K likeliest tokens (0 = off)
-  /top-p P               keep the likeliest tokens holding probability P (1 = off)
-  /repetition-penalty R  make recently used tokens R times less likely (1 = off)
-  /length N              tokens per reply
-  /max-chars N           characters per reply at most (0 = no limit)
-  /seed S                seed for the next reply (then S+1, ...)
-  /settings              show the settings
-  /reset                 forget the conversation
-  /help                  this text
-  /quit                  leave (so do Ctrl-D and Ctrl-C)"""
+_SETTINGS = {s.option: s for s in SETTINGS}  # command ("top-k") -> its declaration
+_WIDTH = 23  # where the help column starts
 
-_SETTINGS = {  # command -> (SamplerSettings field, type)
-    "temperature": ("temperature", float),
-    "top-k": ("top_k", int),
-    "top-p": ("top_p", float),
-    "repetition-penalty": ("repetition_penalty", float),
-}
+
+def _help() -> str:
+    lines = [f"  {f'/{s.option} {s.metavar}':<{_WIDTH}}{s.summary}" for s in SETTINGS]
+    lines += [f"  {command:<{_WIDTH}}{what}" for command, what in [
+        ("/length N", "tokens per reply"),
+        ("/max-chars N", "characters per reply at most (0 = no limit)"),
+        ("/seed S", "seed for the next reply (then S+1, ...)"),
+        ("/settings", "show the settings"),
+        ("/reset", "forget the conversation"),
+        ("/help", "this text"),
+        ("/quit", "leave (so do Ctrl-D and Ctrl-C)"),
+    ]]
+    return ("Type a beginning and press Enter: the model continues it. The next line goes on\n"
+            "from there (the model remembers the conversation); an empty line continues the\n"
+            "text without adding any. Commands:\n" + "\n".join(lines))
+
+
+HELP = _help()
+COMMANDS = (*_SETTINGS, "length", "max-chars", "seed", "settings", "reset", "help", "quit")
 
 
 @dataclass
@@ -60,6 +65,7 @@ class Session:
         stop: stop strings.
         max_chars: characters per reply at most (None = no limit).
         drop_unknown: leave out characters the model never saw instead of refusing.
+        constraints: rules every reply's tokens obey (`textgen.generate.constraints`).
     """
 
     def __init__(
@@ -71,8 +77,10 @@ class Session:
         stop: tuple[str, ...] = (),
         max_chars: int | None = None,
         drop_unknown: bool = False,
+        constraints: Sequence[Constraint] = (),
     ):
         self.gen, self.settings, self.length = gen, settings, length
+        self.constraints = list(constraints)
         self.seed, self.stop, self.max_chars = seed, stop, max_chars
         self.drop_unknown = drop_unknown
         self.state: State | None = None  # None: nothing read yet
@@ -100,6 +108,7 @@ class Session:
         generation = Generation(
             self.gen, prime, logits, state, self.length, self.settings, 1, self.seed,
             self.stop, self.max_chars, free_start=self.state is None and not prime.ids.size,
+            constraints=self.constraints,
         )
         if self.seed is not None:
             self.seed += 1
@@ -136,8 +145,9 @@ class Session:
 
     def _set(self, name: str, text: str) -> None:
         if name in _SETTINGS:
-            field, kind = _SETTINGS[name]
-            self.settings = dataclasses.replace(self.settings, **{field: kind(text)})
+            setting = _SETTINGS[name]
+            value = setting.kind(text)
+            self.settings = dataclasses.replace(self.settings, **{setting.name: value})
         elif name == "length":
             self.length = _whole(text, 1)
         elif name == "max-chars":
@@ -147,11 +157,11 @@ class Session:
 
     def describe(self) -> str:
         """The current settings on one line."""
-        s = self.settings
-        return (f"temperature {s.temperature:g}, top-k {s.top_k}, top-p {s.top_p:g}, "
-                f"repetition penalty {s.repetition_penalty:g}, length {self.length}, "
-                f"max chars {self.max_chars or 'no limit'}, "
-                f"seed {'random' if self.seed is None else self.seed}")
+        shown = [f"{s.option.replace('-', ' ')} {getattr(self.settings, s.name):g}"
+                 for s in SETTINGS]
+        return ", ".join([*shown, f"length {self.length}",
+                          f"max chars {self.max_chars or 'no limit'}",
+                          f"seed {'random' if self.seed is None else self.seed}"])
 
 
 def _whole(text: str, minimum: int) -> int:

@@ -5,7 +5,12 @@ choice: the most likely token (temperature 0) or a random draw. Filters work on
 float64 logits of shape (B, V) (float32 softmax underflows at low temperatures)
 and run in the order the field uses (Hugging Face's `generate`):
 
-    BanIds -> RepetitionPenalty -> Temperature -> TopK -> TopP -> choose
+    BanIds -> constraints -> RepetitionPenalty -> Temperature -> TopK -> TopP -> choose
+
+Constraints (`textgen.generate.constraints`) mask the tokens a rule forbids,
+before the other filters, so that top-k and top-p choose among allowed tokens.
+Every filter is given the generation's `Context` (each row's text so far, its
+position in the line, the vocabulary); most ignore it.
 
 Example:
     >>> import numpy as np
@@ -20,11 +25,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 from textgen.errors import InvalidArgument, TextgenError
+from textgen.generate.context import Context
+from textgen.generate.settings import BY_NAME, SETTINGS
 
 
 def _check(ok: bool, name: str, value: object, rule: str) -> None:
@@ -39,9 +46,11 @@ def _finite(value: float) -> bool:
 class Filter:
     """Base class: rewrites logits (B, V) float64 in place; masked tokens get -inf."""
 
-    def __call__(self, logits: np.ndarray, history: np.ndarray | None) -> None:
-        """Filters `logits` (B, V); `history` (B, N) holds each row's tokens so far
-        (-1 where a row has none yet), or None."""
+    def __call__(self, logits: np.ndarray, history: np.ndarray | None,
+                 context: Context | None = None) -> None:
+        """Filters `logits` (B, V); `history` (B, N) holds each row's recent tokens
+        (-1 where a row has none yet), or None; `context` is the generation's
+        per-row state (None when sampling outside a generation)."""
         raise NotImplementedError
 
 
@@ -56,7 +65,7 @@ class Temperature(Filter):
                "a finite number > 0 (0 means greedy: leave the filter out)")
         self.temperature = float(temperature)
 
-    def __call__(self, logits, history):
+    def __call__(self, logits, history, context=None):
         # Shift first, so that the best token stays at 0 and a tiny temperature
         # sends the others to -inf (never inf - inf = NaN).
         with np.errstate(over="ignore", invalid="ignore"):  # a row of -inf: caught later
@@ -72,7 +81,7 @@ class TopK(Filter):
                "an integer >= 1")
         self.k = k
 
-    def __call__(self, logits, history):
+    def __call__(self, logits, history, context=None):
         B, V = logits.shape
         if self.k >= V:
             return
@@ -90,7 +99,7 @@ class TopP(Filter):
         _check(_finite(p) and 0 < p <= 1, "top_p", p, "a number in (0, 1]")
         self.p = float(p)
 
-    def __call__(self, logits, history):
+    def __call__(self, logits, history, context=None):
         if self.p >= 1:
             return
         order = np.argsort(-logits, axis=1, kind="stable")  # (B, V), most likely first
@@ -118,7 +127,7 @@ class RepetitionPenalty(Filter):
         self.penalty = float(penalty)
         self.window = window
 
-    def __call__(self, logits, history):
+    def __call__(self, logits, history, context=None):
         if history is None or self.penalty == 1 or history.shape[1] == 0:
             return
         recent = history[:, -self.window :]  # (B, W)
@@ -135,7 +144,7 @@ class BanIds(Filter):
     def __init__(self, ids: Sequence[int]):
         self.ids = list(ids)
 
-    def __call__(self, logits, history):
+    def __call__(self, logits, history, context=None):
         logits[:, self.ids] = -np.inf
 
 
@@ -146,18 +155,22 @@ class Sampler:
         filters: applied in order to float64 logits (B, V).
         greedy: take the most likely token instead of drawing.
         banned_ids: never returned (applied before the filters).
+        constraints: masks applied after the bans and before `filters`
+            (`textgen.generate.constraints.Constraint`).
     """
 
     def __init__(self, filters: Sequence[Filter] = (), greedy: bool = False,
-                 banned_ids: Sequence[int] = ()):
-        self.filters = ([BanIds(banned_ids)] if len(banned_ids) else []) + list(filters)
+                 banned_ids: Sequence[int] = (), constraints: Sequence[Filter] = ()):
+        self.filters = (([BanIds(banned_ids)] if len(banned_ids) else []) + list(constraints)
+                        + list(filters))
         self.greedy = greedy
 
-    def filtered(self, logits: np.ndarray, history: np.ndarray | None = None) -> np.ndarray:
+    def filtered(self, logits: np.ndarray, history: np.ndarray | None = None,
+                 context: Context | None = None) -> np.ndarray:
         """Returns the filtered logits (B, V) float64 (a copy; -inf = never drawn)."""
         out = np.array(logits, dtype=np.float64, ndmin=2)
         for f in self.filters:
-            f(out, history)
+            f(out, history, context)
         return out
 
     def sample(
@@ -165,23 +178,26 @@ class Sampler:
         logits: np.ndarray,
         rngs: Sequence[np.random.Generator],
         history: np.ndarray | None = None,
+        context: Context | None = None,
     ) -> np.ndarray:
         """Picks one token per row.
 
         Args:
             logits: (B, V) (or (V,) for one row).
             rngs: one generator per row, so each row's draws depend only on its own seed.
-            history: (B, N) each row's tokens so far, -1 for none (for the penalty).
+            history: (B, N) each row's recent tokens, -1 for none (for the penalty).
+            context: the generation's per-row state, for constraints.
 
         Returns:
             Token ids (B,) int64.
         """
-        z = self.filtered(logits, history)  # (B, V)
+        z = self.filtered(logits, history, context)  # (B, V)
         best = z.max(axis=1, keepdims=True)  # (B, 1)
         if not np.isfinite(best).all():
             raise TextgenError(
                 "the model gave no usable score to any allowed token (NaN or infinite "
-                "logits); the checkpoint is damaged, or every token is banned"
+                "logits); the checkpoint is damaged, or the bans and constraints leave "
+                "no token"
             )
         if self.greedy:
             return np.argmax(z, axis=1)
@@ -205,6 +221,10 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class SamplerSettings:
     """The usual sampling settings, validated; `build` makes the standard chain.
 
+    Each field is declared in `textgen.generate.settings.SETTINGS` (type, default,
+    range, help), from which the command line, the interactive session and the
+    HTTP APIs offer it.
+
     Attributes:
         temperature: 0 = greedy (always the most likely token); else > 0.
         top_k: keep only the k most likely tokens (0 = off).
@@ -217,21 +237,25 @@ class SamplerSettings:
         InvalidArgument: a setting is out of range (the message names it).
     """
 
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    repetition_penalty: float = 1.0
-    repetition_window: int = 64
+    temperature: float = BY_NAME["temperature"].default
+    top_k: int = BY_NAME["top_k"].default
+    top_p: float = BY_NAME["top_p"].default
+    repetition_penalty: float = BY_NAME["repetition_penalty"].default
+    repetition_window: int = BY_NAME["repetition_window"].default
 
     def __post_init__(self) -> None:
-        _check(_finite(self.temperature) and self.temperature >= 0, "temperature",
-               self.temperature, "a finite number >= 0")
-        _check(isinstance(self.top_k, int) and not isinstance(self.top_k, bool)
-               and self.top_k >= 0, "top_k", self.top_k, "an integer >= 0 (0 = off)")
-        self.build()  # validates the other settings through the filters
+        for setting in SETTINGS:
+            setting.check(getattr(self, setting.name))
 
-    def build(self, banned_ids: Sequence[int] = ()) -> Sampler:
-        """Returns the sampler: penalty, temperature, top-k, top-p, then the choice."""
+    def for_first_token(self) -> SamplerSettings:
+        """The settings for the first token of an empty prompt: those not marked
+        `first_token` back at their defaults (temperature 1: each seed starts differently)."""
+        return replace(self, **{s.name: s.default for s in SETTINGS if not s.first_token})
+
+    def build(self, banned_ids: Sequence[int] = (),
+              constraints: Sequence[Filter] = ()) -> Sampler:
+        """Returns the sampler: bans, constraints, penalty, temperature, top-k, top-p,
+        then the choice."""
         filters: list[Filter] = [RepetitionPenalty(self.repetition_penalty,
                                                    self.repetition_window)]
         if self.temperature > 0:
@@ -239,4 +263,10 @@ class SamplerSettings:
         if self.top_k:
             filters.append(TopK(self.top_k))
         filters.append(TopP(self.top_p))
-        return Sampler(filters, greedy=self.temperature == 0, banned_ids=banned_ids)
+        return Sampler(filters, greedy=self.temperature == 0, banned_ids=banned_ids,
+                       constraints=constraints)
+
+
+# Every declared setting is a field and every field is declared (in the same order,
+# so that positional construction follows the declarations).
+assert [f.name for f in fields(SamplerSettings)] == [s.name for s in SETTINGS]

@@ -4,13 +4,16 @@ Routes (all JSON unless said):
     GET  /                 the playground page (HTML, self-contained, works offline)
     GET  /healthz          liveness and pool load (no key needed)
     GET  /api/models       the models and their facts
-    POST /api/generate     {model, prompt, length, temperature, top_k, top_p,
-                            repetition_penalty, seed, n, stop, stream, drop_unknown}
+    POST /api/generate     {model, prompt, length, seed, n, stop, stream, drop_unknown,
+                            and each sampling setting: temperature, top_k, top_p,
+                            repetition_penalty, repetition_window}
     POST /api/cancel       {id}: stop a streaming generation (its `start` event gave the id)
     GET  /v1/models        OpenAI's model list
     POST /v1/completions   OpenAI's completions (streaming: `data: {...}` lines, `data: [DONE]`)
 
-Errors are `{"error": {"message", "type", "param", "code"}}` with the matching status.
+Both generating routes share one handler and one server-sent-event loop
+(`textgen.serve.stream`); they differ only in their `Dialect`. Errors are
+`{"error": {"message", "type", "param", "code"}}` with the matching status.
 """
 
 from __future__ import annotations
@@ -18,11 +21,8 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
-import sys
 import time
-import traceback
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -31,38 +31,21 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.requests import Request as HttpRequest
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from textgen import __version__
-from textgen.errors import TextgenError
-from textgen.generate.generator import Prime, Sample
-from textgen.serve.jobs import Done, Job, Piece, Pool
+from textgen.serve.config import ServeConfig
+from textgen.serve.jobs import Done, Job, Pool
 from textgen.serve.models import Model
-from textgen.serve.params import ApiError, Limits, Request, native_request, openai_request
+from textgen.serve.params import ApiError, Request
+from textgen.serve.stream import Dialect, JobStream, Native, OpenAI, log_bug
+
+__all__ = ["ServeConfig", "create_app"]
+
+NATIVE, OPENAI = Native(), OpenAI()  # how each API words a generation
 
 DISCONNECT_POLL_S = 0.25  # how often a non-streaming request checks that its client is there
-
-
-@dataclass
-class ServeConfig:
-    """How the server behaves (the `textgen serve` options).
-
-    Attributes:
-        limits: caps on what one request may ask.
-        workers: generations per model that run at once (stepped as one batch).
-        queue: requests that may wait beyond those (more get 503).
-        api_key: when set, /api/* and /v1/* need `Authorization: Bearer <key>`.
-        loopback_only: answer only requests addressed to this machine by name
-            (Host: localhost, 127.0.0.1 or [::1]): a web page cannot reach a
-            loopback server through a DNS name it controls (DNS rebinding).
-    """
-
-    limits: Limits = field(default_factory=Limits)
-    workers: int = 32
-    queue: int = 32
-    api_key: str | None = None
-    loopback_only: bool = True
 
 
 def create_app(models: dict[str, Model], config: ServeConfig) -> Starlette:
@@ -131,8 +114,7 @@ class _Api:
     # === Generating ===
 
     async def generate(self, request: HttpRequest) -> Response:
-        return await self._answer(request, native_request, self._native_events,
-                                  self._native_result)
+        return await self._answer(request, NATIVE)
 
     async def cancel(self, request: HttpRequest) -> Response:
         body = await self._json(request)
@@ -146,18 +128,16 @@ class _Api:
         return JSONResponse({"id": job_id, "cancelled": True})
 
     async def completions(self, request: HttpRequest) -> Response:
-        return await self._answer(request, openai_request, self._openai_events,
-                                  self._openai_result)
+        return await self._answer(request, OPENAI)
 
-    async def _answer(self, request: HttpRequest, parse: Callable, events: Callable,
-                      result: Callable) -> Response:
-        """Parses a request with `parse`, starts its job, and answers with `events`
-        (streaming) or `result` (one JSON body): the shape both APIs share."""
-        req = parse(await self._json(request), self.config.limits, self.default)
+    async def _answer(self, request: HttpRequest, dialect: Dialect) -> Response:
+        """Parses a request in `dialect`, starts its job, and answers with its events
+        (streaming) or its result (one JSON body): the shape both APIs share."""
+        req = dialect.parse(await self._json(request), self.config.limits, self.default)
         job = await self._start(req)
         if req.stream:
-            return _JobStream(events(job), job, self.pool)
-        return JSONResponse(result(job, await self._collect(job, request)))
+            return JobStream(job, dialect, self.pool)
+        return JSONResponse(dialect.result(job, await self._collect(job, request)))
 
     # === Helpers ===
 
@@ -186,7 +166,10 @@ class _Api:
                            + ", ".join(self.models), "model")
         job = self.pool.open(model, req)  # 503 before any work when the server is full
         try:
-            self.pool.start(job, await anyio.to_thread.run_sync(_encode, model, req))
+            # The prompt is encoded and read on a worker thread: not on the event
+            # loop, and not on the model's batcher, which keeps stepping the others.
+            await anyio.to_thread.run_sync(job.prepare)
+            self.pool.start(job)
         except BaseException:
             self.pool.close(job)
             raise
@@ -208,124 +191,6 @@ class _Api:
                         job.cancel()
         finally:
             self.pool.close(job)
-
-    def _native_result(self, job: Job, done: Done) -> dict[str, Any]:
-        return {**_job_facts(job), "texts": [s.text for s in done.samples],
-                "finish_reasons": [s.finish_reason for s in done.samples],
-                "tokens": [s.tokens for s in done.samples]}
-
-    async def _native_events(self, job: Job) -> AsyncIterator[str]:
-        yield _sse({"id": job.id, **_job_facts(job)}, "start")
-        while True:
-            out = []
-            for event in await job.next_events():
-                if isinstance(event, Piece):
-                    out.append(_sse({"index": event.index, "text": event.text}, "piece"))
-                elif event.error is not None:
-                    out.append(_sse(_error_body(event.error), "error"))
-                else:
-                    out.append(_sse(self._native_result(job, event), "done"))
-            if isinstance(event, Done):
-                self.pool.close(job)  # before the last write: the client may ask again at once
-                yield "".join(out)
-                return
-            yield "".join(out)
-
-    def _openai_result(self, job: Job, done: Done) -> dict[str, Any]:
-        completion = sum(s.tokens for s in done.samples)
-        return {
-            **_openai_head(job),
-            "choices": [{"text": s.text, "index": i, "logprobs": None,
-                         "finish_reason": _openai_reason(s)}
-                        for i, s in enumerate(done.samples)],
-            "usage": {"prompt_tokens": int(job.prime.ids.size), "completion_tokens": completion,
-                      "total_tokens": int(job.prime.ids.size) + completion},
-        }
-
-    async def _openai_events(self, job: Job) -> AsyncIterator[str]:
-        head = _openai_head(job)
-        while True:
-            out = []
-            for event in await job.next_events():
-                if isinstance(event, Piece):
-                    out.append(_sse({**head, "choices": [{"text": event.text, "index": event.index,
-                                                          "logprobs": None,
-                                                          "finish_reason": None}]}))
-                elif event.error is not None:
-                    out.append(_sse(_error_body(event.error)))
-                else:
-                    out += [_sse({**head, "choices": [{"text": "", "index": i, "logprobs": None,
-                                                       "finish_reason": _openai_reason(s)}]})
-                            for i, s in enumerate(event.samples)]
-            if isinstance(event, Done):
-                self.pool.close(job)
-                yield "".join(out) + "data: [DONE]\n\n"
-                return
-            yield "".join(out)
-
-
-def _encode(model: Model, req: Request) -> Prime:
-    """Encodes the prompt (off the event loop: a word model segments it with jieba)."""
-    try:
-        prime = model.generator.encode_prime(req.prompt, drop_unknown=True)
-    except TextgenError as e:
-        raise ApiError(400, f"`prompt`: {e}", "prompt") from None
-    if prime.dropped and not req.drop_unknown:
-        shown = " ".join(repr(t) for t in prime.dropped[:20])
-        raise ApiError(400, f"the prompt has {len(prime.dropped)} character(s) model "
-                       f"{model.name!r} never saw: {shown}; rephrase it, or send "
-                       '"drop_unknown": true to leave them out', "prompt")
-    return prime
-
-
-def _openai_reason(sample: Sample) -> str:
-    """OpenAI's finish reasons are "stop" and "length": a cancelled sample stopped."""
-    return "stop" if sample.finish_reason == "cancelled" else sample.finish_reason
-
-
-def _job_facts(job: Job) -> dict[str, Any]:
-    gen = job.model.generator
-    return {"model": job.model.name, "prompt": job.prime.text, "dropped": job.prime.dropped,
-            "seed": job.seed, "seeds": [job.seed + i for i in range(job.request.n)],
-            "checkpoint": gen.checkpoint, "step": gen.step}
-
-
-def _openai_head(job: Job) -> dict[str, Any]:
-    return {"id": f"cmpl-{job.id}", "object": "text_completion",
-            "created": int(time.time()), "model": job.model.name}
-
-
-def _sse(data: dict[str, Any], event: str | None = None) -> str:
-    """One server-sent event; JSON keeps every character whole (no escapes needed)."""
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-def _error_body(error: BaseException) -> dict[str, Any]:
-    if isinstance(error, ApiError):
-        return error.body()
-    _log_bug(error)
-    return ApiError(500, f"internal error: {type(error).__name__}").body()
-
-
-def _log_bug(error: BaseException) -> None:
-    traceback.print_exception(error, file=sys.stderr)
-
-
-class _JobStream(StreamingResponse):
-    """Server-sent events of one job; the job is cancelled however the response ends
-    (finished, client gone, server stopping)."""
-
-    def __init__(self, events: AsyncIterator[str], job: Job, pool: Pool):
-        super().__init__(events, media_type="text/event-stream",
-                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        self.job, self.pool = job, pool
-
-    async def __call__(self, scope, receive, send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.pool.close(self.job)
 
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -384,5 +249,5 @@ async def _http_error(request: HttpRequest, exc: Exception) -> Response:
 
 
 async def _internal_error(request: HttpRequest, exc: Exception) -> Response:
-    _log_bug(exc)
+    log_bug(exc)
     return JSONResponse(ApiError(500, f"internal error: {type(exc).__name__}").body(), 500)

@@ -4,7 +4,9 @@ Each request is a `Job` with its own recurrent state, samplers and seeds. The
 jobs running on one model are stepped as one batch by that model's `Batcher`
 thread: each job draws its next tokens, then a single `net.step` reads all of
 them (a matrix-matrix product costs little more than one row's
-matrix-vector product, so throughput grows with the number of clients). Up to
+matrix-vector product, so throughput grows with the number of clients). A
+prompt is encoded and read on a worker thread (`Job.prepare`), never on the
+batcher's, so a 10,000-character prompt does not stall the running streams. Up to
 `workers` jobs per model run at once; a request holds a slot from before its
 prompt is read until its answer is sent; there are `workers + queue` slots, and
 a request that finds none is refused at once (503) instead of waiting without
@@ -26,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from textgen.generate.generator import Generation, Prime, Sample
+from textgen.errors import TextgenError
+from textgen.generate.generation import Generation, Prime, Sample
 from textgen.model.numpy_lm import State
 from textgen.serve.models import Model
 from textgen.serve.params import ApiError, Request
@@ -58,7 +61,7 @@ class Job:
         id: what `POST /api/cancel` names it by (random, unguessable).
         model: the model it runs.
         request: what was asked.
-        prime: the encoded prompt (set before the job starts).
+        prime: the encoded prompt (set by `prepare`).
         seed: the seed of sample 0 (drawn here when the request had none).
         generating: the job is waiting for or running on a worker.
     """
@@ -75,7 +78,8 @@ class Job:
         self._pending: list[Piece | Done] = []  # posted, not yet in the queue
         self._scheduled = False  # a _flush is on its way to the event loop
         self._cancelled = False
-        self._generation: Generation | None = None
+        self._generation: Generation | None = None  # once it runs
+        self._prepared: Generation | None = None  # its prompt read, waiting to run
 
     def cancel(self) -> None:
         """Ends the job before its next token (or before it starts); safe from any thread."""
@@ -84,19 +88,30 @@ class Job:
         if gen is not None:
             gen.cancel()
 
-    def begin(self) -> Generation | None:
-        """Reads the prompt (on the batcher's thread); None when the job is already
-        over (cancelled while waiting, or failed: its `Done` is posted)."""
-        if self._cancelled:
-            self.finish(Done([Sample("", self.prime.text, self.seed + i, "cancelled", 0)
-                              for i in range(self.request.n)]))
-            return None
+    def prepare(self) -> None:
+        """Encodes and reads the prompt. Runs on a worker thread: neither the event
+        loop nor the model's batcher (stepping the other streams) waits for it.
+
+        Raises:
+            ApiError: 400 for a prompt the model cannot read (characters it never
+                saw, without `drop_unknown`).
+        """
+        self.prime = encode_prompt(self.model, self.request)
         r = self.request
         try:
-            gen = self.model.generator.run(self.prime, r.length, r.settings, r.n, self.seed,
-                                           r.stop)
-        except BaseException as e:  # reported to the client; the batcher lives on
-            self.finish(Done([], e))
+            self._prepared = self.model.generator.run(self.prime, r.length, r.settings, r.n,
+                                                      self.seed, r.stop)
+        except TextgenError as e:
+            raise ApiError(400, str(e)) from None
+
+    def begin(self) -> Generation | None:
+        """Joins the batch (on the batcher's thread) with the generation `prepare`
+        made; None when the job is already over (cancelled while waiting: its `Done`
+        is posted)."""
+        gen = self._prepared
+        if self._cancelled or gen is None:
+            self.finish(Done([Sample("", self.prime.text, self.seed + i, "cancelled", 0)
+                              for i in range(self.request.n)]))
             return None
         self._generation = gen
         if self._cancelled:
@@ -169,7 +184,7 @@ class Batcher:
         self._thread.start()
 
     def add(self, job: Job) -> None:
-        """Queues a job (its prompt encoded) to join the batch."""
+        """Queues a job (its prompt read) to join the batch."""
         with self._cv:
             self._waiting.append(job)
             self._cv.notify()
@@ -192,7 +207,7 @@ class Batcher:
                 joining = [self._waiting.popleft()
                            for _ in range(min(len(self._waiting), self.max_jobs - len(running)))]
             for job in joining:
-                gen = job.begin()  # reads the prompt
+                gen = job.begin()  # its prompt was read on a worker thread
                 if gen is not None:
                     running.append((job, gen))
             running = self._step(running)
@@ -265,9 +280,9 @@ class Pool:
             self._jobs[job.id] = job
         return job
 
-    def start(self, job: Job, prime: Prime) -> None:
-        """Queues an open job on its model's batcher."""
-        job.prime, job.generating = prime, True
+    def start(self, job: Job) -> None:
+        """Queues an open, prepared job on its model's batcher."""
+        job.generating = True
         with self._lock:
             batcher = self._batchers.get(job.model.name)
             if batcher is None:
@@ -308,3 +323,22 @@ class Pool:
             batchers = list(self._batchers.values())
         for batcher in batchers:
             batcher.close()
+
+
+def encode_prompt(model: Model, req: Request) -> Prime:
+    """Encodes a request's prompt for `model` (a word model segments it with jieba).
+
+    Raises:
+        ApiError: 400 when the prompt is not valid text, or has characters the model
+            never saw and the request did not ask to drop them.
+    """
+    try:
+        prime = model.generator.encode_prime(req.prompt, drop_unknown=True)
+    except TextgenError as e:
+        raise ApiError(400, f"`prompt`: {e}", "prompt") from None
+    if prime.dropped and not req.drop_unknown:
+        shown = " ".join(repr(t) for t in prime.dropped[:20])
+        raise ApiError(400, f"the prompt has {len(prime.dropped)} character(s) model "
+                       f"{model.name!r} never saw: {shown}; rephrase it, or send "
+                       '"drop_unknown": true to leave them out', "prompt")
+    return prime

@@ -2,7 +2,8 @@
 
 Both APIs end in one `Request`: textgen's own (`POST /api/generate`) and the
 OpenAI-compatible one (`POST /v1/completions`, whose names and defaults follow
-OpenAI's). A bad value is an `ApiError` that names the parameter.
+OpenAI's). Both take every sampling setting of `textgen.generate.settings` by
+its name (`top_k`). A bad value is an `ApiError` that names the parameter.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from typing import Any
 
 from textgen.errors import InvalidArgument
 from textgen.generate.samplers import SamplerSettings
+from textgen.generate.settings import SETTINGS
+from textgen.serve.config import Limits
+
+__all__ = ["ApiError", "Limits", "Request", "native_request", "openai_request"]
 
 
 class ApiError(Exception):
@@ -42,23 +47,6 @@ class ApiError(Exception):
 
 
 @dataclass
-class Limits:
-    """What one request may ask for (`textgen serve` options).
-
-    Attributes:
-        max_length: tokens per sample.
-        max_n: samples per request.
-        max_prompt: characters of prompt (more is 413).
-        max_stops: stop strings per request.
-    """
-
-    max_length: int = 2000
-    max_n: int = 4
-    max_prompt: int = 10_000
-    max_stops: int = 8
-
-
-@dataclass
 class Request:
     """One generation request, checked.
 
@@ -66,7 +54,7 @@ class Request:
         model: the model's name (checked against the served ones by the caller).
         prompt: text to continue.
         length: tokens per sample.
-        settings: temperature, top-k, top-p, repetition penalty.
+        settings: the sampling settings (temperature, top-k, top-p, ...).
         n: samples.
         seed: sample i uses seed + i; None draws one.
         stop: strings that end a sample.
@@ -85,8 +73,9 @@ class Request:
     drop_unknown: bool = False
 
 
-NATIVE_KEYS = {"model", "prompt", "length", "temperature", "top_k", "top_p",
-               "repetition_penalty", "seed", "n", "stop", "stream", "drop_unknown"}
+SETTING_KEYS = {s.name for s in SETTINGS}  # the sampling settings, in both APIs
+NATIVE_KEYS = {"model", "prompt", "length", *SETTING_KEYS, "seed", "n", "stop", "stream",
+               "drop_unknown"}
 
 
 def native_request(body: Any, limits: Limits, default_model: str | None) -> Request:
@@ -107,10 +96,10 @@ def native_request(body: Any, limits: Limits, default_model: str | None) -> Requ
 
 def openai_request(body: Any, limits: Limits, default_model: str | None) -> Request:
     """Parses a `POST /v1/completions` body with OpenAI's names and defaults
-    (max_tokens 16, temperature 1, top_p 1), plus `top_k` and
-    `repetition_penalty` as extensions (as vLLM takes them). Parameters textgen
-    has no use for (logprobs, user, ...) are ignored, as OpenAI-compatible
-    servers do.
+    (max_tokens 16, temperature 1, top_p 1), plus textgen's other sampling
+    settings (`top_k`, `repetition_penalty`, ...) as extensions (as vLLM takes
+    them). Parameters textgen has no use for (logprobs, user, ...) are ignored,
+    as OpenAI-compatible servers do.
 
     Raises:
         ApiError: 400 naming the bad parameter, or 413 for an over-long prompt.
@@ -195,15 +184,19 @@ def _number(body: dict, name: str, default: float) -> float:
 
 
 def _settings(body: dict) -> SamplerSettings:
-    values = {"temperature": _number(body, "temperature", 1.0),
-              "top_k": _int(body, "top_k", 0, 0, None),
-              "top_p": _number(body, "top_p", 1.0),
-              "repetition_penalty": _number(body, "repetition_penalty", 1.0)}
-    try:
-        return SamplerSettings(**values)
-    except InvalidArgument as e:
-        param = next((k for k in values if f"`{k}`" in str(e)), None)
-        raise ApiError(400, str(e), param) from None
+    """Every declared sampling setting: its type, then its range (the error names it)."""
+    values = {}
+    for s in SETTINGS:
+        if s.kind is int:
+            value = _int(body, s.name, s.default, s.low, s.high)
+        else:
+            value = _number(body, s.name, s.default)
+        try:
+            s.check(value)
+        except InvalidArgument as e:
+            raise ApiError(400, str(e), s.name) from None
+        values[s.name] = value
+    return SamplerSettings(**values)
 
 
 def _seed(body: dict) -> int | None:
