@@ -26,7 +26,10 @@ from textgen.data.tokenizers import UNK_ID, load_tokenizer
 from textgen.errors import InvalidArgument, TextgenError, UnknownTokens
 from textgen.generate.samplers import Sampler, SamplerSettings
 from textgen.model.numpy_lm import RecurrentLM, State
-from textgen.run.directory import Checkpoint, RunDir, TrainState
+from textgen.run.checkpoint_file import Checkpoint
+from textgen.run.directory import RunDir
+from textgen.run.records import TrainState
+from textgen.run.repair import load as load_run
 
 
 @dataclass
@@ -94,7 +97,7 @@ class Generator:
         # Damage worked around while loading (a fallback checkpoint, a file's copy).
         self.notices: list[str] = []
         if weights is None:
-            loaded = run.load(checkpoint)
+            loaded = load_run(run, checkpoint)
             self.cfg, self.tokenizer, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
             self.notices = loaded.notices
             self.checkpoint = ckpt.path.stem  # the one used: a fallback says so
