@@ -167,7 +167,7 @@ class CorpusRecord:
         cache_key: the encoded-cache key (a resume tells from it that the files changed).
         n_tokens, n_chars: the encoded corpus's size.
         coverage: share of corpus tokens that are in the vocabulary.
-        unk_chars: characters behind <unk> tokens.
+        unk_chars: mean characters per out-of-vocabulary token (for bits/char).
         unk_nats: nats to spell out one <unk> token (0 in runs from before it was kept).
         vocab_size: the vocabulary's size, <unk> included (None in old records).
         vocabulary: "built" from the corpus, or "given" (fine-tuning, or a corpus
@@ -180,7 +180,7 @@ class CorpusRecord:
     n_tokens: int
     n_chars: int
     coverage: float
-    unk_chars: int = 0
+    unk_chars: float = 0.0
     unk_nats: float = 0.0
     vocab_size: int | None = None
     vocabulary: str = "built"
@@ -221,7 +221,7 @@ class CorpusRecord:
             files=files, cache_key=_get(raw, "cache_key", str),
             n_tokens=_get(raw, "n_tokens", int), n_chars=_get(raw, "n_chars", int),
             coverage=float(_get(raw, "coverage", (int, float))),
-            unk_chars=_get(raw, "unk_chars", int, 0),
+            unk_chars=float(_get(raw, "unk_chars", (int, float), 0.0)),
             unk_nats=float(_get(raw, "unk_nats", (int, float), 0.0)),
             vocab_size=_get(raw, "vocab_size", (int, type(None)), None),
             vocabulary=vocabulary, version=_get(raw, "version", (int, type(None)), None),
