@@ -16,7 +16,7 @@ from tests.test_cli import assert_user_error, invoke
 from textgen.data.tokenizers import load_tokenizer
 from textgen.generate.generator import Generator
 from textgen.run.directory import RunDir
-from textgen.train.finetune import Vocabulary, grow_weights
+from textgen.train.finetune import Vocabulary, grow_weights, load_base
 
 # The tiny corpus with accents and a few Chinese characters the base never saw.
 NEW_TEXT = TINY_TEXT.replace("Speak", "Speak 你好").replace("e", "é") * 2
@@ -287,9 +287,21 @@ def test_assign_weights_refuses_a_wrong_shape():
         assign_weights(model, {k: v for k, v in good.items() if "embedding" not in k})
 
 
+def _drop_file_copies(run: Path) -> None:
+    """Makes the run's checkpoints like those saved before textgen kept file copies."""
+    for path in (run / "checkpoints").glob("*.npz"):
+        with np.load(path) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        meta = json.loads(str(arrays["meta"]))
+        del meta["files"]
+        arrays["meta"] = np.array(json.dumps(meta))
+        np.savez(path, **arrays)
+
+
 def test_a_damaged_base_is_a_one_line_error_and_writes_nothing(tmp_path, char_run, new_corpus):
     base = tmp_path / "base"
     shutil.copytree(char_run, base)
+    _drop_file_copies(base)  # nothing to fall back on (see the test below)
     vocab = json.loads((base / "vocab.json").read_text(encoding="utf-8"))
     vocab["tokens"] = vocab["tokens"][:-1]
     (base / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
@@ -302,6 +314,40 @@ def test_a_damaged_base_is_a_one_line_error_and_writes_nothing(tmp_path, char_ru
     assert_user_error(invoke("finetune", base, new_corpus, "--out", tmp_path / "x"),
                       "holds a 'char' vocabulary")
     assert not (tmp_path / "x").exists()
+
+
+def test_a_damaged_or_edited_base_file_is_replaced_by_the_checkpoints_copy(tmp_path, char_run,
+                                                                            new_corpus):
+    """As `sample` does: the base's files are read through the checkpoint's copies."""
+    base = tmp_path / "base"
+    shutil.copytree(char_run, base)
+    trained = json.loads((base / "vocab.json").read_text(encoding="utf-8"))["tokens"]
+    vocab = json.loads((base / "vocab.json").read_text(encoding="utf-8"))
+    i, j = vocab["tokens"].index("a"), vocab["tokens"].index("e")
+    vocab["tokens"][i], vocab["tokens"][j] = "e", "a"  # same size: once used silently
+    (base / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (base / "config.json").write_bytes((base / "config.json").read_bytes()[:40])
+    before = checksums(base)
+    loaded = load_base(base)
+    units = json.loads((char_run / "config.json").read_text(encoding="utf-8"))["model"]["units"]
+    assert loaded.tokenizer.tokens == trained and loaded.cfg.model.units == units
+    assert any("vocab.json differs" in n for n in loaded.notices)
+    assert any("config.json is damaged" in n for n in loaded.notices)
+    result = finetune(base, new_corpus, tmp_path / "new", "--max-steps", 1)
+    assert "vocab.json differs from the vocabulary the model was trained with" in result.stderr
+    assert "config.json is damaged" in result.stderr and "using the copy" in result.stderr
+    new = load_tokenizer(tmp_path / "new" / "vocab.json")
+    assert new.tokens[: len(trained)] == trained  # the base's vocabulary, not the edit
+    assert checksums(base) == before  # the base is read, never repaired
+
+
+def test_a_damaged_base_lineage_is_a_warning_not_a_silent_loss(tmp_path, char_run, new_corpus):
+    tuned = tmp_path / "tuned"
+    finetune(char_run, new_corpus, tuned, "--max-steps", 1)
+    (tuned / "lineage.json").write_text('{"chain": [{"run": 3}]}', encoding="utf-8")
+    result = finetune(tuned, new_corpus, tmp_path / "again", "--max-steps", 1)
+    assert "lineage.json is damaged" in result.stderr
+    assert len(RunDir(tmp_path / "again").read_lineage().chain) == 1
 
 
 def test_the_run_record_not_lineage_json_says_the_vocabulary_was_given(tmp_path, char_run,

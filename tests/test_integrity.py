@@ -14,6 +14,7 @@ from tests.conftest import train_run
 from tests.test_cli import assert_user_error, invoke
 from textgen.errors import CheckpointError
 from textgen.run.directory import RunDir
+from textgen.run.repair import load, repair
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +79,9 @@ def test_a_damaged_last_falls_back_to_previous(run, damage):
 
 def test_resume_replaces_a_damaged_last_before_training_on(run):
     DAMAGE["truncated"](run / "checkpoints" / "last.npz")
-    assert RunDir(run).repair()  # says what it did
+    assert repair(RunDir(run))  # says what it did
     assert RunDir(run).read_checkpoint("last").notice == ""  # 'last' is whole again
-    assert RunDir(run).repair() == []
+    assert repair(RunDir(run)) == []
 
 
 def test_damage_without_a_fallback_is_one_clear_error(run):
@@ -145,7 +146,7 @@ def test_old_checkpoints_without_copies_still_load_and_fail_clearly(run):
     assert invoke("sample", run, "--length", 5).exit_code == 0
     (run / "config.json").write_text("{ not json", encoding="utf-8")
     with pytest.raises(CheckpointError, match="config.json is damaged"):
-        RunDir(run).load("last")
+        load(RunDir(run), "last")
 
 
 def test_a_missing_best_is_an_error_not_a_fallback(run):

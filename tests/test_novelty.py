@@ -1,6 +1,7 @@
 """Copy detection: samples of a memorising model are found in its corpus; others are not."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -52,3 +53,34 @@ def test_novelty_from_the_command_line(parrot):
     assert {"copied_share", "longest", "passage", "texts"} <= set(data)
     bad = invoke("eval", parrot, parrot / "config.json", "--novelty")
     assert bad.exit_code == 2 and "leave out TEXT" in bad.stderr
+
+
+@pytest.mark.parametrize("damage", ["config truncated", "vocab edited"])
+def test_novelty_reads_the_run_as_sample_does(parrot, tmp_path, damage):
+    """A run that `sample` can use works for --novelty too, through the checkpoint's copies."""
+    run = tmp_path / "run"
+    shutil.copytree(parrot, run)
+    if damage == "config truncated":
+        (run / "config.json").write_bytes((run / "config.json").read_bytes()[:40])
+    else:  # same size, other meaning: the corpus would re-encode to other ids
+        vocab = json.loads((run / "vocab.json").read_text(encoding="utf-8"))
+        i, j = vocab["tokens"].index("a"), vocab["tokens"].index("t")
+        vocab["tokens"][i], vocab["tokens"][j] = "t", "a"
+        (run / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    clean = nov.novelty(parrot, samples=1, length=60, temperature=0.0)
+    r = nov.novelty(run, samples=1, length=60, temperature=0.0)
+    assert r.texts == clean.texts and r.copied == clean.copied
+    assert r.checkpoint == clean.checkpoint and len(r.notices) == 1
+    assert "using the copy saved in" in r.notices[0]
+    out = invoke("eval", run, "--novelty", "--samples", 1, "--length", 40)
+    assert out.exit_code == 0, out.output
+    assert "using the copy saved in" in out.stderr and "n-grams occur verbatim" in out.stdout
+
+
+def test_novelty_reports_the_fallback_checkpoint(parrot, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(parrot, run)
+    (run / "checkpoints" / "best.npz").unlink(missing_ok=True)
+    (run / "checkpoints" / "last.npz").write_bytes(b"")
+    r = nov.novelty(run, samples=1, length=30)
+    assert r.checkpoint == "previous" and "using the 'previous' checkpoint" in r.notices[0]

@@ -2,7 +2,9 @@
 
 Everything textgen writes into a run directory goes through here: write to a
 temporary file in the same directory, flush and fsync it, then `os.replace` it
-over the target (atomic on POSIX and Windows).
+over the target (atomic on POSIX and Windows), then fsync the directory, so
+that the rename itself survives a power loss (POSIX; Windows cannot open a
+directory, and its NTFS journals the rename).
 """
 
 from __future__ import annotations
@@ -38,10 +40,34 @@ def atomic_write(
             os.fsync(f.fileno())
         if keep_old is not None and path.exists():
             _keep_copy(path, Path(keep_old))
+            if Path(keep_old).parent.resolve() != path.parent.resolve():
+                fsync_directory(Path(keep_old).parent)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_directory(path.parent)
+
+
+def fsync_directory(folder: Path) -> None:
+    """Flushes `folder`'s entries (renames, new files) to disk, where the OS allows.
+
+    A no-op where a directory cannot be opened (Windows) or fsynced (some
+    network filesystems): the rename is done either way, only its durability
+    across a power loss is then up to the filesystem.
+    """
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _keep_copy(path: Path, keep: Path) -> None:

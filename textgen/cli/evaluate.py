@@ -82,6 +82,8 @@ def print_novelty(run_dir: Path, samples: int, length: int, ngram: int, temperat
     from textgen.evaluate.novelty import novelty
 
     r = novelty(run_dir, samples, length, ngram, temperature, seed, checkpoint)
+    for notice in r.notices:
+        click.echo(notice, err=True)
     if fmt == "json":
         click.echo(json.dumps(r.to_dict(), ensure_ascii=False, indent=2))
         return

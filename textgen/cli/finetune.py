@@ -57,6 +57,8 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     from textgen.train import finetune as ft
 
     base = ft.load_base(base_run, checkpoint)
+    for notice in base.notices:
+        click.echo(notice, err=True)
     sets = with_shortcuts(overrides, encoding, freeze_embedding=freeze_embedding or None,
                            freeze_layers=freeze_layers, epochs=epochs, max_steps=max_steps,
                            max_time=max_time, tensorboard=tensorboard)

@@ -13,13 +13,12 @@ code points, in NumPy), so a large corpus is checked in bounded memory.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from textgen.config import Config
 from textgen.data.encode import EncodeOptions
 from textgen.errors import InvalidArgument
 from textgen.generate.generator import Generator
@@ -36,7 +35,7 @@ class Novelty:
     """The result of `novelty`."""
 
     run: str
-    checkpoint: str
+    checkpoint: str  # the one used: "previous" when it stood in for a damaged "last"
     n: int  # n-gram length in characters
     samples: int
     characters: int  # characters sampled in all
@@ -45,6 +44,7 @@ class Novelty:
     longest: int  # characters of the longest passage all of whose n-grams are copied
     passage: str  # that passage
     texts: list[str]  # the samples
+    notices: list[str] = field(default_factory=list)  # damage worked around (run.repair.load)
 
     @property
     def copied_share(self) -> float:
@@ -81,13 +81,16 @@ def novelty(
     Raises:
         InvalidArgument: n, samples or length below 1.
         CheckpointError, IncompatibleCheckpoint: the run cannot be read.
+
+    The run is read as `textgen sample` reads it: a damaged checkpoint falls back
+    to the previous one, a damaged config.json or vocab.json to the checkpoint's
+    copy; `Novelty.notices` says so.
     """
     for name, value in (("n", n), ("samples", samples), ("length", length)):
         if value < 1:
             raise InvalidArgument(f"`{name}` must be at least 1. Received: {name}={value}")
     run = RunDir(Path(run_path))
-    checkpoint = run.pick_checkpoint(checkpoint)
-    gen = Generator(run.path, checkpoint)
+    gen = Generator(run.path, run.pick_checkpoint(checkpoint))
     texts = gen.generate("", length, n=samples, seed=seed,
                          settings=SamplerSettings(temperature=temperature))
     texts = [texts] if isinstance(texts, str) else texts
@@ -96,7 +99,7 @@ def novelty(
     everything = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
     if everything.size:
         hit = np.zeros(everything.size, bool)
-        enc = reload_corpus(run, Config.load(run.config), encode_options)
+        enc = reload_corpus(run, gen.cfg, encode_options, tokenizer=gen.tokenizer)
         for chunk_hashes in _corpus_hashes(enc, n):
             hit |= np.isin(everything, chunk_hashes)
         found = np.split(hit, np.cumsum([h.size for h in hashes])[:-1])
@@ -107,10 +110,10 @@ def novelty(
             longest = run_len + n - 1
             passage = text[start : start + longest]
     return Novelty(
-        run=str(run.path), checkpoint=checkpoint, n=n, samples=len(texts),
+        run=str(run.path), checkpoint=gen.checkpoint, n=n, samples=len(texts),
         characters=sum(len(t) for t in texts), ngrams=int(sum(h.size for h in hashes)),
         copied=int(sum(f.sum() for f in found)), longest=longest, passage=passage,
-        texts=texts,
+        texts=texts, notices=list(gen.notices),
     )
 
 

@@ -10,7 +10,6 @@ agree. It runs on the NumPy runtime: TensorFlow is not imported.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from textgen.errors import TextgenError
 from textgen.model.numpy_lm import RecurrentLM
 from textgen.run.directory import RunDir, bits
 from textgen.run.opening import reload_corpus
+from textgen.run.repair import load
 
 TEXT_ROW_CHUNKS = 8  # a given text is cut into rows of at least this many seq_len chunks
 
@@ -41,7 +41,7 @@ class Evaluation:
     unknown: int  # targets that were <unk> (scored like any token)
     nats: float  # total negative log-likelihood
     spelling_nats: float  # what spelling out the <unk> targets' characters adds (bits/char)
-    notices: list[str] = field(default_factory=list)  # damage worked around (RunDir.load)
+    notices: list[str] = field(default_factory=list)  # damage worked around (run.repair.load)
 
     @property
     def loss(self) -> float:
@@ -99,7 +99,7 @@ def evaluate(
     """
     run = RunDir(Path(run_path))
     checkpoint = run.pick_checkpoint(checkpoint)
-    loaded = run.load(checkpoint)
+    loaded = load(run, checkpoint)
     cfg, tok, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
     net = RecurrentLM.from_weights(ckpt.weights(), cfg.model, tok.vocab_size, str(ckpt.path))
     B, T = cfg.data.batch_size, cfg.data.seq_len
@@ -138,11 +138,13 @@ def evaluate(
 
 
 def _recorded_unk_nats(run: RunDir) -> float:
-    """The training corpus's nats per <unk> (corpus.json), 0 when not recorded."""
-    try:
-        return float(json.loads(run.corpus.read_text(encoding="utf-8")).get("unk_nats", 0.0))
-    except (OSError, ValueError, TypeError, AttributeError):
-        return 0.0
+    """The training corpus's nats per <unk> (corpus.json), 0 when not recorded.
+
+    Raises:
+        CheckpointError: corpus.json is damaged.
+    """
+    record = run.read_corpus()
+    return record.unk_nats if record is not None else 0.0
 
 
 def _score(net: RecurrentLM, batches) -> float:

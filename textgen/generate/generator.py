@@ -29,7 +29,10 @@ from textgen.generate.context import Vocabulary
 from textgen.generate.generation import Generation, Prime, Sample
 from textgen.generate.samplers import SamplerSettings
 from textgen.model.numpy_lm import RecurrentLM, State
-from textgen.run.directory import Checkpoint, RunDir, TrainState
+from textgen.run.checkpoint_file import Checkpoint
+from textgen.run.directory import RunDir
+from textgen.run.records import TrainState
+from textgen.run.repair import load as load_run
 
 # Generation, Prime and Sample moved to `generation`; importing them from here still works.
 __all__ = ["Generation", "Generator", "Prime", "Sample"]
@@ -65,7 +68,7 @@ class Generator:
         # Damage worked around while loading (a fallback checkpoint, a file's copy).
         self.notices: list[str] = []
         if weights is None:
-            loaded = run.load(checkpoint)
+            loaded = load_run(run, checkpoint)
             self.cfg, self.tokenizer, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
             self.notices = loaded.notices
             self.checkpoint = ckpt.path.stem  # the one used: a fallback says so

@@ -1,6 +1,6 @@
 """Saving a Keras model's training state into a run's checkpoint, and loading it back.
 
-The file layout and the Keras-free reading live in `textgen.run.directory`; this
+The file layout and the Keras-free reading live in `textgen.run.checkpoint_file`; this
 module is the Keras side: which variables go into a checkpoint (weights,
 seed-generator states, optimizer moments, the LSTM states that Keras 3 keeps
 outside `model.variables`) and how they are assigned back.
@@ -14,9 +14,11 @@ import numpy as np
 
 from textgen.backend import keras
 from textgen.errors import CheckpointError, IncompatibleCheckpoint, TrainingDiverged
-from textgen.fileio import atomic_write, atomic_write_text
+from textgen.fileio import atomic_write
 from textgen.model.network import recurrent_layers
-from textgen.run.directory import FORMAT_VERSION, RUN_FILES, RunDir, TrainState
+from textgen.run.checkpoint_file import FORMAT_VERSION, RUN_FILES
+from textgen.run.directory import RunDir
+from textgen.run.records import TrainState, write_state
 
 
 def save_checkpoint(
@@ -68,7 +70,7 @@ def save_checkpoint(
     try:
         atomic_write(run.checkpoint(name), lambda f: np.savez(f, **arrays), keep_old=keep)
         if name == "last":
-            atomic_write_text(run.state, json.dumps(state.to_dict(), indent=2) + "\n")
+            write_state(run.state, state)
     except OSError as e:  # a full disk, a file-size limit, a directory made read-only
         raise CheckpointError(
             f"cannot write the '{name}' checkpoint of {run.path} ({e.strerror or e}); the "

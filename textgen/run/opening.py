@@ -8,7 +8,6 @@ is gone, and refuses when anything that shapes the model or data changed.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -33,9 +32,16 @@ from textgen.data.encode import (
 )
 from textgen.data.tokenizers import UNK_ID, Tokenizer, load_tokenizer
 from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
-from textgen.fileio import atomic_write_text
 from textgen.model.precision import resolve_precision
 from textgen.run.directory import RunDir
+from textgen.run.records import (
+    CorpusFile,
+    CorpusRecord,
+    Lineage,
+    write_corpus,
+    write_lineage,
+)
+from textgen.run.repair import repair
 
 # Keys that may change on --resume: how long to train, how often to save and log,
 # and the step size (to recover from a diverging loss). The rest shapes the model
@@ -54,7 +60,7 @@ def new_run(
     out: Path,
     encode_options: EncodeOptions | None = None,
     vocabulary: Callable[[Counter[str]], Tokenizer] | None = None,
-    lineage: Callable[[], dict[str, Any]] | None = None,
+    lineage: Callable[[], Lineage] | None = None,
     settings: dict[str, Any] | None = None,
     pattern: str = "*.txt",
 ) -> tuple[RunDir, EncodedCorpus, list[str]]:
@@ -120,10 +126,9 @@ def new_run(
         run.path.mkdir(parents=True, exist_ok=True)
         cfg.save(run.config)
         enc.tokenizer.save(run.vocab)
-        atomic_write_text(run.corpus, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        write_corpus(run.corpus, record)
         if lineage is not None:
-            atomic_write_text(run.lineage,
-                              json.dumps(lineage(), indent=2, ensure_ascii=False) + "\n")
+            write_lineage(run.lineage, lineage())
         else:
             run.lineage.unlink(missing_ok=True)  # left by a fine-tune that died starting
     except OSError as e:
@@ -144,7 +149,8 @@ def new_run(
     return run, enc, notices
 
 
-def corpus_record(corpus: Corpus, cfg: Config, enc: EncodedCorpus, given: bool) -> dict:
+def corpus_record(corpus: Corpus, cfg: Config, enc: EncodedCorpus, given: bool
+                  ) -> CorpusRecord:
     """What `corpus.json` holds: each file's path, checksum and encoding, and the
     cache key of their encoding (so a resume can tell that they changed).
 
@@ -152,18 +158,17 @@ def corpus_record(corpus: Corpus, cfg: Config, enc: EncodedCorpus, given: bool) 
         given: the vocabulary came with the run (fine-tuning, or a corpus changed
             under --allow-changed-corpus), not from the corpus.
     """
-    return {
-        "files": [
-            {"path": str(f.path.resolve()), "sha256": f.sha256, "bytes": f.n_bytes,
-             "encoding": f.encoding}
-            for f in corpus.files
-        ],
-        "cache_key": cache_key(corpus, cfg.data, enc.tokenizer.settings,
-                               enc.tokenizer.tokens if given else None),
-        **enc.meta(),
-        "vocab_size": enc.tokenizer.vocab_size,
-        "vocabulary": "given" if given else "built",
-    }
+    meta = enc.meta()
+    return CorpusRecord(
+        files=[CorpusFile(f.path.resolve(), f.sha256, f.n_bytes, f.encoding)
+               for f in corpus.files],
+        cache_key=cache_key(corpus, cfg.data, enc.tokenizer.settings,
+                            enc.tokenizer.tokens if given else None),
+        n_tokens=meta["n_tokens"], n_chars=meta["n_chars"], coverage=meta["coverage"],
+        unk_chars=meta["unk_chars"], unk_nats=meta["unk_nats"],
+        vocab_size=enc.tokenizer.vocab_size, vocabulary="given" if given else "built",
+        version=meta["version"],
+    )
 
 
 def open_run(
@@ -180,7 +185,7 @@ def open_run(
         overrides: `--set` strings; only `RESUME_KEYS` may change.
         encode_options: the encoded-corpus cache, and the progress and worker
             processes of a re-encoding, when the cache must be rebuilt.
-        notify: called with each notice (what `RunDir.repair` put back, a corpus
+        notify: called with each notice (what `repair` put back, a corpus
             read from the cache or adopted as changed).
         allow_changed_corpus: when the corpus files changed (or some vanished),
             train on them as they are now, with the run's vocabulary (see
@@ -194,7 +199,7 @@ def open_run(
     run = RunDir(path)
     run.require("last")
     run.remove_stale_temp_files()
-    for notice in run.repair():
+    for notice in repair(run):
         if notify is not None:
             notify(notice)
     cfg = Config.load(run.config)
@@ -237,7 +242,8 @@ def reload_corpus(
 
     Args:
         encode_options: the encoded-corpus cache, and how to re-encode.
-        tokenizer: the run's (`RunDir.load`); None reads vocab.json.
+        tokenizer: the run's (`textgen.run.repair.load`); None reads vocab.json
+            (as `open_run` has repaired it).
         notify: told when the cache stands in for vanished files, or a changed
             corpus is adopted.
         allow_changed: files that changed (or vanished, with no cache) are read
@@ -252,21 +258,20 @@ def reload_corpus(
             gone and the cache no longer holds their encoding (and not
             `allow_changed`, or none of them is left).
     """
-    try:
-        record = json.loads(run.corpus.read_text(encoding="utf-8"))
-        paths = [Path(f["path"]) for f in record["files"]]
-        encodings = [str(f["encoding"]) for f in record["files"]]
-        record_key = str(record["cache_key"])
-        given_vocabulary = record.get("vocabulary") == "given"
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        raise CheckpointError(f"{run.corpus} is missing or damaged; cannot resume") from e
+    record = run.read_corpus()
+    if record is None:
+        raise CheckpointError(f"{run.corpus} is missing; restore it from a backup, or "
+                              "train a new run")
+    paths = [f.path for f in record.files]
+    record_key = record.cache_key
     # The tokenizer settings (a jieba user dictionary's text included) come from
     # the run's own vocab.json, so the dictionary file itself is no longer needed.
     saved = tokenizer or load_tokenizer(run.vocab)
     settings = saved.settings
     try:
         # Each file as it was read then (its encoding recorded), whatever the rules now.
-        corpus = scan_recorded(list(zip(paths, encodings, strict=True)), cfg.data.normalize)
+        corpus = scan_recorded([(f.path, f.encoding) for f in record.files],
+                               cfg.data.normalize)
     except TextgenError as e:
         # The files are gone or changed; the encoded cache is enough to resume.
         enc = load_cached(record_key, (encode_options or EncodeOptions()).cache_dir)
@@ -281,7 +286,7 @@ def reload_corpus(
                 "--allow-changed-corpus to train on them as they are now") from e
         return _adopt_changed(run, cfg, paths, saved, encode_options, notify)
     # A fine-tuned run's vocabulary was given (the base's, maybe grown), not built.
-    given = saved if given_vocabulary else None
+    given = saved if record.given_vocabulary else None
     fixed = None if given is None else given.tokens
     if cache_key(corpus, cfg.data, settings, fixed) != record_key:
         if allow_changed:
@@ -313,8 +318,7 @@ def _adopt_changed(run: RunDir, cfg: Config, paths: list[Path], vocab: Tokenizer
                         vocabulary=vocab)
     StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
                     cfg.data.seq_len)  # too small now: one clear error, nothing written
-    atomic_write_text(run.corpus, json.dumps(corpus_record(corpus, cfg, enc, given=True),
-                                             indent=2, ensure_ascii=False) + "\n")
+    write_corpus(run.corpus, corpus_record(corpus, cfg, enc, given=True))
     if notify is not None:
         gone = [str(p) for p in paths if p not in present]
         unknown = int((enc.ids == UNK_ID).sum())

@@ -5,13 +5,14 @@ Needs no TensorFlow: the parameter counts come from the config's shapes.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from textgen.config import Config
 from textgen.data.tokenizers import load_tokenizer
 from textgen.errors import CheckpointError
 from textgen.run.directory import RunDir
+from textgen.run.records import CorpusRecord
+from textgen.run.repair import load
 
 
 def describe_run(path: Path) -> str:
@@ -27,7 +28,7 @@ def describe_run(path: Path) -> str:
     if run.has_checkpoint("last") or run.has_checkpoint("previous"):
         # What the checkpoint holds, and the files it was trained with; every array
         # is read, so its checksum is checked: `info` doubles as a health check.
-        loaded = run.load("last", prefixes=("",))
+        loaded = load(run, "last", prefixes=("",))
         cfg, tok, state = loaded.cfg, loaded.tokenizer, loaded.checkpoint.state
         warnings = loaded.notices
     else:
@@ -38,16 +39,7 @@ def describe_run(path: Path) -> str:
         lines.append(f"{name:<12} {kind:<10} {n:>14,}")
     lines.append(f"{'total':<23} {sum(n for _, _, n in table):>14,}")
     lines += ["", f"tokenizer    {tok.kind}, vocabulary {tok.vocab_size:,} (incl. <unk>)"]
-    try:
-        corpus = json.loads(run.corpus.read_text(encoding="utf-8"))
-        lines.append(
-            f"corpus       {corpus['n_chars']:,} characters, {corpus['n_tokens']:,} tokens, "
-            f"coverage {corpus['coverage']:.2%}, {len(corpus['files'])} file(s)"
-        )
-        lines += [f"             {f['path']} ({_encoding_name(f['encoding'])})"
-                  for f in corpus["files"]]
-    except (OSError, ValueError, KeyError):
-        lines.append("corpus       (corpus.json missing)")
+    lines += _corpus_lines(run)
     if state is None:
         lines.append("progress     no checkpoint yet")
     else:
@@ -62,6 +54,21 @@ def describe_run(path: Path) -> str:
     lines += [f"{'lineage' if i == 0 else '':<12} {line}"
               for i, line in enumerate(describe_lineage(run))]
     return "\n".join(lines)
+
+
+def _corpus_lines(run: RunDir) -> list[str]:
+    """The corpus's size and files, from corpus.json (or what is wrong with it)."""
+    try:
+        corpus: CorpusRecord | None = run.read_corpus()
+    except CheckpointError as e:
+        return [f"corpus       ({e})"]
+    if corpus is None:
+        return ["corpus       (corpus.json missing)"]
+    return [
+        f"corpus       {corpus.n_chars:,} characters, {corpus.n_tokens:,} tokens, "
+        f"coverage {corpus.coverage:.2%}, {len(corpus.files)} file(s)",
+        *(f"             {f.path} ({_encoding_name(f.encoding)})" for f in corpus.files),
+    ]
 
 
 def _encoding_name(codec: str) -> str:
@@ -84,17 +91,15 @@ def _duration(seconds: float) -> str:
 def describe_lineage(run: RunDir) -> list[str]:
     """Lines for `textgen info`: the chain of bases, nearest first ([] if not fine-tuned)."""
     try:
-        chain = json.loads(run.lineage.read_text(encoding="utf-8"))["chain"]
-        lines = []
-        for i, e in enumerate(chain):
-            added = f", +{e['tokens_added']:,} tokens" if e["vocab"] == "extend" else ""
-            lines.append(
-                f"{'fine-tuned from' if i == 0 else '  which came from'} {e['run']} "
-                f"({e['checkpoint']} checkpoint, step {e['step']:,}, sha256 "
-                f"{e['sha256'][:12]}; vocabulary {e['vocab']}{added})"
-            )
-        return lines
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError, KeyError, TypeError):
-        return [f"({run.lineage} is damaged)"]
+        lineage = run.read_lineage()
+    except CheckpointError as e:
+        return [f"({e})"]
+    lines = []
+    for i, e in enumerate(lineage.chain if lineage else []):
+        added = f", +{e.tokens_added:,} tokens" if e.vocab == "extend" else ""
+        lines.append(
+            f"{'fine-tuned from' if i == 0 else '  which came from'} {e.run} "
+            f"({e.checkpoint} checkpoint, step {e.step:,}, sha256 "
+            f"{e.sha256[:12]}; vocabulary {e.vocab}{added})"
+        )
+    return lines

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textgen.errors import TextgenError
+from textgen.errors import CheckpointError, TextgenError
 from textgen.generate.generator import Generator
 from textgen.run.directory import RunDir
 
@@ -55,15 +54,24 @@ def load_models(run_dirs: list[Path], checkpoint: str | None = None) -> dict[str
         picked = RunDir(path).pick_checkpoint(checkpoint)
         gen = Generator(path, picked)
         gen.encode_prime("warm up 热身", drop_unknown=True)  # loads jieba now, not per request
-        models[name] = Model(name, gen, describe(name, gen), list(gen.notices))
+        notices = list(gen.notices)
+        models[name] = Model(name, gen, describe(name, gen, notices), notices)
     return models
 
 
-def describe(name: str, gen: Generator) -> dict[str, Any]:
-    """The facts about a loaded model that clients see (no filesystem paths)."""
+def describe(name: str, gen: Generator, notices: list[str] | None = None) -> dict[str, Any]:
+    """The facts about a loaded model that clients see (no filesystem paths).
+
+    Args:
+        name: the model's name.
+        gen: the loaded model.
+        notices: a damaged state.json or lineage.json is told here (the fact it
+            would give is left out).
+    """
+    notices = [] if notices is None else notices
     shape = gen.cfg.model
     run = RunDir(gen.run_path)
-    best = _best_bpc(run)
+    best = _best_bpc(run, notices)
     return {
         "name": name,
         "tokenizer": gen.tokenizer.kind,
@@ -75,24 +83,28 @@ def describe(name: str, gen: Generator) -> dict[str, Any]:
         "checkpoint": gen.checkpoint,
         "step": gen.step,
         "best_val_bits_per_char": best,
-        "lineage": _lineage(run),
+        "lineage": _lineage(run, notices),
     }
 
 
-def _best_bpc(run: RunDir) -> float | None:
+def _best_bpc(run: RunDir, notices: list[str]) -> float | None:
     """The run's best validation bits per character, from state.json (None if unknown)."""
     try:
-        value = json.loads(run.state.read_text(encoding="utf-8")).get("best_val_bpc")
-    except (OSError, ValueError, AttributeError):
+        state = run.read_state()
+    except CheckpointError as e:
+        notices.append(f"warning: {e}; serving {run.path.name} without its best bits/char")
         return None
-    return round(value, 4) if isinstance(value, (int, float)) else None
+    if state is None or state.best_val_bpc is None:
+        return None
+    return round(state.best_val_bpc, 4)
 
 
-def _lineage(run: RunDir) -> list[dict[str, Any]]:
+def _lineage(run: RunDir, notices: list[str]) -> list[dict[str, Any]]:
     """A fine-tuned run's bases, nearest first: name, checkpoint and step ([] if none)."""
     try:
-        chain = json.loads(run.lineage.read_text(encoding="utf-8"))["chain"]
-        return [{"base": Path(e["run"]).name, "checkpoint": e["checkpoint"], "step": e["step"]}
-                for e in chain]
-    except (OSError, ValueError, KeyError, TypeError):
+        lineage = run.read_lineage()
+    except CheckpointError as e:
+        notices.append(f"warning: {e}; serving {run.path.name} without its lineage")
         return []
+    return [{"base": Path(e.run).name, "checkpoint": e.checkpoint, "step": e.step}
+            for e in (lineage.chain if lineage else [])]

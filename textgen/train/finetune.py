@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ import numpy as np
 
 from textgen.config import Config, assignments, parse_assignment, set_value
 from textgen.data.encode import EncodedCorpus, EncodeOptions
-from textgen.data.tokenizers import UNK, Tokenizer, load_tokenizer
+from textgen.data.tokenizers import UNK, Tokenizer
 from textgen.errors import (
     CheckpointError,
     ConfigError,
@@ -40,6 +39,8 @@ from textgen.errors import (
 from textgen.model.numpy_lm import RecurrentLM
 from textgen.run.directory import RunDir
 from textgen.run.opening import new_run
+from textgen.run.records import Lineage, LineageEntry
+from textgen.run.repair import load as load_run
 
 # A quarter of train.lr's default: the base already sits in a good region, and
 # large steps on a small corpus wash out what it learnt (catastrophic forgetting).
@@ -58,13 +59,15 @@ class Base:
 
     Attributes:
         run: its directory.
-        cfg: its config.
-        tokenizer: its vocabulary.
-        checkpoint: "best" or "last".
+        cfg: its config (the checkpoint's copy when config.json is damaged or edited).
+        tokenizer: its vocabulary (likewise, vocab.json's copy in the checkpoint).
+        checkpoint: "best" or "last": the checkpoint the weights came from.
         sha256: the checkpoint file's SHA-256 (of the bytes the weights came from).
         step: the checkpoint's training step.
         weights: its model weights by Keras variable path.
         chain: the base's own lineage (its bases, nearest first), or [].
+        notices: damage worked around while reading it (a file replaced by the
+            checkpoint's copy, a damaged lineage.json); the base itself is not repaired.
     """
 
     run: RunDir
@@ -74,45 +77,48 @@ class Base:
     sha256: str
     step: int
     weights: dict[str, np.ndarray]
-    chain: list[dict[str, Any]] = field(default_factory=list)
+    chain: list[LineageEntry] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
 
 def load_base(path: Path, checkpoint: str | None = None) -> Base:
     """Reads a base run for fine-tuning, without writing anything to it.
+
+    config.json and vocab.json are read as `textgen sample` reads them: a damaged
+    or edited file is replaced by the checkpoint's copy, with a notice.
 
     Args:
         path: the base run directory (later, a name that resolves to one).
         checkpoint: "best" or "last"; None takes "best" when the base has one.
 
     Raises:
-        CheckpointError: not a run, or no such checkpoint.
+        CheckpointError: not a run, no such checkpoint, or damage with no fallback.
         IncompatibleCheckpoint: the checkpoint does not fit the base's config.
     """
     run = RunDir(Path(path))
     name = run.pick_checkpoint(checkpoint)
     file = run.checkpoint(name)
-    cfg = Config.load(run.config)
-    tok = load_tokenizer(run.vocab)
+    try:
+        data = file.read_bytes()  # one read: a whole checkpoint even while the base trains
+    except OSError as e:
+        raise CheckpointError(f"{file}: cannot read it ({e.strerror or e})") from e
+    loaded = load_run(run, name, prefixes=("model/",), data=data)
+    cfg, tok, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
+    notices = list(loaded.notices)
     if tok.kind != cfg.data.tokenizer:
         raise IncompatibleCheckpoint(
             f"{run.path}: config.json says data.tokenizer={cfg.data.tokenizer!r} but "
             f"vocab.json holds a {tok.kind!r} vocabulary; restore the base's files"
         )
-    try:
-        data = file.read_bytes()  # one read: a whole checkpoint even while the base trains
-    except OSError as e:
-        raise CheckpointError(f"{file}: cannot read it ({e.strerror or e})") from e
-    ckpt = run.read_checkpoint(name, prefixes=("model/",), data=data)
     # Checks every shape against the config and the vocabulary.
     RecurrentLM.from_weights(ckpt.weights(), cfg.model, tok.vocab_size, str(ckpt.path))
-    chain: list[dict[str, Any]] = []
-    if run.lineage.is_file():
-        try:
-            chain = list(json.loads(run.lineage.read_text(encoding="utf-8"))["chain"])
-        except (OSError, ValueError, KeyError, TypeError):
-            chain = []  # a damaged lineage loses history, not the base
+    try:
+        history = run.read_lineage()
+    except CheckpointError as e:  # a damaged lineage loses history, not the base
+        history = None
+        notices.append(f"warning: {e}; the new run's lineage starts at this base")
     return Base(run, cfg, tok, name, hashlib.sha256(data).hexdigest(), ckpt.state.step,
-                ckpt.weights(), chain)
+                ckpt.weights(), history.chain if history else [], notices)
 
 
 def finetune_config(
@@ -282,18 +288,14 @@ def start(
     return Start(run, enc, notices, vocab, weights)
 
 
-def lineage(base: Base, vocab: Vocabulary) -> dict[str, Any]:
+def lineage(base: Base, vocab: Vocabulary) -> Lineage:
     """What `lineage.json` records: this run's base, then the base's own bases."""
-    entry = {
-        "run": str(base.run.path.resolve()),
-        "checkpoint": base.checkpoint,
-        "sha256": base.sha256,
-        "step": base.step,
-        "vocab": vocab.mode,
-        "tokens_added": len(vocab.added),
-        "added_examples": vocab.added[:20],
-    }
-    return {"chain": [entry, *base.chain]}
+    entry = LineageEntry(
+        run=str(base.run.path.resolve()), checkpoint=base.checkpoint, sha256=base.sha256,
+        step=base.step, vocab=vocab.mode, tokens_added=len(vocab.added),
+        added_examples=vocab.added[:20],
+    )
+    return Lineage([entry, *base.chain])
 
 
 def vocabulary_report(vocab: Vocabulary) -> list[str]:
