@@ -54,7 +54,7 @@ def test_every_setting_is_an_interactive_command(setting):
         value = setting.kind(setting.high)
     reply = session.handle(f"/{setting.option} {value}")
     assert getattr(session.settings, setting.name) == value, reply.message
-    assert f"{setting.option.replace('-', ' ')} {value:g}" in session.describe()
+    assert f"{setting.option} {value:g}" in session.describe()  # named as it is typed
     refused = session.handle(f"/{setting.option} {bad_value(setting)}")
     assert refused.message.startswith(f"error: /{setting.option} ")
     assert f"`{setting.name}` must be" in refused.message

@@ -156,11 +156,10 @@ class Session:
             self.seed = _whole(text, 0)
 
     def describe(self) -> str:
-        """The current settings on one line."""
-        shown = [f"{s.option.replace('-', ' ')} {getattr(self.settings, s.name):g}"
-                 for s in SETTINGS]
+        """The current settings on one line, each named as its command is typed."""
+        shown = [f"{s.option} {getattr(self.settings, s.name):g}" for s in SETTINGS]
         return ", ".join([*shown, f"length {self.length}",
-                          f"max chars {self.max_chars or 'no limit'}",
+                          f"max-chars {self.max_chars or 'no limit'}",
                           f"seed {'random' if self.seed is None else self.seed}"])
 
 
