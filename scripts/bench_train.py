@@ -309,7 +309,7 @@ def quality(trainer, spec: dict[str, Any]) -> dict[str, Any]:
         logits -= logits.max(-1, keepdims=True)
         logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
         total -= np.take_along_axis(logp, y[..., None].astype(np.int64), -1).sum()
-    bpc = (total + trainer.val_spelling) / np.log(2) / trainer.val_chars  # <unk> charged
+    bpc = trainer.val_text.bits_per_char(total)  # <unk> charged
     return {"val_loss": total / vb.n_tokens(), "val_bpc": bpc,
             "train_loss": train_loss}
 

@@ -486,8 +486,3 @@ def _check_sizes(archive: zipfile.ZipFile, keys: list[str]) -> None:
         if header + math.prod(shape) * dtype.itemsize != info.file_size:
             raise ValueError(f"{key} declares shape {shape} of {dtype}, which its "
                              f"{info.file_size:,} bytes do not hold")
-
-
-def bits(nats: float) -> float:
-    """Converts nats to bits."""
-    return nats / math.log(2)

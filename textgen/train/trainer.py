@@ -31,9 +31,10 @@ from textgen.errors import TextgenError, TrainingDiverged
 from textgen.fileio import atomic_write_text
 from textgen.generate.samplers import SamplerSettings
 from textgen.interrupt import sigint_flag
+from textgen.model.metrics import ScoredText
 from textgen.model.network import build_model, recurrent_layers, reset_states
 from textgen.model.precision import resolve_precision
-from textgen.run.directory import RunDir, TrainState, bits
+from textgen.run.directory import RunDir, TrainState
 from textgen.run.keras_checkpoint import load_checkpoint, save_checkpoint
 
 EXPLOSION = 3.0  # a training loss above this times the run's first loss has exploded
@@ -136,12 +137,8 @@ class Trainer:
             val_ids.size) else 0.0
         self._uniform_loss = math.log(enc.tokenizer.vocab_size)
         self.val_batches = validation_batches(val_ids, d.batch_size, d.seq_len)
-        self.val_chars = (
-            self.val_batches.target_chars(enc.char_lengths()) if self.val_batches else 0.0
-        )
-        # Bits/char also pay for spelling out the characters behind each <unk> target.
-        self.val_spelling = enc.spelling_cost(
-            self.val_batches.count(enc.tokenizer.reserved_ids)) if self.val_batches else 0.0
+        # Its characters and <unk> charge, for bits/char (None without validation).
+        self.val_text = ScoredText.of(self.val_batches, enc) if self.val_batches else None
         keras.utils.set_random_seed(cfg.train.seed)
         self.precision = resolve_precision(cfg.train.precision)
         self.model = build_model(
@@ -216,8 +213,7 @@ class Trainer:
         for k in range(len(self.val_batches)):
             total += float(self._eval_step(*self.val_batches[k]))
         reset_states(self.model)
-        return (total / self.val_batches.n_tokens(),
-                bits(total + self.val_spelling) / self.val_chars)
+        return total / self.val_batches.n_tokens(), self.val_text.bits_per_char(total)
 
     # === The loop ===
 
