@@ -124,7 +124,7 @@ class TextgenLoop:
     """Runs `Trainer.fit` for a number of steps, timing all but the last."""
 
     def __init__(self, trainer):
-        from textgen.train.trainer import Reporter
+        from textgen.train.reporter import Reporter
 
         class Clock(Reporter):
             def epoch_start(self, epoch, n_batches, start_batch):
@@ -277,7 +277,7 @@ def quality(trainer, spec: dict[str, Any]) -> dict[str, Any]:
     """
     from textgen.backend import keras
     from textgen.model.network import reset_states
-    from textgen.train.trainer import Reporter as TextgenReporter
+    from textgen.train.reporter import Reporter as TextgenReporter
 
     epochs = spec["quality"]
     trainer.cfg.train.lr_decay = 1.0

@@ -8,7 +8,8 @@ from textgen.errors import IncompatibleCheckpoint
 from textgen.model.network import recurrent_layers
 from textgen.run.directory import RunDir
 from textgen.run.opening import new_run, open_run
-from textgen.train.trainer import Reporter, Trainer
+from textgen.train.reporter import Reporter
+from textgen.train.trainer import Trainer
 
 
 def _train(corpus, out, max_steps, resume=False, **cfg):
@@ -177,3 +178,4 @@ def test_every_stop_writes_a_metrics_row_and_the_bar_knows_the_total(tiny_corpus
     again.resume()
     again.fit(seen)
     assert seen.starts == [(3, len(again.batches))]  # the rest of epoch 1
+
