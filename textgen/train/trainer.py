@@ -154,9 +154,11 @@ class Trainer:
 
         Returns:
             The final progress and why training stopped. The 'last' checkpoint
-            is always saved before returning.
+            holds that progress when it returns (saved once: an epoch end's or a
+            step's save is not repeated).
         """
         reporter = reporter or Reporter()
+        self.saver.forget()  # weights may have been set since an earlier `fit`
         if not self.run.has_checkpoint("last"):
             # A step-0 checkpoint makes the run resumable from its first moment.
             self.saver.save_last(self.model, self.state, self.optimizer, rotate=False)
@@ -178,7 +180,7 @@ class Trainer:
                     self._end_epoch(reporter)
                 elif self._window.steps:
                     self._log_window()  # every stop leaves a metrics row for its last steps
-        self.saver.save_last(self.model, self.state, self.optimizer)
+        self.saver.save_last_if_changed(self.model, self.state, self.optimizer)
         self.log.flush()
         return TrainResult(self.state, reason)
 
