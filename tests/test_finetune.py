@@ -371,3 +371,18 @@ def test_finetune_reads_the_files_its_glob_picks(tmp_path, char_run):
     finetune(char_run, d, tmp_path / "new", "--glob", "*.md", "--max-steps", 1)
     record = json.loads((tmp_path / "new" / "corpus.json").read_text(encoding="utf-8"))
     assert [Path(f["path"]).name for f in record["files"]] == ["a.md"]
+
+
+def test_the_library_never_writes_into_the_base(tmp_path, char_run, new_corpus):
+    from textgen.errors import TextgenError
+    from textgen.train import finetune as ft
+
+    base = ft.load_base(char_run)
+    cfg = ft.finetune_config(base.cfg, None, [])
+    before = checksums(char_run)
+    for out in (char_run, char_run / "sub", char_run / "sub" / ".." / "other"):
+        with pytest.raises(TextgenError, match="inside the base run; the base is never"):
+            ft.start(base, cfg, [new_corpus], out)
+    assert checksums(char_run) == before and not (char_run / "sub").exists()
+    outside = ft.start(base, cfg, [new_corpus], tmp_path / "ok")  # a sibling is fine
+    assert outside.run.path == tmp_path / "ok"

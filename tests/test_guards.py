@@ -219,3 +219,32 @@ def test_resuming_an_early_stopped_run_says_what_to_change(tmp_path, tiny_corpus
     more = invoke("train", "--resume", out, "--set", "train.patience=4")
     assert more.exit_code == 0 and RunDir(out).read_state().step == step + 4
 
+
+def test_the_library_says_when_a_resume_has_nothing_to_do(tmp_path):
+    from textgen.run.opening import open_run
+
+    trainer = _trainer(tmp_path / "a", train__max_steps=4)
+    trainer.fit()
+    cfg, run, enc = open_run(trainer.run.path, ["train.max_steps=3"])
+    again = Trainer(cfg, enc, run)
+    again.resume()
+    reason = again.nothing_to_do()
+    assert reason.startswith(f"nothing to do for {run.path}: it is at step 4, at or past "
+                             "--max-steps 3") and "--max-steps N (more than 4)" in reason
+    cfg, run, enc = open_run(trainer.run.path, ["train.max_steps=5"])
+    more = Trainer(cfg, enc, run)
+    more.resume()
+    assert more.nothing_to_do() is None
+    done = _trainer(tmp_path / "b", train__epochs=1)
+    done.fit()
+    cfg, run, enc = open_run(done.run.path, [])
+    finished = Trainer(cfg, enc, run)
+    finished.resume()
+    assert "it has finished its 1 epochs" in finished.nothing_to_do()
+    early = _trainer(tmp_path / "c", train__lr=0.0, train__patience=1, train__epochs=5)
+    assert early.fit().stop_reason == "early_stop"
+    cfg, run, enc = open_run(early.run.path, ["train.epochs=9"])
+    stopped = Trainer(cfg, enc, run)
+    stopped.resume()
+    assert "it stopped early (no better validation loss in 1 validations)" in \
+        stopped.nothing_to_do()

@@ -62,9 +62,7 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     preset = read_config_file(presets.resolve(config_file)) if config_file else None
     cfg = ft.finetune_config(base.cfg, preset, sets, str(config_file))
     path = out or default_out(corpus[0], "-finetuned")
-    if path.resolve().is_relative_to(base.run.path.resolve()):
-        raise click.UsageError(f"--out {path} is inside the base run; the base is never "
-                               "written to, pick a directory outside it")
+    # ft.start refuses an --out inside the base (the base is never written to).
     with RunDir(path).lock(), EncodeBar() as bar:
         new = ft.start(base, cfg, list(corpus), path, vocab_mode, progress=bar.update,
                        workers=None, pattern=pattern)

@@ -280,8 +280,12 @@ def start(
         progress, workers, pattern: as in `textgen.run.opening.new_run`.
 
     Raises:
-        TextgenError: as `new_run`, or `strict` meeting tokens the base never saw.
+        TextgenError: `out` is the base run or inside it (the base is never written
+            to), as `new_run`, or `strict` meeting tokens the base never saw.
     """
+    if Path(out).resolve().is_relative_to(base.run.path.resolve()):
+        raise TextgenError(f"--out {out} is inside the base run; the base is never "
+                           "written to, pick a directory outside it")
     vocab = Vocabulary(base.tokenizer, mode, cfg.data.max_vocab, cfg.data.min_freq)
     run, enc, notices = new_run(
         cfg, corpus_paths, out, progress=progress, workers=workers, vocabulary=vocab,

@@ -1,10 +1,11 @@
-"""When training must stop or should warn.
+"""When training must stop, should warn, or has nothing left to do.
 
 - explosion: a NaN/inf loss, or one far above the run's first loss, stops training
   with `TrainingDiverged` before anything is saved;
 - plateau: after real training, a validation loss still near the unigram loss
   (guessing tokens by frequency alone) is warned about once per run;
-- early stop: `train.patience` validations in a row without a new best.
+- early stop: `train.patience` validations in a row without a new best;
+- nothing to do: a resume of a run that stopped early or reached its limits.
 
 The functions take the run's progress (`TrainState`) and plain settings; the
 trainer acts on what they decide.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from textgen.config import Config
 from textgen.errors import TrainingDiverged
 from textgen.run.directory import TrainState
 
@@ -72,3 +74,26 @@ def early_stopped(state: TrainState, patience: int) -> bool:
     """Whether `patience` validations in a row brought no new best (0: never)."""
     return bool(patience) and state.bad_validations >= patience
 
+
+def nothing_to_do(state: TrainState, cfg: Config, total_steps: int,
+                  run_path: Path) -> str | None:
+    """Why a resumed run has nothing to train, with what to change; None if it has.
+
+    Args:
+        state: the resumed progress.
+        cfg: the run's config with this session's overrides.
+        total_steps: the step at which this session would stop.
+        run_path: the run directory (named in the message).
+    """
+    t = cfg.train
+    if early_stopped(state, t.patience):
+        return (f"nothing to do for {run_path}: it stopped early (no better validation "
+                f"loss in {t.patience} validations). Train on with a larger --set "
+                "train.patience=N (or 0, off); the best weights are in --checkpoint best")
+    if total_steps > state.step:
+        return None
+    why = (f"it is at step {state.step:,}, at or past --max-steps {t.max_steps:,}"
+           if t.max_steps and t.max_steps <= state.step else
+           f"it has finished its {t.epochs} epochs (step {state.step:,})")
+    return (f"nothing to do for {run_path}: {why}. Train longer with --epochs N (more "
+            f"than {state.epoch}) or --max-steps N (more than {state.step})")

@@ -113,6 +113,13 @@ class Trainer:
         self.state = load_checkpoint(self.run, "last", self.model, self.optimizer)
         truncate_metrics(self.run, self.state.step)
 
+    def nothing_to_do(self) -> str | None:
+        """Why `fit` would train nothing (after `resume`): the run stopped early, or
+        it is at its `train.max_steps` or past its `train.epochs`. The message says what
+        to change; None when there is training to do.
+        """
+        return guards.nothing_to_do(self.state, self.cfg, self.total_steps(), self.run.path)
+
     # === Compiled steps ===
 
     @tf.function
