@@ -125,7 +125,7 @@ class TextgenLoop:
     """Runs `Trainer.fit` for a number of steps, timing all but the last."""
 
     def __init__(self, trainer):
-        from textgen.train.trainer import Reporter
+        from textgen.train.reporter import Reporter
 
         class Clock(Reporter):
             def epoch_start(self, epoch, n_batches, start_batch):
@@ -278,7 +278,7 @@ def quality(trainer, spec: dict[str, Any]) -> dict[str, Any]:
     """
     from textgen.backend import keras
     from textgen.model.network import reset_states
-    from textgen.train.trainer import Reporter as TextgenReporter
+    from textgen.train.reporter import Reporter as TextgenReporter
 
     epochs = spec["quality"]
     trainer.cfg.train.lr_decay = 1.0
@@ -310,7 +310,7 @@ def quality(trainer, spec: dict[str, Any]) -> dict[str, Any]:
         logits -= logits.max(-1, keepdims=True)
         logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
         total -= np.take_along_axis(logp, y[..., None].astype(np.int64), -1).sum()
-    bpc = (total + trainer.val_spelling) / np.log(2) / trainer.val_chars  # <unk> charged
+    bpc = trainer.val_text.bits_per_char(total)  # <unk> charged
     return {"val_loss": total / vb.n_tokens(), "val_bpc": bpc,
             "train_loss": train_loss}
 

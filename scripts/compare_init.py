@@ -29,7 +29,8 @@ from bench_common import NEVER, ROOT  # noqa: E402
 from textgen.config import Config  # noqa: E402
 from textgen.data.encode import EncodeOptions  # noqa: E402
 from textgen.run.opening import new_run  # noqa: E402
-from textgen.train.trainer import Reporter, Trainer  # noqa: E402
+from textgen.train.reporter import Reporter  # noqa: E402
+from textgen.train.trainer import Trainer  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpora"
 CASES = [  # name, corpus, preset, characters (0 = all), steps (0 = --steps), eval every

@@ -213,6 +213,15 @@ def test_the_new_run_cannot_be_inside_the_base(char_run, new_corpus):
     assert checksums(char_run) == before and not (char_run / "sub").exists()
 
 
+def test_the_new_run_cannot_be_a_base_that_is_training(char_run, new_corpus):
+    """The refusal comes before --out's lock is taken (which would be the base's own)."""
+    from textgen.run.directory import RunDir
+
+    with RunDir(char_run).lock():  # as while the base trains
+        assert_user_error(invoke("finetune", char_run, new_corpus, "--out", char_run),
+                          "inside the base run")
+
+
 def test_a_base_that_is_saving_is_read_whole(tmp_path, char_run):
     """While the base's 'last' checkpoint is replaced again and again (as a training
     base does), every read gets one whole version, and the recorded hash is the
@@ -417,3 +426,18 @@ def test_finetune_reads_the_files_its_glob_picks(tmp_path, char_run):
     finetune(char_run, d, tmp_path / "new", "--glob", "*.md", "--max-steps", 1)
     record = json.loads((tmp_path / "new" / "corpus.json").read_text(encoding="utf-8"))
     assert [Path(f["path"]).name for f in record["files"]] == ["a.md"]
+
+
+def test_the_library_never_writes_into_the_base(tmp_path, char_run, new_corpus):
+    from textgen.errors import TextgenError
+    from textgen.train import finetune as ft
+
+    base = ft.load_base(char_run)
+    cfg = ft.finetune_config(base.cfg, None, [])
+    before = checksums(char_run)
+    for out in (char_run, char_run / "sub", char_run / "sub" / ".." / "other"):
+        with pytest.raises(TextgenError, match="inside the base run; the base is never"):
+            ft.start(base, cfg, [new_corpus], out)
+    assert checksums(char_run) == before and not (char_run / "sub").exists()
+    outside = ft.start(base, cfg, [new_corpus], tmp_path / "ok")  # a sibling is fine
+    assert outside.run.path == tmp_path / "ok"

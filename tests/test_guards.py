@@ -10,7 +10,8 @@ from tests.test_cli import assert_user_error, invoke, sets
 from textgen.errors import TrainingDiverged
 from textgen.run.directory import RunDir
 from textgen.run.opening import new_run
-from textgen.train.trainer import Reporter, Trainer
+from textgen.train.reporter import Reporter
+from textgen.train.trainer import Trainer
 
 
 class _Warnings(Reporter):
@@ -55,9 +56,9 @@ def test_the_explosion_guard_is_a_one_line_error_with_the_fix(tmp_path, tiny_cor
 
 
 def test_a_model_stuck_at_the_unigram_loss_is_warned_about_once(tmp_path, monkeypatch):
-    import textgen.train.trainer
+    import textgen.train.guards
 
-    monkeypatch.setattr(textgen.train.trainer, "PLATEAU_STEPS", 20)  # a tiny run's "long training"
+    monkeypatch.setattr(textgen.train.guards, "PLATEAU_STEPS", 20)  # a tiny run's "long training"
     early = _trainer(tmp_path / "e", train__lr=0.0, train__max_steps=19, train__eval_every=5)
     seen = _Warnings()
     early.fit(seen)
@@ -118,7 +119,7 @@ def test_checkpoints_from_before_new_progress_fields_still_load(tmp_path, tiny_c
 
 def test_each_schedule_gives_its_learning_rate_at_given_steps():
     from textgen.config import Config
-    from textgen.train.trainer import learning_rate
+    from textgen.train.schedule import learning_rate
 
     cfg = Config()
     cfg.train.lr, cfg.train.epochs = 0.01, 4
@@ -217,3 +218,33 @@ def test_resuming_an_early_stopped_run_says_what_to_change(tmp_path, tiny_corpus
     assert RunDir(out).read_state().step == step  # not one step more
     more = invoke("train", "--resume", out, "--set", "train.patience=4")
     assert more.exit_code == 0 and RunDir(out).read_state().step == step + 4
+
+
+def test_the_library_says_when_a_resume_has_nothing_to_do(tmp_path):
+    from textgen.run.opening import open_run
+
+    trainer = _trainer(tmp_path / "a", train__max_steps=4)
+    trainer.fit()
+    cfg, run, enc = open_run(trainer.run.path, ["train.max_steps=3"])
+    again = Trainer(cfg, enc, run)
+    again.resume()
+    reason = again.nothing_to_do()
+    assert reason.startswith(f"nothing to do for {run.path}: it is at step 4, at or past "
+                             "--max-steps 3") and "--max-steps N (more than 4)" in reason
+    cfg, run, enc = open_run(trainer.run.path, ["train.max_steps=5"])
+    more = Trainer(cfg, enc, run)
+    more.resume()
+    assert more.nothing_to_do() is None
+    done = _trainer(tmp_path / "b", train__epochs=1)
+    done.fit()
+    cfg, run, enc = open_run(done.run.path, [])
+    finished = Trainer(cfg, enc, run)
+    finished.resume()
+    assert "it has finished its 1 epochs" in finished.nothing_to_do()
+    early = _trainer(tmp_path / "c", train__lr=0.0, train__patience=1, train__epochs=5)
+    assert early.fit().stop_reason == "early_stop"
+    cfg, run, enc = open_run(early.run.path, ["train.epochs=9"])
+    stopped = Trainer(cfg, enc, run)
+    stopped.resume()
+    assert "it stopped early (no better validation loss in 1 validations)" in \
+        stopped.nothing_to_do()

@@ -8,7 +8,8 @@ from textgen.errors import IncompatibleCheckpoint
 from textgen.model.network import recurrent_layers
 from textgen.run.directory import RunDir
 from textgen.run.opening import new_run, open_run
-from textgen.train.trainer import Reporter, Trainer
+from textgen.train.reporter import Reporter
+from textgen.train.trainer import Trainer
 
 
 def _train(corpus, out, max_steps, resume=False, **cfg):
@@ -177,3 +178,65 @@ def test_every_stop_writes_a_metrics_row_and_the_bar_knows_the_total(tiny_corpus
     again.resume()
     again.fit(seen)
     assert seen.starts == [(3, len(again.batches))]  # the rest of epoch 1
+
+
+def _count_last_saves(monkeypatch) -> list[int]:
+    """Wraps the real checkpoint writer; returns the steps at which 'last' is written."""
+    import textgen.train.saving as saving
+
+    steps, real = [], saving.save_checkpoint
+
+    def counting(run, name, model, state, optimizer=None):
+        if name == "last":
+            steps.append(state.step)
+        real(run, name, model, state, optimizer)
+
+    monkeypatch.setattr(saving, "save_checkpoint", counting)
+    return steps
+
+
+# A normal end: the last epoch done (the epoch end saved), max_steps on a step save,
+# an early stop at an epoch end (validation only there).
+@pytest.mark.parametrize(("kw", "reason", "saved_at"), [
+    (dict(train__epochs=1, train__save_every=1000), "done", lambda n: [0, n]),
+    (dict(train__max_steps=10, train__save_every=5), "max_steps", lambda n: [0, 5, 10]),
+    (dict(train__epochs=4, train__lr=0.0, train__patience=1, train__save_every=1000),
+     "early_stop", lambda n: [0, n, 2 * n]),
+])
+def test_a_normal_end_saves_last_once(tiny_corpus, tmp_path, monkeypatch, kw, reason,
+                                      saved_at):
+    steps = _count_last_saves(monkeypatch)
+    config = tiny_config(**kw)
+    run, enc, _ = new_run(config, [tiny_corpus], tmp_path / "r")
+    trainer = Trainer(config, enc, run)
+    result = trainer.fit()
+    n = len(trainer.batches)
+    assert result.stop_reason == reason
+    assert steps == saved_at(n)  # the step-0 save, then each state once
+    # What 'last' holds is the final state, and a resume starts from exactly it.
+    ckpt = RunDir(run.path).read_checkpoint("last")
+    assert ckpt.state == result.state == RunDir(run.path).read_state()
+    for i, v in enumerate(trainer.model.variables):
+        np.testing.assert_array_equal(ckpt.arrays[f"model/{i}"], v.numpy())
+    for i, v in enumerate(trainer.optimizer.variables):
+        np.testing.assert_array_equal(ckpt.arrays[f"optimizer/{i}"], v.numpy())
+    cfg, run2, enc2 = open_run(tmp_path / "r", [])
+    resumed = Trainer(cfg, enc2, run2)
+    resumed.resume()
+    assert resumed.state == result.state
+    for a, b in zip(_variables(trainer), _variables(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_resume_after_a_finished_epoch_is_exact(tiny_corpus, tmp_path):
+    """The epoch end's save is the only one: training on from it equals training straight."""
+    straight, r1 = _train(tiny_corpus, tmp_path / "a", 0, train__epochs=2)
+    _, first = _train(tiny_corpus, tmp_path / "b", 0, train__epochs=1)
+    assert first.stop_reason == "done"
+    config, run, enc = open_run(tmp_path / "b", ["train.epochs=2"])
+    resumed = Trainer(config, enc, run)
+    resumed.resume()
+    r2 = resumed.fit()
+    assert r1.state.step == r2.state.step and r2.state.epoch == 2
+    for a, b in zip(_variables(straight), _variables(resumed), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)

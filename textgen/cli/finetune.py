@@ -65,9 +65,7 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     preset = read_config_file(presets.resolve(config_file)) if config_file else None
     cfg = ft.finetune_config(base.cfg, preset, sets, str(config_file))
     path = out or default_out(corpus[0], "-finetuned")
-    if path.resolve().is_relative_to(base.run.path.resolve()):
-        raise click.UsageError(f"--out {path} is inside the base run; the base is never "
-                               "written to, pick a directory outside it")
+    ft.check_out(base, path)  # before the lock, which would write into the base
     with RunDir(path).lock(), EncodeBar() as bar:
         # workers=None: the console script's entry point is guarded, so jieba
         # may use worker processes.

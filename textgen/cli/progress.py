@@ -8,7 +8,7 @@ import click
 
 
 class TqdmReporter:
-    """A `textgen.train.trainer.Reporter`: one tqdm bar for the run on stderr (its steps up to
+    """A `textgen.train.reporter.Reporter`: one tqdm bar for the run on stderr (its steps up to
     `--max-steps`/`--epochs`, with the ETA), and a summary line per validation.
 
     (Duck-typed rather than subclassed, so that `textgen --help` does not import

@@ -122,20 +122,9 @@ def run_training(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
     if resumed:
         trainer.resume()
         st = trainer.state
-        if trainer.early_stopped:
-            click.echo(f"nothing to do for {run.path}: it stopped early (no better validation "
-                       f"loss in {cfg.train.patience} validations). Train on with a larger --set "
-                       f"train.patience=N (or 0, off); the best weights are in --checkpoint "
-                       "best", err=True)
-            return
-        if trainer.total_steps() <= st.step:
-            limit = cfg.train.max_steps
-            why = (f"it is at step {st.step:,}, at or past --max-steps {limit:,}"
-                   if limit and limit <= st.step else
-                   f"it has finished its {cfg.train.epochs} epochs (step {st.step:,})")
-            click.echo(f"nothing to do for {run.path}: {why}. Train longer with "
-                       f"--epochs N (more than {st.epoch}) or --max-steps N (more than "
-                       f"{st.step})", err=True)
+        reason = trainer.nothing_to_do()
+        if reason:
+            click.echo(reason, err=True)
             return
         click.echo(f"resuming {run.path} at step {st.step:,} "
                    f"(epoch {st.epoch + 1}), {trainer.precision}", err=True)

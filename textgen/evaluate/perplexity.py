@@ -10,17 +10,17 @@ agree. It runs on the NumPy runtime: TensorFlow is not imported.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from textgen.data.batches import split_ids, validation_batches
 from textgen.data.corpus import scan_corpus
-from textgen.data.encode import EncodedCorpus, EncodeOptions, encode_corpus
+from textgen.data.encode import EncodeOptions, encode_corpus
 from textgen.errors import TextgenError
+from textgen.model import metrics
 from textgen.model.numpy_lm import RecurrentLM
-from textgen.run.directory import RunDir, bits
+from textgen.run.directory import RunDir
 from textgen.run.opening import reload_corpus
 from textgen.run.repair import load
 
@@ -51,7 +51,7 @@ class Evaluation:
     @property
     def perplexity(self) -> float:
         """exp(loss): the model is as unsure as a uniform choice among this many tokens."""
-        return math.exp(self.loss)
+        return metrics.perplexity(self.loss)
 
     @property
     def bits_per_char(self) -> float:
@@ -60,12 +60,12 @@ class Evaluation:
         The characters behind `<unk>` targets are paid for (`spelling_nats`), so a
         model does not look better for leaving words out of its vocabulary.
         """
-        return bits(self.nats + self.spelling_nats) / self.characters
+        return metrics.bits_per_char(self.nats, self.characters, self.spelling_nats)
 
     @property
     def spelling_bits_per_char(self) -> float:
         """The part of `bits_per_char` that pays for the `<unk>` targets' characters."""
-        return bits(self.spelling_nats) / self.characters
+        return metrics.bits_per_char(self.spelling_nats, self.characters)
 
     def to_dict(self) -> dict[str, Any]:
         """All fields and derived figures, JSON-ready."""
@@ -127,13 +127,12 @@ def evaluate(
             "tail is shorter than a batch); give a text to evaluate: "
             f"textgen eval {run.path} FILE"
         )
-    unknown = batches.count(tok.reserved_ids)
+    scored = metrics.ScoredText.of(batches, enc)
     return Evaluation(
         run=str(run.path), checkpoint=ckpt.path.stem, step=ckpt.state.step, text=label,
         tokens=batches.n_tokens(), skipped=ids.size - 1 - batches.n_tokens(),
-        characters=_characters(batches, enc),
-        unknown=unknown, nats=_score(net, batches), spelling_nats=enc.spelling_cost(unknown),
-        notices=loaded.notices,
+        characters=scored.characters, unknown=scored.unknown, nats=_score(net, batches),
+        spelling_nats=scored.spelling_nats, notices=loaded.notices,
     )
 
 
@@ -155,7 +154,3 @@ def _score(net: RecurrentLM, batches) -> float:
         nats, state = net.score(*batches[k], state)
         total += nats
     return total
-
-
-def _characters(batches, enc: EncodedCorpus) -> float:
-    return batches.target_chars(enc.char_lengths())

@@ -21,7 +21,6 @@ repairing it, `textgen.run.repair`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,8 +158,3 @@ class RunDir:
         for path in stale:
             path.unlink(missing_ok=True)
         return stale
-
-
-def bits(nats: float) -> float:
-    """Converts nats to bits."""
-    return nats / math.log(2)

@@ -256,6 +256,20 @@ class Start:
     weights: dict[str, np.ndarray]
 
 
+def check_out(base: Base, out: Path) -> None:
+    """Refuses a new run's directory inside the base run: the base is never written to.
+
+    `start` checks it too; call it first to refuse before taking `out`'s lock
+    (which would create a lock file inside the base).
+
+    Raises:
+        TextgenError: `out` is the base run or inside it.
+    """
+    if Path(out).resolve().is_relative_to(base.run.path.resolve()):
+        raise TextgenError(f"--out {out} is inside the base run; the base is never "
+                           "written to, pick a directory outside it")
+
+
 def start(
     base: Base,
     cfg: Config,
@@ -276,8 +290,10 @@ def start(
         encode_options, pattern: as in `textgen.run.opening.new_run`.
 
     Raises:
-        TextgenError: as `new_run`, or `strict` meeting tokens the base never saw.
+        TextgenError: `out` is the base run or inside it (the base is never written
+            to), as `new_run`, or `strict` meeting tokens the base never saw.
     """
+    check_out(base, out)
     vocab = Vocabulary(base.tokenizer, mode, cfg.data.max_vocab, cfg.data.min_freq)
     run, enc, notices = new_run(
         cfg, corpus_paths, out, encode_options, vocabulary=vocab,
