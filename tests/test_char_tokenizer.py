@@ -58,3 +58,16 @@ def test_large_vocab_uses_uint32():
     tok = fit(text)
     assert tok.vocab_size > 65_536 and tok.dtype == np.uint32
     assert tok.decode(tok.encode(text)) == text
+
+
+def test_the_config_offers_exactly_the_registered_tokenizers():
+    """data.tokenizer's choices (config, which may not import data) and the registry agree."""
+    import dataclasses
+
+    from textgen.config import DataConfig
+    from textgen.data.tokenizers import KINDS, tokenizer_class
+
+    field = next(f for f in dataclasses.fields(DataConfig) if f.name == "tokenizer")
+    assert set(field.metadata["choices"]) == set(KINDS)
+    for kind in KINDS:
+        assert tokenizer_class(kind).kind == kind

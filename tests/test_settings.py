@@ -7,7 +7,7 @@ import re
 import click
 import pytest
 
-from textgen.cli.main import cli
+from textgen.cli.app import cli
 from textgen.errors import InvalidArgument
 from textgen.generate import interactive
 from textgen.generate.samplers import SamplerSettings

@@ -1,8 +1,8 @@
 """User-facing errors.
 
-Library code raises these; `cli.py` turns them into one line on stderr and a
-non-zero exit code. Anything that is *not* a `TextgenError` is a bug and keeps
-its traceback.
+Library code raises these; the command line (`textgen/cli/app.py`) turns them
+into one line on stderr and a non-zero exit code, the server into an HTTP error.
+Anything that is *not* a `TextgenError` is a bug and keeps its traceback.
 """
 
 from __future__ import annotations

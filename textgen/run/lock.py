@@ -4,11 +4,14 @@ Two processes training the same run would overwrite each other's checkpoints;
 the second one gets a clear error instead. The lock is `filelock`'s, an OS
 lock on `RUN_DIR/.lock` (flock on POSIX, LockFileEx on Windows): the system
 drops it when its holder dies, so a lock file left by a killed trainer never
-blocks the next one.
+blocks the next one. (On a file system without OS locks, filelock falls back to
+the file's mere existence, which a killed trainer does leave behind; the error
+then says to delete it.)
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +44,8 @@ def run_lock(path: Path) -> Iterator[None]:
     except Timeout as e:  # before OSError: a Timeout is a TimeoutError
         raise TextgenError(
             f"another textgen process is training {path}; wait for it to "
-            "finish or stop it (Ctrl-C saves) before starting this one"
+            "finish or stop it (Ctrl-C saves) before starting this one (if none is, "
+            f"the file system keeps no OS locks: delete {lock_file})"
         ) from e
     except OSError as e:
         raise TextgenError(
@@ -51,12 +55,19 @@ def run_lock(path: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        # Only the holder cleans up, and while it still holds the lock.
+        # Only the holder cleans up, and on POSIX while it still holds the lock
+        # (Windows cannot delete a file that is open: there it lets go first).
         try:
-            if made_lock and [q.name for q in path.iterdir()] == [LOCK_NAME]:
+            empty = made_lock and [q.name for q in path.iterdir()] == [LOCK_NAME]
+        except OSError:
+            empty = False
+        if os.name != "posix":
+            lock.release()
+        try:
+            if empty:
                 lock_file.unlink()
                 if made_dir:
                     path.rmdir()
         except OSError:
             pass  # cleaning up is a courtesy; never hide the real error
-        lock.release()
+        lock.release()  # a second release is a no-op

@@ -49,11 +49,7 @@ def tokenizer_class(kind: str) -> type[Tokenizer]:
 
 def tokenizer_settings(cfg: DataConfig) -> dict[str, Any]:
     """Returns the options the tokenizer of `cfg.tokenizer` is built with."""
-    if cfg.tokenizer == "word":
-        from textgen.data.tokenizers.word import WordTokenizer
-
-        return WordTokenizer.settings_from(cfg.jieba_hmm, cfg.user_dict)
-    return {}
+    return tokenizer_class(cfg.tokenizer).settings_for(cfg)
 
 
 def load_tokenizer(path: Path) -> Tokenizer:

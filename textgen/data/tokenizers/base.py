@@ -17,9 +17,12 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from textgen.config import DataConfig
 
 UNK = "<unk>"
 UNK_ID = 0
@@ -43,6 +46,12 @@ class Tokenizer(ABC):
         self.tokens = list(tokens)
         self.settings = dict(settings or {})
         self._ids = {t: i for i, t in enumerate(self.tokens)}
+
+    @classmethod
+    def settings_for(cls, cfg: DataConfig) -> dict[str, Any]:
+        """The options this kind of tokenizer is built with, from the data config
+        (saved with the vocabulary). None by default; the word tokenizer's are jieba's."""
+        return {}
 
     # === Splitting (one job per subclass) ===
 

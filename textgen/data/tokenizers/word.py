@@ -24,7 +24,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jieba
 import numpy as np
@@ -32,6 +32,9 @@ import numpy as np
 from textgen.data.tokenizers.base import UNK, Tokenizer
 from textgen.data.tokenizers.han import HAN_RUN, han_count
 from textgen.errors import ConfigError
+
+if TYPE_CHECKING:
+    from textgen.config import DataConfig
 
 _OTHER = re.compile(
     r"""
@@ -95,6 +98,11 @@ class WordTokenizer(Tokenizer):
             raise ValueError(f"`settings` keys must be {SETTINGS_KEYS}. Received: {sorted(merged)}")
         merged["jieba_hmm"] = bool(merged["jieba_hmm"])
         super().__init__(tokens, merged)
+
+    @classmethod
+    def settings_for(cls, cfg: DataConfig) -> dict[str, Any]:
+        """jieba's HMM flag and the user dictionary's text (`settings_from`)."""
+        return cls.settings_from(cfg.jieba_hmm, cfg.user_dict)
 
     @staticmethod
     def settings_from(jieba_hmm: bool = True, user_dict: str | Path = "") -> dict[str, Any]:
