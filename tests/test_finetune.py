@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import TINY_TEXT, train_run
 from tests.test_cli import assert_user_error, invoke
 from textgen.data.tokenizers import load_tokenizer
+from textgen.errors import CheckpointError
 from textgen.generate.generator import Generator
 from textgen.run.directory import RunDir
 from textgen.train.finetune import Vocabulary, grow_weights, load_base
@@ -348,6 +349,28 @@ def test_a_damaged_or_edited_base_file_is_replaced_by_the_checkpoints_copy(tmp_p
     new = load_tokenizer(tmp_path / "new" / "vocab.json")
     assert new.tokens[: len(trained)] == trained  # the base's vocabulary, not the edit
     assert checksums(base) == before  # the base is read, never repaired
+
+
+def test_a_damaged_base_checkpoint_falls_back_as_sample_does(tmp_path, char_run):
+    """A damaged 'best' gives 'last', a missing 'last' gives 'previous', with a notice;
+    the weights then come from the stand-in, and its name and hash are recorded."""
+    base = tmp_path / "base"
+    shutil.copytree(char_run, base)
+    ckpts = base / "checkpoints"
+    shutil.copy(ckpts / "last.npz", ckpts / "previous.npz")
+    (ckpts / "best.npz").write_bytes((ckpts / "best.npz").read_bytes()[:100])  # cut short
+    before = checksums(base)
+    loaded = load_base(base)
+    assert checksums(base) == before  # read, never repaired
+    assert loaded.checkpoint == "last" and any("'last' checkpoint" in n for n in loaded.notices)
+    assert loaded.sha256 == hashlib.sha256((ckpts / "last.npz").read_bytes()).hexdigest()
+    (ckpts / "last.npz").unlink()
+    loaded = load_base(base, "last")
+    assert loaded.checkpoint == "previous"
+    assert any("'previous' checkpoint" in n for n in loaded.notices)
+    (ckpts / "previous.npz").write_bytes(b"not a zip")
+    with pytest.raises(CheckpointError, match="last.npz does not exist"):
+        load_base(base, "last")
 
 
 def test_a_damaged_base_lineage_is_a_warning_not_a_silent_loss(tmp_path, char_run, new_corpus):

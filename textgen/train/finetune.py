@@ -37,9 +37,11 @@ from textgen.errors import (
     TextgenError,
 )
 from textgen.model.numpy_lm import RecurrentLM
+from textgen.run.checkpoint_file import FALLBACKS
 from textgen.run.directory import RunDir
 from textgen.run.opening import new_run
 from textgen.run.records import Lineage, LineageEntry
+from textgen.run.repair import LoadedRun
 from textgen.run.repair import load as load_run
 
 # A quarter of train.lr's default: the base already sits in a good region, and
@@ -96,13 +98,8 @@ def load_base(path: Path, checkpoint: str | None = None) -> Base:
         IncompatibleCheckpoint: the checkpoint does not fit the base's config.
     """
     run = RunDir(Path(path))
-    name = run.pick_checkpoint(checkpoint)
-    file = run.checkpoint(name)
-    try:
-        data = file.read_bytes()  # one read: a whole checkpoint even while the base trains
-    except OSError as e:
-        raise CheckpointError(f"{file}: cannot read it ({e.strerror or e})") from e
-    loaded = load_run(run, name, prefixes=("model/",), data=data)
+    asked = run.pick_checkpoint(checkpoint)
+    name, data, loaded = _read_base(run, asked)
     cfg, tok, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
     notices = list(loaded.notices)
     if tok.kind != cfg.data.tokenizer:
@@ -119,6 +116,39 @@ def load_base(path: Path, checkpoint: str | None = None) -> Base:
         notices.append(f"warning: {e}; the new run's lineage starts at this base")
     return Base(run, cfg, tok, name, hashlib.sha256(data).hexdigest(), ckpt.state.step,
                 ckpt.weights(), history.chain if history else [], notices)
+
+
+def _read_base(run: RunDir, name: str) -> tuple[str, bytes, LoadedRun]:
+    """Reads checkpoint `name` of a base (each file read once, so that it is whole even
+    while the base trains), or the first readable of its stand-ins (`FALLBACKS`)
+    when it is missing or damaged, as `sample` does.
+
+    Returns:
+        The checkpoint used, its bytes, and what they hold (with a notice when a
+        stand-in was used).
+    """
+    first: CheckpointError | None = None
+    for candidate in (name, *FALLBACKS.get(name, ())):
+        file = run.checkpoint(candidate)
+        try:
+            data = file.read_bytes()
+            loaded = load_run(run, candidate, prefixes=("model/",), data=data)
+        except OSError as e:
+            why = ("does not exist" if isinstance(e, FileNotFoundError)
+                   else f"cannot be read ({e.strerror or e})")
+            first = first or CheckpointError(f"{file} {why}")
+            continue
+        except IncompatibleCheckpoint:
+            raise
+        except CheckpointError as e:
+            first = first or e
+            continue
+        if candidate != name:
+            loaded.notices.insert(0, f"warning: {first}; using the '{candidate}' checkpoint "
+                                     f"(step {loaded.checkpoint.state.step:,}) instead")
+        return candidate, data, loaded
+    assert first is not None
+    raise first
 
 
 def finetune_config(
