@@ -181,3 +181,64 @@ def test_the_built_wheel_ships_the_presets(tmp_path):
         cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert json.loads((work / "run" / "state.json").read_text(encoding="utf-8"))["step"] == 2
+
+
+def test_every_preset_states_its_measured_step_time(tmp_path, monkeypatch):
+    for name in presets.names():
+        cost = presets.step_cost(name)
+        assert cost is not None and cost.where and "2 CPU cores" in cost.where, name
+        assert all(seconds > 0 for _, seconds in cost.seconds)
+    # The presets the automatic choice picks are timed in float32 (its figure).
+    for name in ("char-small", "char-medium", "poems-zh", "novel-zh"):
+        assert presets.step_cost(name).per_step("float32") is not None
+    assert presets.step_cost("char-small").per_step("float32") == 0.037  # as its comment says
+    monkeypatch.setattr(presets, "PRESET_DIR", tmp_path)
+    (tmp_path / "odd.toml").write_text("# odd: x\n# step-seconds: fast (here)\n",
+                                       encoding="utf-8")
+    with pytest.raises(ConfigError, match="step-seconds line must read like"):
+        presets.step_cost("odd")
+    (tmp_path / "bare.toml").write_text("# bare: no figures\n", encoding="utf-8")
+    assert presets.step_cost("bare") is None
+
+
+def test_a_time_budget_picks_the_largest_preset_that_fits(tmp_path):
+    big = _profile(tmp_path, TINY_TEXT * 60)  # 460 K characters: char-medium's size
+    assert profile.choose(big).name == "char-medium"
+    medium = presets.step_cost("char-medium").per_step("float32")
+    assert profile.USEFUL_STEPS * medium > 150  # what the budget below cannot hold
+    short = profile.choose(big, budget_s=150)  # --max-time 2m30s (issue 22)
+    assert short.name == "char-small"
+    assert "char-medium would take about 13 min for its first 1,000 steps" in short.reason
+    assert "more than train.max_time (2.5 min), so the smaller char-small" in short.reason
+    assert profile.choose(big, budget_s=10 * 3600) == profile.choose(big)  # room: unchanged
+    # bfloat16's measured speed fits 1,000 char-medium steps in 10 minutes; float32's not.
+    assert profile.choose(big, 600, "mixed_bfloat16").name == "char-medium"
+    assert profile.choose(big, 600).name == "char-small"
+    novel = profile.CorpusProfile.of(scan_corpus([EXCERPTS / "xiyouji.txt"]))
+    assert profile.choose(novel, budget_s=30).name == "poems-zh"
+    verse = profile.CorpusProfile.of(scan_corpus([EXCERPTS / "tang-poems.txt"]))
+    assert profile.choose(verse, budget_s=1).name == "poems-zh"  # nothing fits: the smallest
+
+
+def test_train_with_max_time_picks_a_preset_that_fits_and_says_how_long(tmp_path):
+    corpus = tmp_path / "big.txt"
+    corpus.write_text(TINY_TEXT * 60, encoding="utf-8")
+    result = invoke("train", corpus, "--out", tmp_path / "run", "--max-time", "2m30s",
+                    "--max-steps", 30, "--set", "train.precision=float32")
+    assert result.exit_code == 0, result.output
+    assert "no --config given: using preset char-small" in result.stderr
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text(encoding="utf-8"))
+    assert cfg["model"]["units"] == presets.load("char-small").model.units
+    timing = next(line for line in result.stderr.splitlines()
+                  if line.startswith("expected time: "))
+    assert "about 1 s for 30 steps at 27 steps/s, char-small's float32 speed" in timing
+    assert "reference machine (2 CPU cores" in timing
+    # Without --max-steps: the preset's epochs, and what --max-time cuts off.
+    plan = profile.timing("char-small", presets.load("char-small"), 10_000_000)
+    assert "steps/s" in plan and "stops it after" not in plan
+    limited = presets.load("char-small")
+    limited.train.max_time = "1m"
+    assert "train.max_time (60 s) stops it after about 1,622 steps" in profile.timing(
+        "char-small", limited, 10_000_000)
+    limited.model.units = 16
+    assert "expected time: not known" in profile.timing("char-small", limited, 10_000_000)

@@ -49,7 +49,10 @@ def train(
     """Train a model on CORPUS (text files, or directories of *.txt files; see --glob).
 
     Without --config, textgen picks a preset from the corpus (Chinese verse,
-    Chinese prose, or other text by size) and says which and why.
+    Chinese prose, or other text by size; with --max-time, one whose useful
+    training fits it) and says which, why, and how long it should take.
+    A run whose validation ends near guessing by frequency gets a warning
+    with the fixes.
     Checkpoints go to the run directory every train.save_every steps, at each
     epoch end and on Ctrl-C; a stopped or killed run continues with --resume.
     """
@@ -89,6 +92,7 @@ def train(
                 click.echo(f"no --config given: using preset {choice.name} for "
                            f"{choice.reason}. Choose another with --config NAME|FILE "
                            "(`textgen presets` lists them)", err=True)
+                click.echo(choice.timing, err=True)
             run, enc, notices = new_run(cfg, list(corpus), path, encode_options,
                                         pattern=pattern)
             for notice in notices:
@@ -103,6 +107,7 @@ def run_training(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
 
     `init` sets the new model's weights before the first checkpoint (fine-tuning).
     """
+    from textgen.train.guards import Baseline, unlearnt_warning
     from textgen.train.trainer import Trainer
 
     tok = enc.tokenizer
@@ -156,4 +161,10 @@ def run_training(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
                              "--checkpoint best"}[result.stop_reason]
         click.echo(f"stopped at step {st.step:,} ({why}); run saved in "
                    f"{run.path}. Sample with: textgen sample {run.path}", err=True)
+    baseline = Baseline.of(trainer.val_unigram, trainer.val_text, trainer.val_batches)
+    # Fine-tuning keeps its base's model: another preset is no fix there.
+    warning = unlearnt_warning(result, cfg, run.path, baseline, len(trainer.batches),
+                               enc=None if init else enc)
+    if warning:
+        click.echo(warning, err=True)
 
