@@ -138,3 +138,22 @@ def test_a_saved_config_without_the_key_reads_as_the_old_rule(tmp_path):
     path.write_text(json.dumps({"data": {}, "model": {}, "train": {}}), encoding="utf-8")
     assert Config.load_saved(path).data.val_split == "last-file"
     assert Config.load(path).data.val_split == "each-file"  # a config file for a new run
+
+
+def test_a_fine_tune_of_an_old_base_is_a_new_run_with_the_new_rule():
+    from textgen.train.finetune import finetune_config
+
+    old_base = Config.from_saved({"data": {"seq_len": 8}})
+    assert finetune_config(old_base, None, []).data.val_split == "each-file"
+    chosen = finetune_config(old_base, None, ["data.val_split=last-file"])
+    assert chosen.data.val_split == "last-file" and chosen.data.seq_len == 8
+
+
+def test_word_tokens_are_counted_per_file_too(two_files, tmp_path):
+    cfg = Config().data
+    cfg.tokenizer = "word"
+    enc = encode_corpus(scan_corpus(two_files), cfg, EncodeOptions(cache_dir=tmp_path / "c"))
+    first = two_files[0].read_text(encoding="utf-8") + "\n"
+    assert enc.file_tokens == (enc.tokenizer.encode(first).size,
+                               enc.tokenizer.encode(POEMS).size)
+    assert sum(enc.file_tokens) == enc.ids.size
