@@ -148,7 +148,8 @@ def test_resume_refuses_data_changes(tiny_corpus, tmp_path):
     from textgen.errors import IncompatibleCheckpoint
 
     train_run(tmp_path, steps=2)
-    for item in ["data.seq_len=8", "data.val_frac=0.2", "data.max_vocab=10"]:
+    for item in ["data.seq_len=8", "data.val_frac=0.2", "data.max_vocab=10",
+                 "data.val_split=last-file"]:
         with pytest.raises(IncompatibleCheckpoint, match=item.split("=")[0]):
             open_run(tmp_path / "run", [item])
 

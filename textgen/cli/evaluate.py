@@ -28,15 +28,16 @@ from textgen.cli.options import CHECKPOINTS, OneLineUsageError
               help="--novelty: how many samples.")
 @click.option("--length", type=click.IntRange(min=1), default=500, show_default=True,
               help="--novelty: tokens per sample.")
-@click.option("--ngram", type=click.IntRange(min=1), default=20, show_default=True,
-              help="--novelty: n-gram length in characters.")
+@click.option("--ngram", type=click.IntRange(min=1), default=None,
+              help="--novelty: n-gram length in characters, also the shortest line "
+                   "counted. [default: 5 for Han text, 20 otherwise]")
 @click.option("--temperature", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
               help="--novelty: sampling temperature.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="--novelty: sample i uses seed + i.")
 def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, fmt: str,
                  encoding: str | None, pattern: str, novelty: bool, samples: int, length: int,
-                 ngram: int, temperature: float, seed: int) -> None:
+                 ngram: int | None, temperature: float, seed: int) -> None:
     """Score RUN_DIR on its validation split, or on TEXT files if given.
 
     Prints the loss in nats per token, the perplexity and bits per character,
@@ -44,8 +45,10 @@ def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, 
     training validates. Bits per character compare character and word models.
 
     With --novelty, writes samples instead and reports the share of their
-    character n-grams found verbatim in the training corpus, and the longest
-    copied passage: a memorising model copies long passages.
+    character n-grams found verbatim in the training corpus, the share of
+    their whole lines found there as whole lines, and the longest passage of
+    a sample that occurs in the corpus as it is: a memorising model copies
+    long passages.
     """
     if novelty:
         if text:
@@ -77,8 +80,8 @@ def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, 
     )
 
 
-def print_novelty(run_dir: Path, samples: int, length: int, ngram: int, temperature: float,
-                   seed: int, checkpoint: str | None, fmt: str) -> None:
+def print_novelty(run_dir: Path, samples: int, length: int, ngram: int | None,
+                  temperature: float, seed: int, checkpoint: str | None, fmt: str) -> None:
     from textgen.evaluate.novelty import novelty
 
     r = novelty(run_dir, samples, length, ngram, temperature, seed, checkpoint)
@@ -91,10 +94,16 @@ def print_novelty(run_dir: Path, samples: int, length: int, ngram: int, temperat
         f"{r.run} (checkpoint {r.checkpoint}): {r.samples} samples, {r.characters:,} "
         f"characters at temperature {temperature:g}\n"
         f"  {r.copied_share:.2%} of their {r.ngrams:,} {r.n}-character n-grams occur "
-        "verbatim in the training corpus\n"
-        f"  longest copied passage: {r.longest} characters"
+        "verbatim in the training corpus" + _RULES[r.n_rule] + "\n"
+        f"  {r.lines_copied:,} of their {r.lines:,} whole lines of {r.n}+ characters "
+        f"({r.lines_copied_share:.2%}) occur in it as whole lines\n"
+        f"  longest passage found verbatim in the corpus: {r.longest:,} characters"
         + (f": {r.passage!r}" if r.passage else "")
     )
+
+
+# Why n is what it is, when --ngram did not say (textgen.evaluate.novelty.default_ngram).
+_RULES = {"given": "", "han": " (Han text: n = 5; --ngram sets it)", "alphabetic": ""}
 
 
 @click.command()

@@ -43,8 +43,16 @@ class DataConfig:
     # Stateful training needs a fixed batch size; 64 rows keep a CPU busy.
     batch_size: int = _opt(64, "rows per batch (parallel streams through the corpus)", min=1)
     # A contiguous tail, so validation text is never seen during training.
-    val_frac: float = _opt(0.05, "share of the corpus (its tail) kept for validation",
+    val_frac: float = _opt(0.05, "share of each corpus file (its tail) kept for validation",
                            min=0.0, max=0.5)
+    # The tail of every file, so validation speaks for all of the corpus (poems and
+    # ci, not ci alone). Runs from before this key validated on the tail of the
+    # corpus as a whole: a config.json without the key reads as that (`SAVED_DEFAULTS`).
+    val_split: str = _opt(
+        "each-file", "which tail is kept for validation: 'each-file' (data.val_frac of "
+        "every file) or 'last-file' (of the whole corpus: its last file)",
+        choices=("each-file", "last-file"),
+    )
     # Chinese has thousands of rare characters; capping keeps the softmax small.
     max_vocab: int = _opt(20000, "largest vocabulary; rarer tokens become <unk>", min=2)
     min_freq: int = _opt(1, "tokens seen fewer times than this become <unk>", min=1)
@@ -155,6 +163,12 @@ class TrainConfig:
                            "(0 = only at epoch ends)", min=0)
 
 
+# A run's saved config.json that lacks one of these keys was written before the key
+# existed: it takes the value that reproduces what that textgen did, not the default
+# a new run gets.
+SAVED_DEFAULTS: dict[str, Any] = {"data.val_split": "last-file"}
+
+
 @dataclass
 class Config:
     """The whole resolved configuration of a run."""
@@ -183,6 +197,20 @@ class Config:
             set_value(cfg, dotted, value, source=where)
         return cfg
 
+    @classmethod
+    def from_saved(cls, raw: dict[str, Any], source: str = "config") -> Config:
+        """Builds the config of an existing run (its config.json, or a checkpoint's copy).
+
+        As `from_dict`, except that a key in `SAVED_DEFAULTS` that `raw` lacks takes
+        its value there: the run was trained before the key existed.
+        """
+        cfg = cls.from_dict(raw, source)
+        for dotted, value in SAVED_DEFAULTS.items():
+            section, key = dotted.split(".")
+            if key not in (raw.get(section) or {}):
+                setattr(getattr(cfg, section), key, value)
+        return cfg
+
     def save(self, path: Path) -> None:
         """Writes the config as JSON (atomically)."""
         from textgen.fileio import atomic_write_text
@@ -191,8 +219,13 @@ class Config:
 
     @classmethod
     def load(cls, path: Path) -> Config:
-        """Reads a config saved by `save` (JSON) or a TOML preset, by file suffix."""
+        """Reads a config file (JSON or a TOML preset, by file suffix) for a new run."""
         return cls.from_dict(read_config_file(path), source=str(path))
+
+    @classmethod
+    def load_saved(cls, path: Path) -> Config:
+        """Reads an existing run's config.json (see `from_saved`)."""
+        return cls.from_saved(read_config_file(path), source=str(path))
 
 
 def valid_keys() -> list[str]:

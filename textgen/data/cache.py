@@ -5,8 +5,9 @@ tokenizer settings) in the cache directory:
 
     KEY.npy         the token ids, shape (N,), uint16 or uint32 (memory-mapped on read)
     KEY.vocab.json  the tokenizer (`Tokenizer.save`)
-    KEY.json        scalar facts about the encoding, written last: an entry
-                    without it is incomplete and ignored
+    KEY.json        facts about the encoding (counts, and the tokens of each
+                    corpus file), written last: an entry without it is
+                    incomplete and ignored
 
 A damaged or foreign entry reads as a miss (the corpus is encoded again); the
 cache only saves time.
@@ -86,11 +87,13 @@ def read_entry(
     Entries written before bits/char charged `<unk>` lack `unk_nats`: exact (0)
     when the vocabulary covered the corpus, else a miss (re-encoded under the same
     key), or, when `lenient` (the entry stands in for vanished files), kept with no
-    charge.
+    charge. Entries written before the files' boundaries were kept lack
+    `file_tokens`: a miss, or, when `lenient`, kept with none (one file).
 
     Returns:
         (ids, tokenizer, meta): ids memory-mapped, shape (N,); meta as written
-        (see `textgen.data.encode.EncodedCorpus.meta`), with `unk_nats` filled in.
+        (see `textgen.data.encode.EncodedCorpus.meta`), with `unk_nats` and
+        `file_tokens` filled in.
     """
     try:
         meta = _read_meta(stem.with_suffix(".json"))
@@ -108,7 +111,20 @@ def read_entry(
         if meta["coverage"] < 1.0 and not lenient:
             return None
         meta["unk_nats"] = 0.0
+    if meta.get("file_tokens") is None:
+        if not lenient:
+            return None
+        meta["file_tokens"] = []
     return ids, tok, meta
+
+
+def read_meta(stem: Path) -> dict[str, Any] | None:
+    """The facts about entry `stem`'s encoding (its `.json` file) without reading its ids;
+    None when it is missing, damaged or of another version."""
+    try:
+        return _read_meta(stem.with_suffix(".json"))
+    except (OSError, ValueError):
+        return None
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
@@ -126,6 +142,10 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
     if meta.get("unk_nats") is not None:
         numbers.append(meta["unk_nats"])
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in numbers):
+        return None
+    files = meta.get("file_tokens")
+    if files is not None and not (isinstance(files, list) and all(map(_is_count, files))
+                                  and sum(files) == meta["n_tokens"]):
         return None
     return meta
 

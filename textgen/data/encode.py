@@ -10,10 +10,11 @@ then lays the ids out for a stateful model.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from textgen.config import DataConfig
 from textgen.data import cache
+from textgen.data.batches import Split, split_corpus
 from textgen.data.corpus import Corpus
 from textgen.data.tokenizers import Tokenizer, tokenizer_class, tokenizer_settings
 
@@ -59,6 +61,15 @@ class EncodedCorpus:
     unk_nats: float
     cached: bool  # True when read back from the cache
     cache_warning: str | None = None  # why the cache could not be written, if it could not
+    # Tokens of each corpus file, in order, adding up to N (the newline put between
+    # two files counts as the first's); empty when unknown (a cache entry from
+    # before they were kept, standing in for files that are gone): one file then.
+    file_tokens: tuple[int, ...] = field(default=())
+
+    def split(self, cfg: DataConfig) -> Split:
+        """The training and validation streams by `cfg.val_split`'s rule (`split_corpus`)."""
+        return split_corpus(self.ids, self.file_tokens, cfg.val_frac, cfg.val_split,
+                            cfg.seq_len)
 
     def char_lengths(self) -> np.ndarray:
         """Characters per token id, shape (V,), float; `<unk>` gets its corpus mean."""
@@ -84,6 +95,7 @@ class EncodedCorpus:
             "coverage": self.coverage,
             "unk_chars": self.unk_chars,
             "unk_nats": self.unk_nats,
+            "file_tokens": list(self.file_tokens),
         }
 
 
@@ -152,11 +164,22 @@ def encode_corpus(
     # the corpus size. Without a writable cache they go into one preallocated array.
     n_tokens = sum(counts.values())
     seen = [0]  # characters read, counted as the chunks stream past
+    file_tokens: list[int] = []  # tokens of each file, counted as they stream past
 
     def pieces() -> Iterator[np.ndarray]:
+        # File by file, so that each file's tokens are known. Tokens never span two
+        # chunks, so these are the ids of the corpus encoded whole. (A word
+        # tokenizer's worker pool then serves one file at a time, when the file
+        # is large enough to want one.)
         seen[0] = 0
-        chunks = _counting(corpus.iter_text(), options.progress, seen)
-        return tok.encode_chunks(chunks, options.workers)
+        file_tokens.clear()
+        for chunks in _file_chunks(corpus):
+            n = 0
+            for ids in tok.encode_chunks(_counting(chunks, options.progress, seen),
+                                         options.workers):
+                n += ids.size
+                yield ids
+            file_tokens.append(n)
 
     warning = None
     try:
@@ -166,7 +189,7 @@ def encode_corpus(
         ids = np.empty(n_tokens, dtype=tok.dtype)
         _fill(ids, pieces())
     enc = EncodedCorpus(ids, tok, seen[0], tok.coverage(counts), unk_chars, unk_nats,
-                        cached=False)
+                        cached=False, file_tokens=tuple(file_tokens))
     if warning is None:
         try:
             cache.write_entry(stem, tok, enc.meta())
@@ -236,7 +259,28 @@ def _from_cache(stem: Path, lenient: bool = False) -> EncodedCorpus | None:
         return None
     ids, tok, meta = entry
     return EncodedCorpus(ids, tok, meta["n_chars"], meta["coverage"], meta["unk_chars"],
-                         meta["unk_nats"], cached=True)
+                         meta["unk_nats"], cached=True,
+                         file_tokens=tuple(meta["file_tokens"]))
+
+
+def _file_chunks(corpus: Corpus) -> Iterator[Iterator[str]]:
+    """The corpus's text chunks, file by file: `Corpus.iter_text` cut at its files.
+
+    Each file's chunks are its own `iter_text`, followed, as there, by a newline
+    when it is not the last file and does not end with one.
+    """
+    last = len(corpus.files) - 1
+    for i, f in enumerate(corpus.files):
+        yield _one_file(dataclasses.replace(corpus, files=(f,), skipped=()), i < last)
+
+
+def _one_file(single: Corpus, joined: bool) -> Iterator[str]:
+    end = ""
+    for chunk in single.iter_text():
+        end = chunk
+        yield chunk
+    if joined and not end.endswith("\n"):
+        yield "\n"
 
 
 def _counting(chunks, progress, seen: list[int] | None = None):

@@ -2,5 +2,6 @@
 
 Owns loss, perplexity and bits per character on validation or given text
 (`perplexity`), how much of its samples is copied from the corpus
-(`novelty`), and the loss curves (`plot`).
+(`novelty`, exactly, with the suffix automaton of `matching`), and the loss
+curves (`plot`).
 """

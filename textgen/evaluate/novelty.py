@@ -1,18 +1,22 @@
-"""Is the model writing or copying? The share of sampled n-grams found in the training text.
+"""Is the model writing or copying? What of its samples occurs verbatim in the corpus.
 
-`novelty` writes a few samples and checks every run of `n` consecutive
-characters in them against the corpus the run was trained on (the whole of it,
-validation tail included). A model that has memorised its corpus reproduces
-long passages verbatim; one that has learnt its style reuses short phrases at
-most. 20 characters is a few words of English or a line of Chinese verse: long
-enough that chance matches are rare.
+`novelty` writes a few samples and streams the corpus the run was trained on
+(the whole of it, validation text included) once through a suffix automaton of
+the samples (`textgen.evaluate.matching`). That gives, exactly:
 
-The corpus is hashed in chunks (a 64-bit polynomial hash of each n-gram of
-code points, in NumPy), so a large corpus is checked in bounded memory.
+- the longest substring of any sample that occurs verbatim in the corpus (one
+  passage, found as it is, not a chain of overlapping pieces);
+- the share of the samples' n-grams (runs of n characters) found in the corpus;
+- the share of the samples' whole lines found in the corpus as whole lines
+  (verse and lyrics copy line by line).
+
+A model that has memorised its corpus reproduces long passages verbatim; one
+that has learnt its style reuses short phrases at most.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,14 +24,36 @@ from typing import Any
 import numpy as np
 
 from textgen.data.encode import EncodeOptions
+from textgen.data.tokenizers.han import han_count
 from textgen.errors import InvalidArgument
+from textgen.evaluate.matching import CopyFinder
 from textgen.generate.generator import Generator
 from textgen.generate.samplers import SamplerSettings
 from textgen.run.directory import RunDir
 from textgen.run.opening import reload_corpus
 
-DECODE_CHUNK = 1 << 20  # token ids decoded (and hashed) at a time
-_BASE = np.uint64(1_000_003)
+DECODE_CHUNK = 1 << 20  # token ids decoded (and streamed through the automaton) at a time
+# The n-gram length should make a chance match rare: n characters carrying some 30-35
+# bits. The models trained here spend about 1.7-2.4 bits per character on English
+# and 6.4-7 on Chinese (docs/RESULTS.md): 20 Latin characters (a few words) and 5
+# Han characters (a line of five-character verse) both come to about that. With 20
+# for Chinese, a copied five-character line would never count.
+NGRAM_ALPHABETIC = 20
+NGRAM_HAN = 5
+HAN_MAJORITY = 0.5  # Han characters among a sample's non-space characters: "Han text"
+
+
+@dataclass
+class Copies:
+    """What of some texts occurs verbatim in a corpus (see `find_copies`)."""
+
+    n: int  # n-gram length in characters
+    ngrams: int  # n-grams checked
+    copied: int  # n-grams found verbatim in the corpus
+    longest: int  # characters of the longest substring of a text found verbatim
+    passage: str  # that substring (the first such, in the first text that has it)
+    lines: int  # whole lines checked: complete, and at least n characters long
+    lines_copied: int  # of those, found in the corpus as whole lines
 
 
 @dataclass
@@ -37,12 +63,15 @@ class Novelty:
     run: str
     checkpoint: str  # the one used: "previous" when it stood in for a damaged "last"
     n: int  # n-gram length in characters
+    n_rule: str  # how n was chosen: "given", "han" or "alphabetic" (the script default)
     samples: int
     characters: int  # characters sampled in all
     ngrams: int  # n-grams checked
     copied: int  # n-grams found verbatim in the corpus
-    longest: int  # characters of the longest passage all of whose n-grams are copied
-    passage: str  # that passage
+    longest: int  # characters of the longest substring of a sample found verbatim
+    passage: str  # that substring
+    lines: int  # complete lines of at least n characters in the samples
+    lines_copied: int  # of those, found in the corpus as whole lines
     texts: list[str]  # the samples
     notices: list[str] = field(default_factory=list)  # damage worked around (run.repair.load)
 
@@ -51,16 +80,22 @@ class Novelty:
         """Share of the samples' n-grams that occur in the corpus."""
         return self.copied / self.ngrams if self.ngrams else 0.0
 
+    @property
+    def lines_copied_share(self) -> float:
+        """Share of the samples' whole lines that occur in the corpus as whole lines."""
+        return self.lines_copied / self.lines if self.lines else 0.0
+
     def to_dict(self) -> dict[str, Any]:
-        """All fields and the share, JSON-ready."""
-        return asdict(self) | {"copied_share": self.copied_share}
+        """All fields and the shares, JSON-ready."""
+        return asdict(self) | {"copied_share": self.copied_share,
+                               "lines_copied_share": self.lines_copied_share}
 
 
 def novelty(
     run_path: str | Path,
     samples: int = 5,
     length: int = 500,
-    n: int = 20,
+    n: int | None = None,
     temperature: float = 1.0,
     seed: int = 0,
     checkpoint: str | None = None,
@@ -72,7 +107,7 @@ def novelty(
         run_path: the run directory.
         samples: how many samples to write.
         length: tokens per sample.
-        n: n-gram length in characters.
+        n: n-gram length in characters; None chooses by script (`default_ngram`).
         temperature: sampling temperature (1.0 shows what the model learnt).
         seed: sample i uses seed + i, so the result is reproducible.
         checkpoint: "best" or "last"; None means best when there is one.
@@ -87,65 +122,87 @@ def novelty(
     copy; `Novelty.notices` says so.
     """
     for name, value in (("n", n), ("samples", samples), ("length", length)):
-        if value < 1:
+        if value is not None and value < 1:
             raise InvalidArgument(f"`{name}` must be at least 1. Received: {name}={value}")
     run = RunDir(Path(run_path))
     gen = Generator(run.path, run.pick_checkpoint(checkpoint))
     texts = gen.generate("", length, n=samples, seed=seed,
                          settings=SamplerSettings(temperature=temperature))
     texts = [texts] if isinstance(texts, str) else texts
-    hashes = [ngram_hashes(t, n) for t in texts]
-    found = [np.zeros(h.size, bool) for h in hashes]
-    everything = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
-    if everything.size:
-        hit = np.zeros(everything.size, bool)
-        enc = reload_corpus(run, gen.cfg, encode_options, tokenizer=gen.tokenizer)
-        for chunk_hashes in _corpus_hashes(enc, n):
-            hit |= np.isin(everything, chunk_hashes)
-        found = np.split(hit, np.cumsum([h.size for h in hashes])[:-1])
-    longest, passage = 0, ""
-    for text, f in zip(texts, found, strict=True):
-        start, run_len = _longest_true_run(f)
-        if run_len and run_len + n - 1 > longest:
-            longest = run_len + n - 1
-            passage = text[start : start + longest]
+    n, rule = (n, "given") if n is not None else default_ngram(texts)
+    enc = reload_corpus(run, gen.cfg, encode_options, tokenizer=gen.tokenizer)
+    found = find_copies(texts, _corpus_text(enc), n)
     return Novelty(
-        run=str(run.path), checkpoint=gen.checkpoint, n=n, samples=len(texts),
-        characters=sum(len(t) for t in texts), ngrams=int(sum(h.size for h in hashes)),
-        copied=int(sum(f.sum() for f in found)), longest=longest, passage=passage,
-        texts=texts, notices=list(gen.notices),
+        run=str(run.path), checkpoint=gen.checkpoint, n=n, n_rule=rule, samples=len(texts),
+        characters=sum(len(t) for t in texts), ngrams=found.ngrams, copied=found.copied,
+        longest=found.longest, passage=found.passage, lines=found.lines,
+        lines_copied=found.lines_copied, texts=texts, notices=list(gen.notices),
     )
 
 
-def ngram_hashes(text: str, n: int) -> np.ndarray:
-    """64-bit hashes of every n-character window of `text`, shape (max(len - n + 1, 0),)."""
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    count = codes.size - n + 1
-    if count <= 0:
-        return np.empty(0, np.uint64)
-    h = np.zeros(count, np.uint64)
-    with np.errstate(over="ignore"):  # the hash wraps around 2**64 on purpose
-        for j in range(n):
-            h = h * _BASE + codes[j : j + count]
-    return h
+def default_ngram(texts: list[str]) -> tuple[int, str]:
+    """The n-gram length that suits the script of `texts`, and which rule chose it.
+
+    Returns:
+        (`NGRAM_HAN`, "han") when most non-space characters are Han, else
+        (`NGRAM_ALPHABETIC`, "alphabetic").
+    """
+    text = "".join(texts)
+    letters = sum(not c.isspace() for c in text)
+    if letters and han_count(text) / letters > HAN_MAJORITY:
+        return NGRAM_HAN, "han"
+    return NGRAM_ALPHABETIC, "alphabetic"
 
 
-def _corpus_hashes(enc, n: int):
-    """Yields the n-gram hashes of the encoded corpus, chunk by chunk (n-grams that
-    straddle two chunks included)."""
-    tail = ""
+def find_copies(texts: list[str], corpus: Iterable[str], n: int) -> Copies:
+    """Measures, exactly, what of `texts` occurs verbatim in `corpus`.
+
+    Args:
+        texts: the samples.
+        corpus: the corpus as text chunks, in order (a match may span chunks).
+        n: n-gram length in characters.
+
+    Returns:
+        The n-gram, longest-passage and whole-line figures.
+    """
+    finder = CopyFinder(texts)
+    for chunk in corpus:
+        finder.feed(chunk)
+    ngrams = copied = longest = lines = lines_copied = 0
+    passage = ""
+    for text, matched in zip(texts, finder.matched(), strict=True):
+        m = np.asarray(matched, dtype=np.int64)  # (len(text),)
+        ngrams += max(len(text) - n + 1, 0)
+        copied += int((m[n - 1 :] >= n).sum())  # the n-gram ending at i is copied
+        if m.size and m.max() > longest:
+            end = int(m.argmax())
+            longest = int(m[end])
+            passage = text[end + 1 - longest : end + 1]
+        checked, whole = _whole_lines(text, m, n)
+        lines += checked
+        lines_copied += whole
+    return Copies(n, ngrams, copied, longest, passage, lines, lines_copied)
+
+
+def _whole_lines(text: str, matched: np.ndarray, n: int) -> tuple[int, int]:
+    """(complete lines of at least n characters, those copied whole) in one sample.
+
+    A line is complete when a newline ends it; it is copied whole when the corpus
+    holds it with that newline and the one before it (at a sample's start, where
+    there is none, with its ending newline only).
+    """
+    checked = copied = 0
+    start = 0  # where the current line begins
+    for end in (i for i, c in enumerate(text) if c == "\n"):
+        if end - start >= n:
+            checked += 1
+            needed = end - start + 1 + (start > 0)  # the line, its newline, the one before
+            copied += int(matched[end] >= needed)
+        start = end + 1
+    return checked, copied
+
+
+def _corpus_text(enc) -> Iterator[str]:
+    """The encoded corpus decoded back to text, chunk by chunk (whole tokens each)."""
     for start in range(0, enc.ids.size, DECODE_CHUNK):
-        text = tail + enc.tokenizer.decode(np.asarray(enc.ids[start : start + DECODE_CHUNK]))
-        yield np.unique(ngram_hashes(text, n))
-        tail = text[-(n - 1):] if n > 1 else ""
-
-
-def _longest_true_run(flags: np.ndarray) -> tuple[int, int]:
-    """(start, length) of the longest run of True in a boolean array; (0, 0) if none."""
-    if not flags.any():
-        return 0, 0
-    padded = np.concatenate([[False], flags, [False]])
-    edges = np.flatnonzero(padded[1:] != padded[:-1])  # run starts and ends, alternating
-    starts, ends = edges[::2], edges[1::2]
-    best = int(np.argmax(ends - starts))
-    return int(starts[best]), int(ends[best] - starts[best])
+        yield enc.tokenizer.decode(np.asarray(enc.ids[start : start + DECODE_CHUNK]))

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from textgen.data.batches import split_ids, validation_batches
+from textgen.data.batches import validation_batches
 from textgen.data.corpus import scan_corpus
 from textgen.data.encode import EncodeOptions, encode_corpus
 from textgen.errors import TextgenError
@@ -118,7 +118,7 @@ def evaluate(
         enc.unk_nats = max(enc.unk_nats, _recorded_unk_nats(run))
     else:
         enc = reload_corpus(run, cfg, encode_options, tokenizer=tok)
-        ids = split_ids(enc.ids, cfg.data.val_frac)[1]
+        ids = enc.split(cfg.data).val  # as training split it (data.val_split)
         label = "validation split"
     batches = validation_batches(ids, B, T)
     if batches is None:

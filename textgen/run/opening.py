@@ -20,7 +20,7 @@ from textgen.config import (
     check_fits_in_memory,
     read_config_file,
 )
-from textgen.data.batches import StatefulBatches, split_ids
+from textgen.data.batches import StatefulBatches
 from textgen.data.cache import cache_key
 from textgen.data.corpus import Corpus, scan_corpus, scan_recorded
 from textgen.data.encode import (
@@ -119,8 +119,7 @@ def new_run(
         enc = encode_corpus(corpus, cfg.data, encode_options, settings=settings)
     check_fits_in_memory(cfg, enc.tokenizer.vocab_size)
     # Fail on a corpus too small for one batch *before* writing the run directory.
-    StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
-                    cfg.data.seq_len)
+    StatefulBatches(enc.split(cfg.data).train, cfg.data.batch_size, cfg.data.seq_len)
     record = corpus_record(corpus, cfg, enc, given=tok is not None)
     try:
         run.path.mkdir(parents=True, exist_ok=True)
@@ -202,7 +201,7 @@ def open_run(
     for notice in repair(run):
         if notify is not None:
             notify(notice)
-    cfg = Config.load(run.config)
+    cfg = Config.load_saved(run.config)
     if "precision" not in read_config_file(run.config).get("train", {}):
         cfg.train.precision = "float32"  # a run from before train.precision trained so
     before = cfg.to_dict()
@@ -316,7 +315,7 @@ def _adopt_changed(run: RunDir, cfg: Config, paths: list[Path], vocab: Tokenizer
     corpus = scan_corpus(present, cfg.data.normalize, cfg.data.encoding)
     enc = encode_corpus(corpus, cfg.data, encode_options, settings=vocab.settings,
                         vocabulary=vocab)
-    StatefulBatches(split_ids(enc.ids, cfg.data.val_frac)[0], cfg.data.batch_size,
+    StatefulBatches(enc.split(cfg.data).train, cfg.data.batch_size,
                     cfg.data.seq_len)  # too small now: one clear error, nothing written
     write_corpus(run.corpus, corpus_record(corpus, cfg, enc, given=True))
     if notify is not None:

@@ -60,7 +60,7 @@ def load(run: RunDir, name: str, prefixes: tuple[str, ...] = ("model/",),
     ckpt = run.read_checkpoint(name, prefixes, data)
     config, vocab, replaced = read_files(run, ckpt)
     notices = [ckpt.notice] if ckpt.notice else []
-    return LoadedRun(Config.from_dict(config, str(run.config)),
+    return LoadedRun(Config.from_saved(config, str(run.config)),
                      tokenizer_from_config(vocab, str(run.vocab)), ckpt,
                      notices + list(replaced.values()))
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from textgen.config import Config
+from textgen.data import cache
+from textgen.data.batches import validation_tails
 from textgen.data.tokenizers import load_tokenizer
 from textgen.errors import CheckpointError
 from textgen.run.directory import RunDir
@@ -32,14 +34,14 @@ def describe_run(path: Path) -> str:
         cfg, tok, state = loaded.cfg, loaded.tokenizer, loaded.checkpoint.state
         warnings = loaded.notices
     else:
-        cfg, tok, state = Config.load(run.config), load_tokenizer(run.vocab), None
+        cfg, tok, state = Config.load_saved(run.config), load_tokenizer(run.vocab), None
     table = cfg.model.parameter_table(tok.vocab_size)
     lines = [*warnings, f"run {run.path}", "", f"{'layer':<12} {'kind':<10} {'parameters':>14}"]
     for name, kind, n in table:
         lines.append(f"{name:<12} {kind:<10} {n:>14,}")
     lines.append(f"{'total':<23} {sum(n for _, _, n in table):>14,}")
     lines += ["", f"tokenizer    {tok.kind}, vocabulary {tok.vocab_size:,} (incl. <unk>)"]
-    lines += _corpus_lines(run)
+    lines += _corpus_lines(run, cfg)
     if state is None:
         lines.append("progress     no checkpoint yet")
     else:
@@ -56,8 +58,9 @@ def describe_run(path: Path) -> str:
     return "\n".join(lines)
 
 
-def _corpus_lines(run: RunDir) -> list[str]:
-    """The corpus's size and files, from corpus.json (or what is wrong with it)."""
+def _corpus_lines(run: RunDir, cfg: Config) -> list[str]:
+    """The corpus's size and files, from corpus.json (or what is wrong with it), and
+    where the validation text comes from."""
     try:
         corpus: CorpusRecord | None = run.read_corpus()
     except CheckpointError as e:
@@ -68,7 +71,36 @@ def _corpus_lines(run: RunDir) -> list[str]:
         f"corpus       {corpus.n_chars:,} characters, {corpus.n_tokens:,} tokens, "
         f"coverage {corpus.coverage:.2%}, {len(corpus.files)} file(s)",
         *(f"             {f.path} ({_encoding_name(f.encoding)})" for f in corpus.files),
+        f"val split    {_split_text(corpus, cfg)}",
     ]
+
+
+def _split_text(corpus: CorpusRecord, cfg: Config) -> str:
+    """Which files the validation text comes from, and how much, by `data.val_split`.
+
+    The tokens of each file are in the encoded-corpus cache entry's facts.
+    """
+    d = cfg.data
+    if d.val_frac == 0:
+        return "none (data.val_frac = 0)"
+    share = f"{d.val_frac:.0%}" if d.val_frac >= 0.01 else f"{d.val_frac:.2%}"
+    whose = "each file" if d.val_split == "each-file" else "the corpus as a whole"
+    rule = f"the last {share} of {whose} (data.val_split = {d.val_split})"
+    meta = cache.read_meta(cache.entry_stem(None, corpus.cache_key))
+    sizes = meta.get("file_tokens") if meta else None
+    if not sizes or len(sizes) != len(corpus.files):
+        return f"{rule}; sizes unknown: the encoded-corpus cache entry is gone"
+    tails = validation_tails(sizes, d.val_frac, d.val_split, d.seq_len)
+    given = [(f.path.name, t) for f, t in zip(corpus.files, tails, strict=True) if t]
+    if not given:
+        return f"{rule}: none, the corpus is too short"
+    shown = ", ".join(f"{name} {t:,}" for name, t in given[:3])
+    more = f" and {len(given) - 3:,} more" if len(given) > 3 else ""
+    text = f"{rule}: {sum(tails):,} tokens, from {shown}{more}"
+    if d.val_split == "each-file" and len(given) < len(tails):
+        text += (f"; {len(tails) - len(given):,} file(s) whose {share} is under "
+                 f"data.seq_len = {d.seq_len:,} tokens train whole")
+    return text
 
 
 def _encoding_name(codec: str) -> str:

@@ -170,6 +170,7 @@ def finetune_config(
     cfg.model = dataclasses.replace(base.model)
     cfg.data = dataclasses.replace(base.data)
     cfg.data.encoding = "auto"  # the new corpus's encoding is its own, not the base's
+    cfg.data.val_split = Config().data.val_split  # a new run: today's split, whatever the base's
     cfg.train.lr = FINETUNE_LR
     items = list(assignments(preset or {}, source))
     items += [(*parse_assignment(item), "--set") for item in overrides]

@@ -25,7 +25,6 @@ from textgen.config import Config, check_combinations, parse_duration
 from textgen.data.batches import (
     MIN_BATCHES_PER_EPOCH,
     StatefulBatches,
-    split_ids,
     validation_batches,
 )
 from textgen.data.encode import EncodedCorpus
@@ -59,7 +58,8 @@ class Trainer:
     def __init__(self, cfg: Config, enc: EncodedCorpus, run: RunDir):
         self.cfg, self.enc, self.run = cfg, enc, run
         d = cfg.data
-        train_ids, val_ids = split_ids(enc.ids, d.val_frac)
+        split = enc.split(d)  # data.val_split's rule: the tail of each file, or of the whole
+        train_ids, val_ids = split.train, split.val
         self.batches = StatefulBatches(train_ids, d.batch_size, d.seq_len)
         self.stats = CorpusStats.of(train_ids, enc.tokenizer)
         # The plateau is judged on the text validated on: the training split's token
