@@ -69,8 +69,9 @@ def test_a_damaged_last_falls_back_to_previous(run, damage):
                  ["info", run]):
         result = invoke(*args)
         assert result.exit_code == 0, result.output
-        shown = result.stderr if args[0] != "info" else result.stdout
-        assert "using the 'previous' checkpoint" in shown, (args, shown)
+        # Every command, info included, says it on stderr (info's stdout is its report).
+        assert "using the 'previous' checkpoint" in result.stderr, (args, result.stderr)
+        assert "using the 'previous' checkpoint" not in result.stdout, args
     resumed = invoke("train", "--resume", run, "--max-steps", previous + 3)
     assert resumed.exit_code == 0, resumed.output
     assert "using the 'previous' checkpoint" in resumed.stderr
