@@ -307,7 +307,11 @@ def test_start_up_errors_are_one_line(tmp_path, runs):
     assert_user_error(invoke("serve", tmp_path / "nope"), "nope")
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "en").symlink_to(runs["en"])
-    assert_user_error(invoke("serve", runs["en"], tmp_path / "a" / "en"), "two runs are named")
+    twice = invoke("serve", runs["en"], tmp_path / "a" / "en")
+    assert_user_error(twice, "two runs are named 'en'")
+    # The suggested command names the real run, not a placeholder.
+    assert "{name}" not in twice.stderr
+    assert f"ln -s {(tmp_path / 'a' / 'en').resolve()} en-2" in twice.stderr, twice.stderr
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
