@@ -18,8 +18,8 @@ def test_a_checkpoint_file_given_as_a_run_is_named_so_everywhere(char_run, tmp_p
                  ["train", "--resume", ckpt]):
         result = invoke(*args)
         assert_user_error(result, f"{ckpt} is a checkpoint file, not a run directory; give "
-                                  f"its run directory, {char_run} (--checkpoint {name} "
-                                  "picks this one)")
+                                  f"its run directory, {char_run}, and choose its "
+                                  f"'{name}' checkpoint")
         said.add(result.stderr.strip())
     assert len(said) == 1, said  # the same words from every command
     assert not (tmp_path / "ft").exists()

@@ -174,7 +174,7 @@ def refuse_a_file(path: Path) -> None:
     parent = path.parent
     if parent.name == "checkpoints" and path.suffix == ".npz":
         run = parent.parent
-        hint = (f" (--checkpoint {path.stem} picks this one)"
+        hint = (f", and choose its '{path.stem}' checkpoint"
                 if path.stem in ("last", "best") else "")
         raise CheckpointError(
             f"{path} is a checkpoint file, not a run directory; give its run directory, "
@@ -187,4 +187,4 @@ def refuse_a_file(path: Path) -> None:
         raise CheckpointError(f"{path} is a file of a run, not a run directory; give its "
                               f"run directory, {parent}")
     raise CheckpointError(f"{path} is a file, not a run directory; give a directory that "
-                          "`textgen train --out` made")
+                          "`textgen train` made")
