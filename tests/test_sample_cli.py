@@ -277,7 +277,8 @@ def test_sampling_a_run_with_no_training_step_warns(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TINY_TEXT, encoding="utf-8")
     cfg = tiny_config()
-    run, enc, _ = new_run(cfg, [corpus], tmp_path / "run", EncodeOptions(cache_dir=tmp_path / "cache"))
+    run, enc, _ = new_run(cfg, [corpus], tmp_path / "run",
+                          EncodeOptions(cache_dir=tmp_path / "cache"))
     trainer = Trainer(cfg, enc, run)  # killed here: only the checkpoint fit saves first
     trainer.saver.save_last(trainer.model, trainer.state, trainer.optimizer, rotate=False)
     assert run.read_checkpoint("last").state.step == 0
