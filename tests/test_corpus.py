@@ -1,8 +1,10 @@
+import codecs
+import json
 from pathlib import Path
 
 import pytest
 
-from textgen.data.corpus import scan_corpus
+from textgen.data.corpus import scan_corpus, scan_recorded
 from textgen.errors import CorpusError
 
 
@@ -50,7 +52,8 @@ def test_undecodable_names_file_and_offset(tmp_path):
     (b"", "file is empty"),
     (b"  \n\t\n  ", "only whitespace"),
     (b"PK\x03\x04\x00\x00binary", "NUL bytes"),
-    ("utf-16 text".encode("utf-16"), "NUL bytes"),
+    # UTF-16 with no byte-order mark cannot be told from binary: the error says how to read it.
+    ("utf-16 text".encode("utf-16-le"), "NUL bytes .*pass --encoding utf-16-le or utf-16-be"),
 ])
 def test_refuses_unusable_files(tmp_path, content, needle):
     p = tmp_path / "x.txt"
@@ -166,10 +169,26 @@ def test_with_a_named_encoding_utf8_files_stay_utf8_and_utf16_works(tmp_path):
     assert corpus.read_text() == "Les élèves\ntrès fâchés\n"
     assert [f.encoding for f in corpus.files] == ["utf-8-sig", "cp1252"]
     wide = tmp_path / "w.txt"
-    wide.write_text("wide 文字\n", encoding="utf-16")
+    wide.write_bytes("wide 文字\n".encode("utf-16-be"))  # no byte-order mark
     with pytest.raises(CorpusError, match="NUL bytes"):
         scan_corpus([wide])
-    assert scan_corpus([wide], encoding="utf-16").read_text() == "wide 文字\n"
+    assert scan_corpus([wide], encoding="utf-16-be").read_text() == "wide 文字\n"
+
+
+@pytest.mark.parametrize("codec, bom", [
+    ("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE),
+    ("utf-32-le", codecs.BOM_UTF32_LE), ("utf-32-be", codecs.BOM_UTF32_BE),
+])
+def test_a_byte_order_mark_says_utf16_or_utf32(tmp_path, codec, bom):
+    text = "春眠不觉晓，处处闻啼鸟。\r\nSpring sleep.\n"
+    p = tmp_path / "marked.txt"
+    p.write_bytes(bom + text.encode(codec))
+    corpus = scan_corpus([p])
+    (f,) = corpus.files
+    assert f.encoding == codec[:6]  # "utf-16"/"utf-32": the mark gives the byte order
+    assert corpus.read_text() == text.replace("\r\n", "\n")  # no BOM in the text
+    again = scan_recorded([(f.path, f.encoding)])  # as resume reads it, from corpus.json
+    assert again.read_text() == corpus.read_text() and again.fingerprint == corpus.fingerprint
 
 
 def test_non_chinese_double_byte_text_is_not_taken_for_gb18030(tmp_path):
@@ -199,3 +218,20 @@ def test_a_glob_skips_hidden_folders(tmp_path):
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "b.txt").write_text("y\n", encoding="utf-8")
     assert [f.path.name for f in scan_corpus([tmp_path], pattern="**/*.txt").files] == ["a.txt"]
+
+
+def test_train_and_resume_a_utf16_file_with_a_bom(tmp_path):
+    from tests.conftest import TINY_TEXT
+    from tests.test_cli import invoke, sets
+
+    corpus = tmp_path / "wide.txt"
+    corpus.write_text(TINY_TEXT, encoding="utf-16")  # Python writes a BOM, as Notepad does
+    out = tmp_path / "run"
+    result = invoke("train", corpus, "--out", out, *sets(), "--max-steps", 3)
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "corpus.json").read_text(encoding="utf-8"))
+    assert [f["encoding"] for f in record["files"]] == ["utf-16"]
+    assert "(utf-16)" in invoke("info", out).stdout
+    resumed = invoke("train", "--resume", out, "--max-steps", 5)
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads((out / "state.json").read_text(encoding="utf-8"))["step"] == 5

@@ -58,3 +58,44 @@ def test_a_short_text_gets_few_rows_and_says_what_is_left_out(char_run, tmp_path
     assert result.tokens == 320 and result.skipped == 347 - 320
     out = invoke("eval", char_run, text, "--checkpoint", "last")
     assert "the last 27 tokens, short of a whole chunk, are not scored" in out.stdout
+
+
+def test_eval_of_a_text_never_prints_a_negative_zero(char_run, tmp_path):
+    # The text's only unknown character is the snowman: spelling it costs -ln 1 = -0.0.
+    text = tmp_path / "snow.txt"
+    text.write_text("Speak, speak. ☃☃ You are all resolved.\n" * 40, encoding="utf-8")
+    out = invoke("eval", char_run, text, "--checkpoint", "last")
+    assert out.exit_code == 0, out.output
+    assert "adds 0.0000 bits/character" in out.stdout and "-0.0" not in out.stdout
+    data = json.loads(invoke("eval", char_run, text, "--checkpoint", "last",
+                             "--format", "json").stdout)
+    assert math.copysign(1, data["spelling_bits_per_char"]) == 1
+    assert math.copysign(1, data["spelling_nats"]) == 1
+
+
+def test_eval_charges_each_unk_at_least_the_training_corpus_rate(tmp_path):
+    # A capped vocabulary leaves characters of the training corpus out: <unk> there
+    # has a spelling cost, recorded in corpus.json.
+    run = train_run(tmp_path, steps=3, data__max_vocab=12)
+    rate = RunDir(run).read_corpus().unk_nats
+    assert rate > 0
+    # One repeated unknown character: the text's own spelling code would make it free.
+    text = tmp_path / "snow.txt"
+    text.write_text("Speak, speak. ☃ All: resolved.\n" * 40, encoding="utf-8")
+    result = evaluate(run, [text], "last")
+    assert result.unknown > 0
+    assert result.spelling_nats == pytest.approx(result.unknown * rate)
+    assert result.bits_per_char > result.nats / math.log(2) / result.characters
+
+
+def test_eval_of_a_run_whose_corpus_is_gone_says_what_eval_can_do(tmp_path):
+    run = train_run(tmp_path, steps=3)
+    (tmp_path / "corpus.txt").write_text("changed since\n" * 100, encoding="utf-8")
+    changed = invoke("eval", run)
+    assert_user_error(changed, "corpus files changed since training started")
+    (tmp_path / "corpus.txt").unlink()  # and no cache holds it (each test has its own)
+    gone = invoke("eval", run)
+    assert_user_error(gone, "no validation split to score: cannot re-read the run's corpus")
+    for result in (changed, gone):
+        assert "--allow-changed-corpus" not in result.stderr  # eval has no such option
+        assert f"score a text instead: textgen eval {run} FILE" in result.stderr

@@ -140,3 +140,53 @@ def test_the_earliest_stop_string_wins_and_a_limit_before_it_is_a_length_stop():
     assert row.feed("xab") == "x" and row.reason == "stop"
     row = _Row(("\n",), 1)
     assert row.feed("bb\n") == "b" and row.reason == "length"  # the limit came first
+
+
+def test_api_errors_use_the_api_words_not_the_command_line_flags(gen):
+    with pytest.raises(UnknownTokens) as e:
+        gen.run("All é", 5)
+    assert "pass drop_unknown=True to leave them out" in str(e.value)
+    assert "--" not in str(e.value)
+    with pytest.raises(InvalidArgument, match=r"`max_lines` must be an integer >= 1\. "
+                                              r"Received: max_lines=0"):
+        gen.run("All", 5, max_lines=0)
+
+
+def test_samples_are_there_when_read_whatever_the_state(gen):
+    whole = gen.run("All:", 30, seed=4).finish()[0].text
+    fresh = gen.run("All:", 30, seed=4)
+    assert not fresh.done
+    assert fresh.samples[0].text == whole and fresh.done  # reading it ran it to the end
+    begun = gen.run("All:", 30, seed=4)
+    first = [piece for _, piece in zip(range(5), begun, strict=False)]
+    assert not begun.done and whole.startswith("".join(p for _, p in first))
+    assert begun.samples[0].text == whole  # the rest ran: the text is all there
+    assert begun.finish()[0].text == whole and begun.samples is begun.finish()
+
+
+def test_max_lines_ends_a_sample_at_its_nth_line_break(gen):
+    for n in (1, 3):
+        samples = gen.run("All:", 2000, seed=2, n=3, max_lines=n).samples
+        for s in samples:
+            assert s.text.count("\n") == n and s.text.endswith("\n"), s.text
+            assert s.finish_reason == "length"
+    text = gen.generate("All:", 2000, seed=2, max_lines=2)
+    assert text == "".join(gen.stream("All:", 2000, seed=2, max_lines=2))
+    assert text == gen.generate("All:", 2000, seed=2, max_lines=3).rsplit("\n", 2)[0] + "\n"
+
+
+def test_the_line_limit_with_stop_strings_and_the_character_limit():
+    row = _Row((), None, 2)
+    assert row.feed("a\nb") == "a\nb" and not row.reason
+    assert row.feed("\ncc\n") == "\n" and row.reason == "length" and row.text == "a\nb\n"
+    # A held-back newline (it may start a stop string) still counts, once final.
+    row = _Row(("\n\n",), None, 1)
+    assert row.feed("a\n") == "a" and not row.reason
+    assert row.feed("b") == "\n" and row.reason == "length" and row.text == "a\n"
+    row = _Row(("\n\n",), None, 1)
+    assert row.feed("a\n") == "a" and row.feed("\n") == "" and row.reason == "stop"
+    # A stop string after the last line: the line limit ended the sample first.
+    row = _Row(("x",), None, 1)
+    assert row.feed("a\nbx") == "a\n" and row.reason == "length"
+    row = _Row((), 3, 5)
+    assert row.feed("ab\ncd") == "ab\n" and row.reason == "length"  # characters first

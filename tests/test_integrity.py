@@ -69,8 +69,9 @@ def test_a_damaged_last_falls_back_to_previous(run, damage):
                  ["info", run]):
         result = invoke(*args)
         assert result.exit_code == 0, result.output
-        shown = result.stderr if args[0] != "info" else result.stdout
-        assert "using the 'previous' checkpoint" in shown, (args, shown)
+        # Every command, info included, says it on stderr (info's stdout is its report).
+        assert "using the 'previous' checkpoint" in result.stderr, (args, result.stderr)
+        assert "using the 'previous' checkpoint" not in result.stdout, args
     resumed = invoke("train", "--resume", run, "--max-steps", previous + 3)
     assert resumed.exit_code == 0, resumed.output
     assert "using the 'previous' checkpoint" in resumed.stderr
@@ -169,3 +170,24 @@ def test_a_damaged_copy_counts_as_none(run):
     assert result.exit_code == 0 and result.stderr == "", result.output
     (run / "config.json").write_text("{ also cut", encoding="utf-8")
     assert_user_error(invoke("sample", run), "config.json is damaged")
+
+
+@pytest.mark.parametrize("damage", [d for d in DAMAGE if d != "deleted"])
+def test_a_damaged_best_falls_back_to_last_then_previous(char_run, tmp_path, damage):
+    run = tmp_path / "run"
+    shutil.copytree(char_run, run)  # char_run has validated: it has a 'best'
+    last = RunDir(run).read_checkpoint("last").state.step
+    DAMAGE[damage](run / "checkpoints" / "best.npz")
+    ckpt = RunDir(run).read_checkpoint("best", prefixes=("model/",))
+    assert ckpt.path.name == "last.npz" and ckpt.state.step == last
+    assert "using the 'last' checkpoint" in ckpt.notice
+    for args in (["sample", run, "--checkpoint", "best", "--length", 20],
+                 ["eval", run, "--checkpoint", "best"]):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert "using the 'last' checkpoint" in result.stderr, (args, result.stderr)
+    assert f"step {last:,}" in invoke("eval", run, "--checkpoint", "best").stdout
+    previous = RunDir(run).read_checkpoint("previous").state.step
+    DAMAGE["truncated"](run / "checkpoints" / "last.npz")
+    ckpt = RunDir(run).read_checkpoint("best", prefixes=("model/",))
+    assert ckpt.path.name == "previous.npz" and ckpt.state.step == previous

@@ -26,3 +26,10 @@ def test_plot_without_metrics_is_a_one_line_error(tmp_path):
     run = tmp_path / "fresh"
     run.mkdir()
     assert_user_error(invoke("plot", run), "no metrics.csv yet")
+
+
+def test_plot_into_a_missing_directory_is_refused(char_run, tmp_path):
+    out = tmp_path / "no" / "such" / "curves.png"
+    assert_user_error(invoke("plot", char_run, "--output", out),
+                      f"--output {out}: no directory {out.parent}; create it first")
+    assert not (tmp_path / "no").exists()  # nothing made behind the user's back

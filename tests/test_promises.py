@@ -52,6 +52,37 @@ def test_the_state_is_reset_at_each_epoch_start_even_without_validation(tiny_cor
     assert reporter.seen[0] == pytest.approx(want, rel=1e-5)
 
 
+def test_the_recurrent_state_is_zero_when_each_epoch_starts(tiny_corpus, tmp_path):
+    """The reset itself, seen from inside one `fit`: every layer's carried (h, c) is
+    zero as each epoch begins, and not zero as the one before ends."""
+    from textgen.model.network import recurrent_layers
+
+    cfg = tiny_config(data__val_frac=0.0, train__epochs=3)  # no validation resets it
+    run, enc, _ = new_run(cfg, [tiny_corpus], tmp_path / "r")
+    trainer = Trainer(cfg, enc, run)
+
+    def largest() -> float:
+        return max(float(np.abs(np.asarray(s)).max())
+                   for layer in recurrent_layers(trainer.model) for s in layer.states)
+
+    class States(Reporter):
+        def __init__(self):
+            self.at_start: list[float] = []
+            self.last_step = 0.0
+
+        def epoch_start(self, epoch, n_batches, start_batch):
+            self.at_start.append(largest())
+
+        def step(self, step, loss, tokens_per_s):
+            self.last_step = largest()
+
+    reporter = States()
+    trainer.fit(reporter)
+    assert len(reporter.at_start) == 3 and trainer.state.epoch == 3
+    assert reporter.at_start == [0.0, 0.0, 0.0], reporter.at_start
+    assert reporter.last_step > 0  # the state was carried within each epoch
+
+
 def test_the_trainer_never_trains_on_the_validation_tail(tiny_corpus, tmp_path):
     cfg = tiny_config(data__val_frac=0.3)
     run, enc, _ = new_run(cfg, [tiny_corpus], tmp_path / "r")

@@ -234,3 +234,59 @@ def test_interactive_seed_max_chars_and_bad_input(char_run):
     assert "/length 0: must be >= 1" in result.stderr
     assert "/max-chars x:" in result.stderr
     assert "not valid UTF-8" in result.stderr  # undecodable input: a message, not a crash
+
+
+def test_max_lines_stops_a_sample_after_n_lines(char_run):
+    from textgen.generate.generator import Generator
+
+    result = invoke("sample", char_run, "--prime", "All:", "--no-prime", "--max-lines", 3,
+                    "--seed", 2, "--length", 2000, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert record["text"].count("\n") == 3 and record["text"].endswith("\n")
+    assert record["text"] == Generator(char_run).generate("All:", 2000, seed=2, max_lines=3)
+    assert_user_error(invoke("sample", char_run, "--max-lines", 0), "--max-lines")
+    said = invoke("sample", char_run, "-i", "--seed", 2, "--length", 2000,
+                  input="/max-lines 2\nAll:\n/settings\n")
+    assert said.exit_code == 0 and said.stdout.count("\n") == 2, said.output
+    assert "max-lines 2" in said.stderr
+
+
+def test_length_zero_with_nothing_to_print_is_refused(char_run):
+    for args in ([], ["--prime", "All:", "--no-prime"]):
+        assert_user_error(invoke("sample", char_run, "--length", 0, *args),
+                          "--length 0 generates nothing, and there is no prime to print")
+    primed = invoke("sample", char_run, "--length", 0, "--prime", "All:")
+    assert primed.exit_code == 0 and primed.stdout == "All:\n", primed.output
+
+
+def test_unknown_characters_are_told_in_the_commands_words(char_run):
+    result = invoke("sample", char_run, "--prime", "All é", "--length", 5)
+    assert_user_error(result, "rephrase it, or pass --drop-unknown to leave them out")
+    assert "drop_unknown" not in result.stderr
+    said = invoke("sample", char_run, "-i", input="All é\n")
+    assert "rephrase it, or start again with --drop-unknown" in said.stderr, said.output
+
+
+def test_sampling_a_run_with_no_training_step_warns(tmp_path):
+    from tests.conftest import TINY_TEXT, tiny_config
+    from textgen.data.encode import EncodeOptions
+    from textgen.run.opening import new_run
+    from textgen.train.trainer import Trainer
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TINY_TEXT, encoding="utf-8")
+    cfg = tiny_config()
+    run, enc, _ = new_run(cfg, [corpus], tmp_path / "run",
+                          EncodeOptions(cache_dir=tmp_path / "cache"))
+    trainer = Trainer(cfg, enc, run)  # killed here: only the checkpoint fit saves first
+    trainer.saver.save_last(trainer.model, trainer.state, trainer.optimizer, rotate=False)
+    assert run.read_checkpoint("last").state.step == 0
+    result = invoke("sample", run.path, "--length", 20)
+    assert result.exit_code == 0, result.output
+    assert (f"warning: {run.path} has had no training step yet (its 'last' checkpoint is at "
+            "step 0, as the run started): its text is random noise") in result.stderr
+    from textgen.serve.models import load_models
+
+    (model,) = load_models([run.path]).values()  # the server says it on its console
+    assert any("has had no training step yet" in n for n in model.notices), model.notices

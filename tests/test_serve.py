@@ -110,6 +110,23 @@ def test_stop_strings_end_samples(client):
     assert out["tokens"][0] < 500
 
 
+def test_max_lines_ends_samples_in_both_apis(client, runs):
+    body = {"model": "en", "prompt": "All:", "length": 2000, "seed": 3, "n": 2, "max_lines": 2}
+    out = client.post("/api/generate", json=body).json()
+    gen = Generator(runs["en"], RunDir(runs["en"]).pick_checkpoint(None))
+    assert out["texts"] == gen.generate("All:", 2000, n=2, seed=3, max_lines=2)
+    assert all(t.count("\n") == 2 and t.endswith("\n") for t in out["texts"])
+    assert out["finish_reasons"] == ["length", "length"]
+    with client.stream("POST", "/api/generate", json={**body, "n": 1, "stream": True}) as r:
+        pieces = [e["text"] for name, e in events(r) if name == "piece"]
+    assert "".join(pieces) == out["texts"][0]
+    openai_body = {"model": "en", "prompt": "All:", "max_tokens": 2000, "seed": 3,
+                   "max_lines": 2}
+    completion = client.post("/v1/completions", json=openai_body).json()
+    assert completion["choices"][0]["text"] == out["texts"][0]
+    assert completion["choices"][0]["finish_reason"] == "length"
+
+
 def test_streaming_pieces_arrive_before_the_end_and_stop_cancels(client, server):
     body = {"model": "en", "prompt": "All:", "length": LONG, "seed": 3, "stream": True}
     with client.stream("POST", "/api/generate", json=body) as r:
@@ -188,6 +205,8 @@ def test_the_openai_client_works_unchanged(server, runs):
     ({"model": "en", "seed": "x"}, 400, "seed"),
     ({"model": "en", "stop": [""]}, 400, "stop"),
     ({"model": "en", "stream": "yes"}, 400, "stream"),
+    ({"model": "en", "max_lines": 0}, 400, "max_lines"),
+    ({"model": "en", "max_lines": "2"}, 400, "max_lines"),
     ({"model": "en", "lenght": 5}, 400, "lenght"),
     ({"prompt": "a"}, 400, "model"),  # several models: naming one is required
     ({"model": "en", "prompt": "春"}, 400, "prompt"),  # never seen by the model
@@ -307,7 +326,11 @@ def test_start_up_errors_are_one_line(tmp_path, runs):
     assert_user_error(invoke("serve", tmp_path / "nope"), "nope")
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "en").symlink_to(runs["en"])
-    assert_user_error(invoke("serve", runs["en"], tmp_path / "a" / "en"), "two runs are named")
+    twice = invoke("serve", runs["en"], tmp_path / "a" / "en")
+    assert_user_error(twice, "two runs are named 'en'")
+    # The suggested command names the real run, not a placeholder.
+    assert "{name}" not in twice.stderr
+    assert f"ln -s {(tmp_path / 'a' / 'en').resolve()} en-2" in twice.stderr, twice.stderr
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -96,3 +96,56 @@ def test_generate_streams_stop_continue_and_copy(browser, server, tmp_path):
     assert longer.startswith(text) and len(longer) > len(text)
     assert "reached the length" in page.inner_text("#status")
     context.close()
+
+
+def _open(browser, server):
+    page = browser.new_page()
+    page.add_init_script(f"localStorage.setItem('textgen-api-key', '{KEY}')")
+    page.goto(server.url + "/")
+    page.wait_for_function("document.querySelectorAll('#model option').length == 2")
+    return page
+
+
+def _generate(page, prompt, length=30):
+    page.fill("#prompt", prompt)
+    page.fill("#length", str(length))
+    page.click("#generate")
+    page.wait_for_function("!document.querySelector('#generate').disabled "
+                           "&& document.querySelector('#status').textContent.includes('tokens')")
+
+
+def test_what_the_prompt_lost_stays_in_sight_until_the_next_request(browser, server):
+    page = _open(browser, server)
+    page.select_option("#model", "en")
+    _generate(page, "春天")  # the English model never saw either character
+    notice = page.inner_text("#notice")
+    assert "The whole prompt was left out" in notice and "春 天" in notice, notice
+    assert "reached the length" in page.inner_text("#status")  # done did not overwrite it
+    _generate(page, "All 春")
+    assert page.inner_text("#notice") == "Left out characters en never saw: 春"
+    _generate(page, "All:")
+    assert page.inner_text("#notice") == ""
+    # Unticked, the page asks the server to refuse instead of leaving characters out.
+    page.uncheck("#drop_unknown")
+    page.fill("#prompt", "All 春")
+    page.click("#generate")
+    page.wait_for_function("document.querySelector('#status').className == 'error'")
+    assert "never saw" in page.inner_text("#status")
+    page.close()
+
+
+def test_monospace_output_and_max_lines(browser, server):
+    page = _open(browser, server)
+    page.select_option("#model", "en")
+    serif = page.evaluate("getComputedStyle(document.querySelector('#output')).fontFamily")
+    page.check("#mono")
+    mono = page.evaluate("getComputedStyle(document.querySelector('#output')).fontFamily")
+    assert "monospace" in mono and "monospace" not in serif
+    page.fill("#max_lines", "2")
+    _generate(page, "All:", length=2000)
+    text = page.inner_text("#output")
+    assert text.startswith("All:") and text.count("\n") == 2, text
+    page.reload()  # the choice of font is remembered
+    page.wait_for_function("document.querySelectorAll('#model option').length == 2")
+    assert page.is_checked("#mono")
+    page.close()

@@ -76,6 +76,30 @@ def test_crafted_checkpoints_are_refused(run, craft, needle):
     assert_user_error(invoke("train", "--resume", run), needle)
 
 
+def test_a_crafted_size_is_refused_for_its_size_before_any_allocation(run):
+    import tracemalloc
+
+    from textgen.errors import CheckpointError
+    from textgen.run.checkpoint_file import read_npz
+
+    path = run / "checkpoints" / "last.npz"
+    _rewrite(path, _huge_header)
+    with zipfile.ZipFile(path) as z:
+        stored = z.getinfo("model/1.npy").file_size
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError) as e:
+            read_npz(path, ("model/",))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The header check said why, naming the shape and the bytes really there...
+    assert str(e.value) == (
+        f"{path} is damaged or not a textgen checkpoint (model/1 declares shape "
+        f"(1000000000000,) of float32, which its {stored:,} bytes do not hold)")
+    assert peak < 64 * 2**20  # ...before NumPy reserved the 4 TB the header claims
+
+
 def test_a_checkpoint_from_a_newer_textgen(run):
     path = run / "checkpoints" / "last.npz"
     with np.load(path) as npz:

@@ -63,7 +63,9 @@ def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, 
     for notice in result.notices:
         click.echo(notice, err=True)
     if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        figures = {k: _unsigned(v) if isinstance(v, float) else v
+                   for k, v in result.to_dict().items()}
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
         return
     share = result.unknown / result.tokens
     click.echo(
@@ -75,9 +77,15 @@ def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, 
         f"{result.bits_per_char:.4f} bits/character\n"
         f"  <unk>: {result.unknown:,} tokens ({share:.2%})"
         + (f"; spelling out their characters adds "
-           f"{result.spelling_bits_per_char:.4f} bits/character"
+           f"{_unsigned(result.spelling_bits_per_char):.4f} bits/character"
            if result.unknown else "")
     )
+
+
+def _unsigned(x: float) -> float:
+    """`x` without a sign on zero: a cost of nothing prints as 0.0000, never -0.0000
+    (a one-character spelling code costs -ln 1 = -0.0 nats)."""
+    return x + 0.0
 
 
 def print_novelty(run_dir: Path, samples: int, length: int, ngram: int | None,
@@ -118,6 +126,9 @@ def plot(run_dirs: tuple[Path, ...], output: Path | None) -> None:
     """
     from textgen.evaluate.plot import plot_runs
 
+    if output is not None and not output.parent.is_dir():
+        raise OneLineUsageError(f"--output {output}: no directory {output.parent}; create "
+                                f"it first (mkdir -p {output.parent}) or give another path")
     out = plot_runs(list(run_dirs), output or run_dirs[0] / "loss.png")
     click.echo(f"wrote {out}", err=True)
 

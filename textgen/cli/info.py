@@ -13,7 +13,11 @@ def info(run_dir: Path) -> None:
     """Show the model, vocabulary, corpus and training progress of RUN_DIR."""
     from textgen.run.report import describe_run
 
-    click.echo(describe_run(run_dir))
+    notices: list[str] = []
+    text = describe_run(run_dir, notices)
+    for notice in notices:  # damage worked around: on stderr, as every command says it
+        click.echo(notice, err=True)
+    click.echo(text)
 
 
 @click.command("presets")

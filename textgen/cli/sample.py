@@ -44,6 +44,9 @@ def setting_options(command):
               help="Tokens to generate per sample (characters for a char model).")
 @click.option("--max-chars", type=click.IntRange(min=1), default=None,
               help="Also stop a sample after this many characters.")
+@click.option("--max-lines", type=click.IntRange(min=1), default=None,
+              help="Also stop a sample after this many lines (its last line break kept): "
+                   "a stanza of verse or lyrics.")
 @setting_options
 @click.option("-n", "--num-samples", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent samples, generated together as one batch.")
@@ -74,16 +77,26 @@ def sample(run_dir: Path, checkpoint: str, prime: str, prime_file: Path | None,
     Generation runs in NumPy (no TensorFlow), one token at a time with the
     network's state carried along, so it starts fast and every token costs the same.
     """
-    from textgen.cli.sample_output import SampleWriter, read_prime_file, settings_from
+    from textgen.cli.sample_output import (
+        SampleWriter,
+        in_cli_words,
+        read_prime_file,
+        settings_from,
+        untrained_warning,
+    )
+    from textgen.errors import UnknownTokens
     from textgen.generate.generator import Generator
 
     if prime_file is not None:
         if prime:
             raise click.UsageError("give --prime or --prime-file, not both")
         prime = read_prime_file(prime_file)
+    if options["length"] == 0 and not interactive and (no_prime or not prime):
+        raise click.UsageError("--length 0 generates nothing, and there is no prime to "
+                               "print; give --length 1 or more")
     stops = tuple(unescape(s) for s in stop)
     gen = Generator(run_dir, checkpoint)
-    for notice in gen.notices:
+    for notice in [*gen.notices, *untrained_warning(gen)]:
         click.echo(notice, err=True)
     if interactive:
         if output or fmt != "text" or num_samples != 1 or len(temperature) != 1:
@@ -95,9 +108,12 @@ def sample(run_dir: Path, checkpoint: str, prime: str, prime_file: Path | None,
     writer = SampleWriter(gen, fmt, output, show_prime=not no_prime,
                           labelled=num_samples > 1 or len(temperature) > 1)
     for t in temperature:
-        generation = gen.run(prime, options["length"], settings_from(t, options), num_samples,
-                             options["seed"], stops, options["max_chars"],
-                             options["drop_unknown"])
+        try:
+            generation = gen.run(prime, options["length"], settings_from(t, options),
+                                 num_samples, options["seed"], stops, options["max_chars"],
+                                 options["drop_unknown"], max_lines=options["max_lines"])
+        except UnknownTokens as e:
+            raise UnknownTokens(in_cli_words(str(e))) from None
         if t == temperature[0] and generation.prime.dropped:
             click.echo(f"note: left out {len(generation.prime.dropped)} character(s) the "
                        f"model never saw: {' '.join(map(repr, generation.prime.dropped))}",
@@ -108,10 +124,12 @@ def sample(run_dir: Path, checkpoint: str, prime: str, prime_file: Path | None,
 
 def run_interactive(gen, prime: str, settings, stops: tuple[str, ...], options: dict) -> None:
     """Runs the interactive loop on stdin/stdout (see `textgen.generate.interactive`)."""
+    from textgen.cli.sample_output import in_cli_words
     from textgen.generate.interactive import Session
 
     session = Session(gen, settings, options["length"], options["seed"], stops,
-                      options["max_chars"], options["drop_unknown"])
+                      options["max_chars"], options["drop_unknown"],
+                      max_lines=options["max_lines"])
     stdin = sys.stdin
     if hasattr(stdin, "reconfigure"):  # UTF-8 whatever the locale; bad bytes get a message
         stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
@@ -133,7 +151,7 @@ def run_interactive(gen, prime: str, settings, stops: tuple[str, ...], options: 
                 line = line.rstrip("\n").removesuffix("\r")
             reply = session.handle(line)
             if reply.message:
-                click.echo(reply.message, err=True)
+                click.echo(in_cli_words(reply.message, "start again with"), err=True)
             if reply.quit:
                 break
             if reply.generation is not None:

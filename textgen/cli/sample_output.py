@@ -15,7 +15,7 @@ import click
 from textgen.errors import TextgenError
 from textgen.fileio import atomic_write_text
 from textgen.generate.generation import Generation
-from textgen.generate.generator import Generator
+from textgen.generate.generator import DROP_UNKNOWN_HINT, Generator
 from textgen.generate.samplers import SamplerSettings
 from textgen.generate.settings import SETTINGS
 from textgen.interrupt import sigint_flag
@@ -26,6 +26,20 @@ def settings_from(temperature: float, options: dict) -> SamplerSettings:
     (one per declared setting)."""
     values = {s.name: options[s.name] for s in SETTINGS if s.name != "temperature"}
     return SamplerSettings(temperature=temperature, **values)
+
+
+def in_cli_words(message: str, verb: str = "pass") -> str:
+    """A library message with the API's argument words replaced by the command's flags."""
+    return message.replace(DROP_UNKNOWN_HINT, f"{verb} --drop-unknown")
+
+
+def untrained_warning(gen: Generator) -> list[str]:
+    """A warning when the checkpoint has had no training step: its text is noise."""
+    if gen.step > 0:
+        return []
+    return [f"warning: {gen.run_path} has had no training step yet (its '{gen.checkpoint}' "
+            "checkpoint is at step 0, as the run started): its text is random noise; "
+            f"train it first (textgen train --resume {gen.run_path})"]
 
 
 def read_prime_file(path: Path) -> str:

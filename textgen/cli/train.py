@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # annotations only: importing these loads TensorFlow
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create. [default: runs/<corpus name>, made unique]")
 @training_options
-@click.option("--resume", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--resume", type=click.Path(path_type=Path),
               help="Continue the run in this directory exactly where it stopped.")
 @click.option("--allow-changed-corpus", is_flag=True,
               help="With --resume: if the corpus files changed (or some are gone), train on "

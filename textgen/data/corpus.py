@@ -5,7 +5,9 @@ A corpus is read twice, in chunks, never whole: `scan_corpus` checks every file
 `Corpus.iter_text` then yields decoded text for the tokenizer. Memory stays at a
 few chunks whatever the corpus size.
 
-Decoding (`encoding="auto"`): UTF-8 (a BOM is stripped); if that fails,
+Decoding (`encoding="auto"`): a file that starts with a UTF-16 or UTF-32
+byte-order mark is read in that encoding (the mark says which, and its byte
+order); else UTF-8 (a BOM is stripped); if that fails,
 GB18030 (a superset of GBK and GB2312, common for Chinese novels), but only
 when the result reads as Chinese: most of its non-ASCII characters are among
 GB2312's 6,763 common ones, or they come in runs (words, lines of verse). A
@@ -44,7 +46,7 @@ class CorpusFile:
     """One checked corpus file."""
 
     path: Path
-    encoding: str  # "utf-8-sig" or "gb18030"
+    encoding: str  # "utf-8-sig", "gb18030", "utf-16"/"utf-32" (a BOM) or the one asked for
     sha256: str
     n_bytes: int
 
@@ -184,6 +186,16 @@ def _scan_file(path: Path, encoding: str = "auto") -> CorpusFile:
             f"{path}: not valid {encoding} ({reason} at byte {offset:,}); check the "
             "file's encoding, or leave out --encoding to detect it"
         )
+    marked = _bom_encoding(path)
+    if marked is not None:
+        result = _try_decode(path, marked)
+        if isinstance(result, CorpusFile):
+            return result
+        raise CorpusError(
+            f"{path}: starts with a {marked.upper()} byte-order mark but is not valid "
+            f"{marked.upper()} ({result[1]} at byte {result[0]:,}); pass --encoding with "
+            "the file's encoding, or convert it to UTF-8 (`iconv -f <encoding> -t utf-8`)"
+        )
     utf8 = _try_decode(path, "utf-8-sig")
     if isinstance(utf8, CorpusFile):
         return utf8
@@ -206,6 +218,22 @@ def _scan_file(path: Path, encoding: str = "auto") -> CorpusFile:
         "--encoding with the file's encoding, or convert it to UTF-8 "
         "(`iconv -f <encoding> -t utf-8`)"
     )
+
+
+# Byte-order marks that name their encoding, longest first (UTF-32 LE starts as UTF-16 LE's).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _bom_encoding(path: Path) -> str | None:
+    """"utf-16" or "utf-32" when the file starts with that byte-order mark, else None.
+
+    These codecs read the mark to learn the byte order and leave it out of the
+    text; recorded in corpus.json, they read the file the same way on resume.
+    """
+    with _read_errors(path), open(path, "rb") as f:
+        head = f.read(4)
+    return next((codec for bom, codec in _BOMS if head.startswith(bom)), None)
 
 
 def _chinese_evidence(f: CorpusFile) -> tuple[float, float]:
@@ -268,8 +296,9 @@ def _decode_stream(path: Path, encoding: str) -> CorpusFile | tuple[int, str]:
             if ascii_ok and b"\x00" in raw:
                 at = consumed + raw.index(b"\x00")
                 raise CorpusError(
-                    f"{path}: contains NUL bytes (first at byte {at:,}): a binary file or "
-                    "UTF-16 text; give a plain-text file saved as UTF-8"
+                    f"{path}: contains NUL bytes (first at byte {at:,}): a binary file, or "
+                    "UTF-16 text without a byte-order mark (pass --encoding utf-16-le or "
+                    "utf-16-be); give a plain-text file, best saved as UTF-8"
                 )
             h.update(raw)
             pending = len(decoder.getstate()[0])

@@ -14,10 +14,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from textgen.config import Config
 from textgen.data.batches import validation_batches
 from textgen.data.corpus import scan_corpus
-from textgen.data.encode import EncodeOptions, encode_corpus
-from textgen.errors import TextgenError
+from textgen.data.encode import EncodedCorpus, EncodeOptions, encode_corpus
+from textgen.data.tokenizers import Tokenizer
+from textgen.errors import IncompatibleCheckpoint, TextgenError
 from textgen.model import metrics
 from textgen.model.numpy_lm import RecurrentLM
 from textgen.run.directory import RunDir
@@ -117,7 +119,7 @@ def evaluate(
         # the training corpus's (one repeated unknown word would otherwise be free).
         enc.unk_nats = max(enc.unk_nats, _recorded_unk_nats(run))
     else:
-        enc = reload_corpus(run, cfg, encode_options, tokenizer=tok)
+        enc = _reload_for_validation(run, cfg, encode_options, tok)
         ids = enc.split(cfg.data).val  # as training split it (data.val_split)
         label = "validation split"
     batches = validation_batches(ids, B, T)
@@ -134,6 +136,30 @@ def evaluate(
         characters=scored.characters, unknown=scored.unknown, nats=_score(net, batches),
         spelling_nats=scored.spelling_nats, notices=loaded.notices,
     )
+
+
+def _reload_for_validation(run: RunDir, cfg: Config, encode_options: EncodeOptions | None,
+                           tok: Tokenizer) -> EncodedCorpus:
+    """The run's encoded corpus, whose tail is the validation split (`reload_corpus`).
+
+    Raises:
+        IncompatibleCheckpoint: the corpus files are gone (and not in the cache) or
+            changed: said with what `eval` can do (score a text), not with
+            `train --resume`'s --allow-changed-corpus, which eval does not take.
+    """
+    try:
+        return reload_corpus(run, cfg, encode_options, tokenizer=tok)
+    except IncompatibleCheckpoint as e:
+        if "--allow-changed-corpus" not in str(e):  # another problem (vocab.json): as is
+            raise
+        if isinstance(e.__cause__, TextgenError):
+            why = (f"cannot re-read the run's corpus ({e.__cause__}) and the encoded "
+                   "cache no longer holds it")
+        else:
+            why = "the run's corpus files changed since training started"
+        raise IncompatibleCheckpoint(
+            f"{run.path}: no validation split to score: {why}. Restore the corpus files, "
+            f"or score a text instead: textgen eval {run.path} FILE") from None
 
 
 def _recorded_unk_nats(run: RunDir) -> float:

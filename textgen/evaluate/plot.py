@@ -45,8 +45,14 @@ def plot_runs(paths: list[Path], output: Path) -> Path:
     """Draws the loss curves of `paths` into the PNG `output` (written atomically).
 
     Raises:
-        TextgenError: a run has no metrics, or none has any point to draw.
+        TextgenError: `output`'s directory does not exist (it is not made: a typo
+            in the path would scatter files), a run has no metrics, or none has
+            any point to draw.
     """
+    output = Path(output)
+    if not output.parent.is_dir():
+        raise TextgenError(f"cannot write {output}: no directory {output.parent}; create it "
+                           "first or give another path")
     import matplotlib
 
     matplotlib.use("Agg")

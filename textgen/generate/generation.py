@@ -47,8 +47,8 @@ class Sample:
         text: the generated continuation (the prompt not included).
         prime: the prompt it continues.
         seed: the seed of its random generator (rerun with it to get this sample alone).
-        finish_reason: "length" (the token or character limit), "stop" (a stop string)
-            or "cancelled" (`Generation.cancel` was called).
+        finish_reason: "length" (the token, character or line limit), "stop" (a stop
+            string) or "cancelled" (`Generation.cancel` was called).
         tokens: tokens generated.
     """
 
@@ -69,9 +69,15 @@ class Model(Protocol):
 
 class Generation:
     """A batch of samples being written. Iterating yields `(row, text)` pieces in
-    the order they are final; afterwards `samples`, `state` and `logits` are set.
+    the order they are final; afterwards `state` and `logits` are those after the text.
 
-    Args (beyond `Generator.run`'s): `logits` (1, V) and `state` after the prompt;
+    A generation is lazy: `Generator.run` reads the prompt and nothing more. It is
+    running while it is iterated (or stepped) and `done` once every row ended.
+    Reading `samples` runs what is left to the end first, so
+    `gen.run(...).samples` is the finished samples; `finish()` does the same.
+
+    Args (beyond `Generator.run`'s, `max_lines` included): `logits` (1, V) and
+    `state` after the prompt;
     `free_start`: the prompt is empty, so the first token is drawn with
     `settings.for_first_token()`. `constraints` apply to every token, the first too.
 
@@ -94,6 +100,7 @@ class Generation:
         max_chars: int | None,
         free_start: bool,
         constraints: Sequence[Constraint] = (),
+        max_lines: int | None = None,
     ):
         if length < 0:
             raise InvalidArgument(f"`length` must be >= 0. Received: length={length}")
@@ -101,6 +108,10 @@ class Generation:
             raise InvalidArgument(f"`n` must be >= 1. Received: n={n}")
         if max_chars is not None and max_chars < 1:
             raise InvalidArgument(f"`max_chars` must be >= 1. Received: max_chars={max_chars}")
+        if max_lines is not None and (isinstance(max_lines, bool) or not isinstance(
+                max_lines, int) or max_lines < 1):
+            raise InvalidArgument(
+                f"`max_lines` must be an integer >= 1. Received: max_lines={max_lines!r}")
         if any(not s for s in stop):
             raise InvalidArgument("a stop string must not be empty. Received: stop=''")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
@@ -111,11 +122,12 @@ class Generation:
         self.seeds = [self.seed + i for i in range(n)]
         self.logits = np.repeat(logits, n, axis=0)  # (n, V)
         self.state = state.repeat(n)
-        self._rows = [_Row(tuple(stop), max_chars) for _ in range(n)]
+        self._rows = [_Row(tuple(stop), max_chars, max_lines) for _ in range(n)]
         self._free_start = free_start
         self.constraints = list(constraints)
         self.context: Context | None = None  # what filters see; made with the first token
-        self.samples: list[Sample] = []
+        self._samples: list[Sample] | None = None  # set when every row has ended
+        self._iterator: Iterator[tuple[int, str]] | None = None
         self.last_token = ""  # the text of row 0's last generated token, once run
         self.cancelled = False
         self._k = 0  # tokens drawn per row so far
@@ -130,13 +142,33 @@ class Generation:
         """The sampler settings as a plain dict (for JSON output)."""
         return asdict(self.settings)
 
+    @property
+    def done(self) -> bool:
+        """Whether every sample has ended (then `samples` is ready without running)."""
+        return self._samples is not None
+
+    @property
+    def samples(self) -> list[Sample]:
+        """The finished samples, one per row: reading it runs the generation to its
+        end first if it is not done (the pieces not yet taken are in their text)."""
+        if self._samples is None:
+            self.finish()
+        return self._samples
+
     def finish(self) -> list[Sample]:
         """Runs to the end without looking at the pieces; returns the samples."""
         for _ in self:
             pass
-        return self.samples
+        return self._samples
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
+        # One iterator per generation: iterating again (or `finish`, or `samples`)
+        # goes on where the last loop stopped, with its drawn tokens read.
+        if self._iterator is None:
+            self._iterator = self._run()
+        return self._iterator
+
+    def _run(self) -> Iterator[tuple[int, str]]:
         net = self.gen.net
         while True:
             ids, pieces = self.pick()
@@ -200,12 +232,12 @@ class Generation:
         self.context = Context(self.gen.vocabulary, self.prime.text, len(self.seeds), recent)
 
     def _finish(self) -> list[tuple[int, str]]:
-        if self.samples:
+        if self._samples is not None:
             return []
         if self._last is not None:
             self.last_token = self.gen.tokenizer.id_to_token(int(self._last[0]))
         pieces = [(i, piece) for i, row in enumerate(self._rows) if (piece := row.close())]
-        self.samples = [
+        self._samples = [
             Sample(row.text, self.prime.text, seed, row.reason, row.tokens)
             for row, seed in zip(self._rows, self.seeds, strict=True)
         ]
@@ -213,10 +245,12 @@ class Generation:
 
 
 class _Row:
-    """One sample's text: stop strings (with hold-back) and the character limit."""
+    """One sample's text: stop strings (with hold-back), the character and line limits."""
 
-    def __init__(self, stop: tuple[str, ...], max_chars: int | None):
-        self.stop, self.max_chars = stop, max_chars
+    def __init__(self, stop: tuple[str, ...], max_chars: int | None,
+                 max_lines: int | None = None):
+        self.stop, self.max_chars, self.max_lines = stop, max_chars, max_lines
+        self.lines = 0  # line breaks in `text`
         self.text = ""  # final text so far
         self.pending = ""  # generated, but maybe the start of a stop string
         self.tokens = 0
@@ -253,6 +287,19 @@ class _Row:
             text = text[: self.max_chars - len(self.text)]
             if len(self.text) + len(text) >= self.max_chars and not self.reason:
                 self.reason, self.pending = "length", ""
+        if self.max_lines is not None and "\n" in text:
+            # The sample ends with its max_lines-th line break, which it keeps.
+            cut = -1
+            for _ in range(self.max_lines - self.lines):
+                cut = text.find("\n", cut + 1)
+                if cut < 0:
+                    break
+            if cut >= 0:
+                # A stop string after the last line: the line limit ended the sample first.
+                if cut + 1 < len(text) or not self.reason:
+                    self.reason = "length"
+                text, self.pending = text[: cut + 1], ""
+            self.lines += text.count("\n")
         self.text += text
         return text
 

@@ -34,6 +34,10 @@ from textgen.run.directory import RunDir
 from textgen.run.records import TrainState
 from textgen.run.repair import load as load_run
 
+# How a prompt's unknown characters may be left out, in the API's words (the
+# command line says --drop-unknown instead).
+DROP_UNKNOWN_HINT = "pass drop_unknown=True"
+
 # Generation, Prime and Sample moved to `generation`; importing them from here still works.
 __all__ = ["Generation", "Generator", "Prime", "Sample"]
 
@@ -110,7 +114,7 @@ class Generator:
             shown = " ".join(repr(t) for t in unknown[:20])
             raise UnknownTokens(
                 f"the prompt has {len(unknown)} character(s) the model never saw: {shown}; "
-                "rephrase it, or pass --drop-unknown to leave them out"
+                f"rephrase it, or {DROP_UNKNOWN_HINT} to leave them out"
             )
         if unknown:
             ids = ids[ids != UNK_ID]
@@ -147,8 +151,13 @@ class Generator:
         max_chars: int | None = None,
         drop_unknown: bool = False,
         constraints: Sequence[Constraint] = (),
+        max_lines: int | None = None,
     ) -> Generation:
-        """Starts a batch of `n` samples; iterate the result for text as it comes.
+        """Starts a batch of `n` samples: reads the prompt and returns a lazy `Generation`.
+
+        Iterate the result for `(row, text)` pieces as they come, or read its
+        `samples` (which runs it to the end); `generate` and `stream` do one or the
+        other for you.
 
         Args:
             prime: text to continue ("" starts where a text usually starts, with a
@@ -162,9 +171,12 @@ class Generator:
             drop_unknown: leave out prompt characters no token covers, instead of failing.
             constraints: rules every token obeys, the first included
                 (`textgen.generate.constraints`).
+            max_lines: also end a sample with its `max_lines`-th line break (kept):
+                N lines of verse or lyrics.
 
         Raises:
-            InvalidArgument: a negative length, n < 1, an empty stop string, ...
+            InvalidArgument: a negative length, n < 1, an empty stop string, ... (named
+                as the argument: `length`, `max_lines`)
             UnknownTokens: see `encode_prime`.
         """
         if isinstance(prime, str):
@@ -173,6 +185,7 @@ class Generator:
         return Generation(
             self, prime, logits, state, length, settings or SamplerSettings(), n, seed, stop,
             max_chars, free_start=prime.ids.size == 0, constraints=constraints,
+            max_lines=max_lines,
         )
 
     def generate(self, prime: str = "", length: int = 500, n: int = 1, **kwargs) -> str | list[str]:
@@ -180,9 +193,7 @@ class Generator:
 
         Keyword arguments are those of `run`.
         """
-        gen = self.run(prime, length, n=n, **kwargs)
-        gen.finish()
-        texts = [s.text for s in gen.samples]
+        texts = [s.text for s in self.run(prime, length, n=n, **kwargs).samples]
         return texts if n > 1 else texts[0]
 
     def stream(self, prime: str = "", length: int = 500, **kwargs) -> Iterator[str]:

@@ -30,6 +30,7 @@ def _help() -> str:
     lines += [f"  {command:<{_WIDTH}}{what}" for command, what in [
         ("/length N", "tokens per reply"),
         ("/max-chars N", "characters per reply at most (0 = no limit)"),
+        ("/max-lines N", "lines per reply at most (0 = no limit)"),
         ("/seed S", "seed for the next reply (then S+1, ...)"),
         ("/settings", "show the settings"),
         ("/reset", "forget the conversation"),
@@ -42,7 +43,8 @@ def _help() -> str:
 
 
 HELP = _help()
-COMMANDS = (*_SETTINGS, "length", "max-chars", "seed", "settings", "reset", "help", "quit")
+COMMANDS = (*_SETTINGS, "length", "max-chars", "max-lines", "seed", "settings", "reset", "help",
+            "quit")
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Session:
         max_chars: characters per reply at most (None = no limit).
         drop_unknown: leave out characters the model never saw instead of refusing.
         constraints: rules every reply's tokens obey (`textgen.generate.constraints`).
+        max_lines: lines per reply at most (None = no limit).
     """
 
     def __init__(
@@ -78,8 +81,10 @@ class Session:
         max_chars: int | None = None,
         drop_unknown: bool = False,
         constraints: Sequence[Constraint] = (),
+        max_lines: int | None = None,
     ):
         self.gen, self.settings, self.length = gen, settings, length
+        self.max_lines = max_lines
         self.constraints = list(constraints)
         self.seed, self.stop, self.max_chars = seed, stop, max_chars
         self.drop_unknown = drop_unknown
@@ -108,7 +113,7 @@ class Session:
         generation = Generation(
             self.gen, prime, logits, state, self.length, self.settings, 1, self.seed,
             self.stop, self.max_chars, free_start=self.state is None and not prime.ids.size,
-            constraints=self.constraints,
+            constraints=self.constraints, max_lines=self.max_lines,
         )
         if self.seed is not None:
             self.seed += 1
@@ -133,7 +138,7 @@ class Session:
             return Reply(message="(conversation reset)")
         if name == "settings":
             return Reply(message=self.describe())
-        if name not in (*_SETTINGS, "length", "max-chars", "seed"):
+        if name not in (*_SETTINGS, "length", "max-chars", "max-lines", "seed"):
             return Reply(message=f"error: unknown command /{name}; type /help")
         if len(args) != 1:
             return Reply(message=f"error: /{name} takes one value, e.g. /{name} 1")
@@ -152,6 +157,8 @@ class Session:
             self.length = _whole(text, 1)
         elif name == "max-chars":
             self.max_chars = _whole(text, 0) or None
+        elif name == "max-lines":
+            self.max_lines = _whole(text, 0) or None
         else:
             self.seed = _whole(text, 0)
 
@@ -160,6 +167,7 @@ class Session:
         shown = [f"{s.option} {getattr(self.settings, s.name):g}" for s in SETTINGS]
         return ", ".join([*shown, f"length {self.length}",
                           f"max-chars {self.max_chars or 'no limit'}",
+                          f"max-lines {self.max_lines or 'no limit'}",
                           f"seed {'random' if self.seed is None else self.seed}"])
 
 

@@ -76,6 +76,7 @@ class RunDir:
 
     def require(self, name: str = "last") -> Path:
         """Returns checkpoint `name`'s path, or raises a `CheckpointError` that says why."""
+        refuse_a_file(self.path)
         if not self.path.is_dir():
             raise CheckpointError(
                 f"{self.path}: no such run directory; train one with `textgen train`"
@@ -158,3 +159,32 @@ class RunDir:
         for path in stale:
             path.unlink(missing_ok=True)
         return stale
+
+
+def refuse_a_file(path: Path) -> None:
+    """Refuses a file given where a run directory is expected, naming the run it
+    belongs to: every command says it the same way (through `RunDir.require`).
+
+    Raises:
+        CheckpointError: `path` is a file (a checkpoint, or another file of a run).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return
+    parent = path.parent
+    if parent.name == "checkpoints" and path.suffix == ".npz":
+        run = parent.parent
+        hint = (f", and choose its '{path.stem}' checkpoint"
+                if path.stem in ("last", "best") else "")
+        raise CheckpointError(
+            f"{path} is a checkpoint file, not a run directory; give its run directory, "
+            f"{run}{hint}")
+    if path.suffix == ".npz":
+        raise CheckpointError(
+            f"{path} is a checkpoint file, not a run directory; give the run directory it "
+            "came from (the one holding config.json, vocab.json and checkpoints/)")
+    if RunDir(parent).is_textgen_run(with_corpus=False):
+        raise CheckpointError(f"{path} is a file of a run, not a run directory; give its "
+                              f"run directory, {parent}")
+    raise CheckpointError(f"{path} is a file, not a run directory; give a directory that "
+                          "`textgen train` made")

@@ -12,17 +12,23 @@ from textgen.data import cache
 from textgen.data.batches import validation_tails
 from textgen.data.tokenizers import load_tokenizer
 from textgen.errors import CheckpointError
-from textgen.run.directory import RunDir
+from textgen.run.directory import RunDir, refuse_a_file
 from textgen.run.records import CorpusRecord
 from textgen.run.repair import load
 
 
-def describe_run(path: Path) -> str:
+def describe_run(path: Path, notices: list[str] | None = None) -> str:
     """Returns the layer table, vocabulary, corpus and progress of a run.
+
+    Args:
+        path: the run directory.
+        notices: when given, the damage worked around while reading the run
+            (`warning: ...` lines) is appended to it instead of heading the text.
 
     Raises:
         CheckpointError: `path` is not a textgen run directory.
     """
+    refuse_a_file(path)
     run = RunDir(path)
     if not run.is_textgen_run(with_corpus=False):
         raise CheckpointError(f"{path} is not a textgen run directory (no config.json/vocab.json)")
@@ -36,6 +42,9 @@ def describe_run(path: Path) -> str:
     else:
         cfg, tok, state = Config.load_saved(run.config), load_tokenizer(run.vocab), None
     table = cfg.model.parameter_table(tok.vocab_size)
+    if notices is not None:
+        notices += warnings
+        warnings = []
     lines = [*warnings, f"run {run.path}", "", f"{'layer':<12} {'kind':<10} {'parameters':>14}"]
     for name, kind, n in table:
         lines.append(f"{name:<12} {kind:<10} {n:>14,}")

@@ -4,7 +4,7 @@ Routes (all JSON unless said):
     GET  /                 the playground page (HTML, self-contained, works offline)
     GET  /healthz          liveness and pool load (no key needed)
     GET  /api/models       the models and their facts
-    POST /api/generate     {model, prompt, length, seed, n, stop, stream, drop_unknown,
+    POST /api/generate     {model, prompt, length, seed, n, stop, max_lines, stream, drop_unknown,
                             and each sampling setting: temperature, top_k, top_p,
                             repetition_penalty, repetition_window}
     POST /api/cancel       {id}: stop a streaming generation (its `start` event gave the id)

@@ -100,7 +100,7 @@ class Job:
         r = self.request
         try:
             self._prepared = self.model.generator.run(self.prime, r.length, r.settings, r.n,
-                                                      self.seed, r.stop)
+                                                      self.seed, r.stop, max_lines=r.max_lines)
         except TextgenError as e:
             raise ApiError(400, str(e)) from None
 

@@ -50,11 +50,16 @@ def load_models(run_dirs: list[Path], checkpoint: str | None = None) -> dict[str
         if name in models:
             raise TextgenError(
                 f"two runs are named {name!r}; models are named by their directory, so "
-                "rename or link one (e.g. ln -s runs/a/{name} runs/{name}-2)")
+                f"rename or link one (e.g. ln -s {path.resolve()} {name}-2, then serve "
+                f"{name}-2)")
         picked = RunDir(path).pick_checkpoint(checkpoint)
         gen = Generator(path, picked)
         gen.encode_prime("warm up 热身", drop_unknown=True)  # loads jieba now, not per request
         notices = list(gen.notices)
+        if gen.step == 0:
+            notices.append(f"{path} has had no training step yet (its '{gen.checkpoint}' "
+                           "checkpoint is at step 0): its text is random noise; train it first "
+                           f"(textgen train --resume {path})")
         models[name] = Model(name, gen, describe(name, gen, notices), notices)
     return models
 

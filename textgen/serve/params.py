@@ -60,6 +60,7 @@ class Request:
         stop: strings that end a sample.
         stream: answer with server-sent events.
         drop_unknown: leave out prompt characters the model never saw.
+        max_lines: end a sample with its Nth line break; None: no line limit.
     """
 
     model: str
@@ -71,11 +72,12 @@ class Request:
     stop: list[str] = field(default_factory=list)
     stream: bool = False
     drop_unknown: bool = False
+    max_lines: int | None = None
 
 
 SETTING_KEYS = {s.name for s in SETTINGS}  # the sampling settings, in both APIs
 NATIVE_KEYS = {"model", "prompt", "length", *SETTING_KEYS, "seed", "n", "stop", "stream",
-               "drop_unknown"}
+               "drop_unknown", "max_lines"}
 
 
 def native_request(body: Any, limits: Limits, default_model: str | None) -> Request:
@@ -98,7 +100,7 @@ def openai_request(body: Any, limits: Limits, default_model: str | None) -> Requ
     """Parses a `POST /v1/completions` body with OpenAI's names and defaults
     (max_tokens 16, temperature 1, top_p 1), plus textgen's other sampling
     settings (`top_k`, `repetition_penalty`, ...) as extensions (as vLLM takes
-    them). Parameters textgen has no use for (logprobs, user, ...) are ignored,
+    them), and `max_lines`. Parameters textgen has no use for (logprobs, user, ...) are ignored,
     as OpenAI-compatible servers do.
 
     Raises:
@@ -129,6 +131,7 @@ def _request(body: dict, limits: Limits, default_model: str | None, prompt: Any,
         stop=_stop(body.get("stop"), limits),
         stream=_bool(body, "stream"),
         drop_unknown=drop_unknown,
+        max_lines=_max_lines(body),
     )
 
 
@@ -203,6 +206,12 @@ def _seed(body: dict) -> int | None:
     if body.get("seed") is None:
         return None
     return _int(body, "seed", 0, 0, 2**31 - 1)
+
+
+def _max_lines(body: dict) -> int | None:
+    if body.get("max_lines") is None:
+        return None
+    return _int(body, "max_lines", 0, 1, None)
 
 
 def _bool(body: dict, name: str) -> bool:
