@@ -290,3 +290,24 @@ def test_sampling_a_run_with_no_training_step_warns(tmp_path):
 
     (model,) = load_models([run.path]).values()  # the server says it on its console
     assert any("has had no training step yet" in n for n in model.notices), model.notices
+
+
+def test_interactive_constraints_count_lines_across_the_conversation(char_run):
+    """A line-length rule sees the whole conversation: a reply that continues a line
+    ("Enter alone") keeps counting from where the last reply stopped."""
+    from textgen.generate.constraints import MaxLineLength
+    from textgen.generate.generator import Generator
+    from textgen.generate.interactive import Session
+    from textgen.generate.samplers import SamplerSettings
+
+    limit = 12
+    session = Session(Generator(char_run), SamplerSettings(1.0), length=15, seed=3,
+                      constraints=[MaxLineLength(limit)])
+    conversation = ""
+    for line in ["All", "", "", "", ""]:
+        reply = session.handle(line).generation
+        conversation += line + "".join(p for _, p in reply)
+        session.finished(reply)
+        lines = conversation.split("\n")
+        assert max(map(len, lines)) <= limit, lines
+        assert session.line_chars == len(lines[-1])

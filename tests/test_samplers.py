@@ -7,6 +7,7 @@ import pytest
 
 from textgen.errors import InvalidArgument
 from textgen.generate.samplers import (
+    Filter,
     RepetitionPenalty,
     Sampler,
     SamplerSettings,
@@ -207,3 +208,23 @@ def test_a_row_without_any_allowed_token_is_an_error():
         s.sample(np.array([[1.0, 2.0]]), rngs())
     with pytest.raises(TextgenError, match="no usable score"):
         SamplerSettings(temperature=0).build().sample(np.array([[np.nan, 1.0]]), rngs())
+
+
+def test_a_users_two_argument_filter_still_works():
+    """Filters written before constraints existed take (logits, history) only."""
+
+    class OnlyEven(Filter):
+        def __call__(self, logits, history):
+            logits[:, 1::2] = -np.inf
+
+    def only_first_three(logits, history):  # a plain callable works too
+        logits[:, 3:] = -np.inf
+
+    for chain in ([OnlyEven()], [only_first_three], [OnlyEven(), only_first_three]):
+        sampler = Sampler(chain)
+        ids = sampler.sample(np.zeros((4, 6)), [np.random.default_rng(i) for i in range(4)],
+                             context=object())
+        allowed = set(range(0, 6, 2)) if isinstance(chain[0], OnlyEven) else set(range(6))
+        if only_first_three in chain:
+            allowed &= {0, 1, 2}
+        assert set(ids.tolist()) <= allowed

@@ -33,6 +33,8 @@ class Constraint(Filter):
     including the first. A row left with no allowed token is an error.
     """
 
+    wants_context = True
+
     def allowed(self, context: Context) -> np.ndarray:
         """The tokens each row may take next: (B, V) bool, or (V,) for every row."""
         raise NotImplementedError

@@ -79,7 +79,9 @@ class Generation:
     Args (beyond `Generator.run`'s, `max_lines` included): `logits` (1, V) and
     `state` after the prompt;
     `free_start`: the prompt is empty, so the first token is drawn with
-    `settings.for_first_token()`. `constraints` apply to every token, the first too.
+    `settings.for_first_token()`. `constraints` apply to every token, the first too;
+    `line_start`: the characters of the current line the model read before the
+    text that follows (None: counted from the prompt; a conversation knows more).
 
     A piece is held back while it could be the start of a stop string, so no
     text after a stop string is ever yielded. `cancel()`, from any thread, ends
@@ -101,6 +103,7 @@ class Generation:
         free_start: bool,
         constraints: Sequence[Constraint] = (),
         max_lines: int | None = None,
+        line_start: int | None = None,
     ):
         if length < 0:
             raise InvalidArgument(f"`length` must be >= 0. Received: length={length}")
@@ -126,6 +129,7 @@ class Generation:
         self._free_start = free_start
         self.constraints = list(constraints)
         self.context: Context | None = None  # what filters see; made with the first token
+        self._line_start = line_start  # characters of the current line before the text
         self._samples: list[Sample] | None = None  # set when every row has ended
         self._iterator: Iterator[tuple[int, str]] | None = None
         self.last_token = ""  # the text of row 0's last generated token, once run
@@ -229,7 +233,8 @@ class Generation:
         tail = self.prime.ids[-recent.shape[1] :]
         recent[:, recent.shape[1] - tail.size :] = tail
         self._recent = recent
-        self.context = Context(self.gen.vocabulary, self.prime.text, len(self.seeds), recent)
+        self.context = Context(self.gen.vocabulary, self.prime.text, len(self.seeds), recent,
+                               line_start=self._line_start)
 
     def _finish(self) -> list[tuple[int, str]]:
         if self._samples is not None:

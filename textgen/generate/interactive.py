@@ -4,7 +4,7 @@ Each line the user types is read into the model's state and continued; the next
 line continues from there (the model remembers the conversation) until
 `/reset`. Lines starting with "/" change settings (one command per sampling
 setting of `textgen.generate.settings`, e.g. `/top-k 40`). This module decides what
-each line means and returns it; `cli.py` reads the lines and prints.
+each line means and returns it; `textgen/cli/sample.py` reads the lines and prints.
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ class Session:
         self.state: State | None = None  # None: nothing read yet
         self.logits = None
         self.at_line_start = True  # whether the model's last token ended a line
+        self.line_chars = 0  # characters the model read since its last line break
 
     def handle(self, line: str) -> Reply:
         """Interprets one input line (without its newline); mistakes become messages."""
@@ -104,6 +105,8 @@ class Session:
         except TextgenError as e:
             return Reply(message=f"error: {e}")
         note = f"note: left out {' '.join(map(repr, prime.dropped))}" if prime.dropped else ""
+        # Where the reply starts in its line: the conversation, not just this line.
+        line_start = _after(self.line_chars if self.state is not None else 0, prime.text)
         if self.state is None:
             logits, state = self.gen.start(prime)
         elif prime.ids.size:
@@ -113,8 +116,9 @@ class Session:
         generation = Generation(
             self.gen, prime, logits, state, self.length, self.settings, 1, self.seed,
             self.stop, self.max_chars, free_start=self.state is None and not prime.ids.size,
-            constraints=self.constraints, max_lines=self.max_lines,
+            constraints=self.constraints, max_lines=self.max_lines, line_start=line_start,
         )
+        self.line_chars = line_start
         if self.seed is not None:
             self.seed += 1
         return Reply(message=note, generation=generation)
@@ -125,6 +129,7 @@ class Session:
         read = generation.last_token or generation.prime.text
         if read:
             self.at_line_start = read.endswith("\n")
+        self.line_chars = _after(self.line_chars, generation.samples[0].text)
 
     def _command(self, words: list[str]) -> Reply:
         name, args = (words[0].lower(), words[1:]) if words else ("help", [])
@@ -135,6 +140,7 @@ class Session:
         if name == "reset":
             self.state = self.logits = None
             self.at_line_start = True
+            self.line_chars = 0
             return Reply(message="(conversation reset)")
         if name == "settings":
             return Reply(message=self.describe())
@@ -169,6 +175,11 @@ class Session:
                           f"max-chars {self.max_chars or 'no limit'}",
                           f"max-lines {self.max_lines or 'no limit'}",
                           f"seed {'random' if self.seed is None else self.seed}"])
+
+
+def _after(line_chars: int, text: str) -> int:
+    """The characters of the current line once `text` follows `line_chars` of it."""
+    return len(text) - text.rfind("\n") - 1 if "\n" in text else line_chars + len(text)
 
 
 def _whole(text: str, minimum: int) -> int:

@@ -44,7 +44,15 @@ def _finite(value: float) -> bool:
 
 
 class Filter:
-    """Base class: rewrites logits (B, V) float64 in place; masked tokens get -inf."""
+    """Base class: rewrites logits (B, V) float64 in place; masked tokens get -inf.
+
+    A filter is called as `filter(logits, history)`; one that sets `wants_context`
+    (the constraints do) is also given the generation's `Context`:
+    `filter(logits, history, context)`. So filters written for the two-argument
+    call keep working.
+    """
+
+    wants_context = False
 
     def __call__(self, logits: np.ndarray, history: np.ndarray | None,
                  context: Context | None = None) -> None:
@@ -170,7 +178,10 @@ class Sampler:
         """Returns the filtered logits (B, V) float64 (a copy; -inf = never drawn)."""
         out = np.array(logits, dtype=np.float64, ndmin=2)
         for f in self.filters:
-            f(out, history, context)
+            if getattr(f, "wants_context", False):  # plain callables too
+                f(out, history, context)
+            else:
+                f(out, history)
         return out
 
     def sample(

@@ -109,7 +109,8 @@ class Job:
         made; None when the job is already over (cancelled while waiting: its `Done`
         is posted)."""
         gen = self._prepared
-        if self._cancelled or gen is None:
+        assert gen is not None, "Job.prepare runs (and succeeds) before Job.begin"
+        if self._cancelled:
             self.finish(Done([Sample("", self.prime.text, self.seed + i, "cancelled", 0)
                               for i in range(self.request.n)]))
             return None
