@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -86,6 +87,11 @@ def test_eval_charges_each_unk_at_least_the_training_corpus_rate(tmp_path):
     assert result.unknown > 0
     assert result.spelling_nats == pytest.approx(result.unknown * rate)
     assert result.bits_per_char > result.nats / math.log(2) / result.characters
+    # A damaged corpus.json is not needed to score a text: a warning, the text's own rate.
+    (Path(run) / "corpus.json").write_text("{not json", encoding="utf-8")
+    damaged = evaluate(run, [text], "last")
+    assert damaged.nats == pytest.approx(result.nats)
+    assert any("corpus.json" in n and "own rate" in n for n in damaged.notices)
 
 
 def test_eval_of_a_run_whose_corpus_is_gone_says_what_eval_can_do(tmp_path):

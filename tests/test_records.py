@@ -116,9 +116,11 @@ def test_resume_rewrites_a_damaged_state_json_from_the_checkpoint(run):
 
 
 def test_the_server_tells_a_damaged_record_and_serves_on(run):
+    best = load_models([run])["run"].facts["best_val_bits_per_char"]
     (run / "state.json").write_text("{ cut", encoding="utf-8")
     (run / "lineage.json").write_text('{"chain": 1}', encoding="utf-8")
     model = load_models([run])["run"]
-    assert model.facts["best_val_bits_per_char"] is None and model.facts["lineage"] == []
-    assert any("state.json is damaged" in n for n in model.notices)
+    assert model.facts["lineage"] == []
     assert any("lineage.json is damaged" in n for n in model.notices)
+    # The figure comes from the checkpoint's own copy of the progress: nothing lost.
+    assert best is not None and model.facts["best_val_bits_per_char"] == best

@@ -19,7 +19,7 @@ from textgen.data.batches import validation_batches
 from textgen.data.corpus import scan_corpus
 from textgen.data.encode import EncodedCorpus, EncodeOptions, encode_corpus
 from textgen.data.tokenizers import Tokenizer
-from textgen.errors import IncompatibleCheckpoint, TextgenError
+from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
 from textgen.model import metrics
 from textgen.model.numpy_lm import RecurrentLM
 from textgen.run.directory import RunDir
@@ -103,6 +103,7 @@ def evaluate(
     checkpoint = run.pick_checkpoint(checkpoint)
     loaded = load(run, checkpoint)
     cfg, tok, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
+    notices = list(loaded.notices)
     net = RecurrentLM.from_weights(ckpt.weights(), cfg.model, tok.vocab_size, str(ckpt.path))
     B, T = cfg.data.batch_size, cfg.data.seq_len
     if texts:
@@ -117,7 +118,12 @@ def evaluate(
         B = max(1, min(B, (ids.size - 1) // (TEXT_ROW_CHUNKS * T)))
         # The text's own <unk> spelling code is fitted to it; never charge less than
         # the training corpus's (one repeated unknown word would otherwise be free).
-        enc.unk_nats = max(enc.unk_nats, _recorded_unk_nats(run))
+        try:
+            floor = _recorded_unk_nats(run)
+        except CheckpointError as e:  # the text can still be scored, with its own rate
+            floor = 0.0
+            notices.append(f"warning: {e}; each <unk> is charged the text's own rate only")
+        enc.unk_nats = max(enc.unk_nats, floor)
     else:
         enc = _reload_for_validation(run, cfg, encode_options, tok)
         ids = enc.split(cfg.data).val  # as training split it (data.val_split)
@@ -134,7 +140,7 @@ def evaluate(
         run=str(run.path), checkpoint=ckpt.path.stem, step=ckpt.state.step, text=label,
         tokens=batches.n_tokens(), skipped=ids.size - 1 - batches.n_tokens(),
         characters=scored.characters, unknown=scored.unknown, nats=_score(net, batches),
-        spelling_nats=scored.spelling_nats, notices=loaded.notices,
+        spelling_nats=scored.spelling_nats, notices=notices,
     )
 
 

@@ -82,6 +82,7 @@ class Generator:
             paths = list(weights)
             ckpt = Checkpoint(run.path, TrainState(step=step), paths,
                               {f"model/{i}": weights[p] for i, p in enumerate(paths)})
+        self.state = ckpt.state  # the progress saved with these weights
         self.step = ckpt.state.step
         self.vocabulary = Vocabulary(self.tokenizer.tokens)  # token strings, for constraints
         self.net = RecurrentLM.from_weights(ckpt.weights(), self.cfg.model,

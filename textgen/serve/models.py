@@ -70,13 +70,12 @@ def describe(name: str, gen: Generator, notices: list[str] | None = None) -> dic
     Args:
         name: the model's name.
         gen: the loaded model.
-        notices: a damaged state.json or lineage.json is told here (the fact it
-            would give is left out).
+        notices: a damaged lineage.json is told here (the lineage is left out).
     """
     notices = [] if notices is None else notices
     shape = gen.cfg.model
     run = RunDir(gen.run_path)
-    best = _best_bpc(run, notices)
+    best = _best_bpc(gen)
     return {
         "name": name,
         "tokenizer": gen.tokenizer.kind,
@@ -92,16 +91,11 @@ def describe(name: str, gen: Generator, notices: list[str] | None = None) -> dic
     }
 
 
-def _best_bpc(run: RunDir, notices: list[str]) -> float | None:
-    """The run's best validation bits per character, from state.json (None if unknown)."""
-    try:
-        state = run.read_state()
-    except CheckpointError as e:
-        notices.append(f"warning: {e}; serving {run.path.name} without its best bits/char")
-        return None
-    if state is None or state.best_val_bpc is None:
-        return None
-    return round(state.best_val_bpc, 4)
+def _best_bpc(gen: Generator) -> float | None:
+    """The run's best validation bits per character as of the served checkpoint (its own
+    copy of the progress, so a damaged state.json loses nothing), None before any."""
+    best = gen.state.best_val_bpc
+    return None if best is None else round(best, 4)
 
 
 def _lineage(run: RunDir, notices: list[str]) -> list[dict[str, Any]]:

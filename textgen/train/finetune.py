@@ -297,8 +297,8 @@ def check_out(base: Base, out: Path) -> None:
         TextgenError: `out` is the base run or inside it.
     """
     if Path(out).resolve().is_relative_to(base.run.path.resolve()):
-        raise TextgenError(f"--out {out} is inside the base run; the base is never "
-                           "written to, pick a directory outside it")
+        raise TextgenError(f"the new run's directory {out} is inside the base run; the base "
+                           "is never written to, pick a directory outside it")
 
 
 def start(
