@@ -36,6 +36,7 @@ class Novelty:
 
     run: str
     checkpoint: str  # the one used: "previous" when it stood in for a damaged "last"
+    step: int  # the checkpoint's training step
     n: int  # n-gram length in characters
     samples: int
     characters: int  # characters sampled in all
@@ -75,7 +76,8 @@ def novelty(
         n: n-gram length in characters.
         temperature: sampling temperature (1.0 shows what the model learnt).
         seed: sample i uses seed + i, so the result is reproducible.
-        checkpoint: "best" or "last"; None means best when there is one.
+        checkpoint: "best", "last" or "step-N"; None: best when the run has one, else
+            last (`RunDir.pick_checkpoint`).
         encode_options: the encoded-corpus cache (see `EncodeOptions`).
 
     Raises:
@@ -110,7 +112,7 @@ def novelty(
             longest = run_len + n - 1
             passage = text[start : start + longest]
     return Novelty(
-        run=str(run.path), checkpoint=gen.checkpoint, n=n, samples=len(texts),
+        run=str(run.path), checkpoint=gen.checkpoint, step=gen.step, n=n, samples=len(texts),
         characters=sum(len(t) for t in texts), ngrams=int(sum(h.size for h in hashes)),
         copied=int(sum(f.sum() for f in found)), longest=longest, passage=passage,
         texts=texts, notices=list(gen.notices),
