@@ -157,7 +157,7 @@ def kills(tmp: Path) -> str:
         mid_save += bool(list(run.glob("**/.*.tmp")))
         now = step_of(run)
         assert now >= last, f"step went back from {last} to {now}"
-        p = ok(textgen("sample", run, "--length", 10))
+        p = ok(textgen("sample", run, "--length", 10, "--checkpoint", "last"))
         assert "warning" not in p.stderr, p.stderr  # 'last' itself whole, not a fallback
         last = now
     ok(textgen("train", "--resume", run, "--max-steps", last + 2))
@@ -205,7 +205,8 @@ def damaged_checkpoint(tmp: Path) -> str:
         run = tmp / f"run-{how}"
         subprocess.run(["cp", "-r", base, run], check=True)
         _damage(run / "checkpoints" / "last.npz", how)
-        for args in (["sample", run, "--length", 5], ["eval", run, "--checkpoint", "last"],
+        for args in (["sample", run, "--length", 5, "--checkpoint", "last"],
+                     ["eval", run, "--checkpoint", "last"],
                      ["info", run], ["train", "--resume", run, "--max-steps", 13]):
             p = ok(textgen(*args))
             assert "'previous' checkpoint" in p.stderr + p.stdout, (args, p.stderr[-300:])
@@ -233,7 +234,7 @@ def no_fallback(tmp: Path) -> str:
     run = trained(tmp, 12)
     _damage(run / "checkpoints" / "last.npz", "cut")
     _damage(run / "checkpoints" / "previous.npz", "zero")
-    return one_error_line(textgen("sample", run), "damaged")
+    return one_error_line(textgen("sample", run, "--checkpoint", "last"), "damaged")
 
 
 @case("disk full during a checkpoint save (RLIMIT_FSIZE)", "one Error: line; the "
@@ -361,7 +362,7 @@ def reads_during_saves(tmp: Path) -> str:
         start = step_of(run)
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline and reads < READS:
-            for args in (["sample", run, "--length", 5], ["info", run]):
+            for args in (["sample", run, "--length", 5, "--checkpoint", "last"], ["info", run]):
                 p = ok(textgen(*args))
                 assert "warning:" not in p.stderr + p.stdout, p.stderr  # never a torn file
                 reads += 1

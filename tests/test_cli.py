@@ -4,6 +4,7 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,8 +84,10 @@ def test_resume_continues_from_the_saved_step(trained):
     assert result.exit_code == 0, result.output
     assert "resuming" in result.stderr and "step 12" in result.stderr
     with open(trained / "metrics.csv", encoding="utf-8") as f:
-        steps = [int(r["step"]) for r in csv.DictReader(f)]
-    assert steps == [5, 10, 12, 15, 20]  # 12: the row written when the first session stopped
+        rows = list(csv.DictReader(f))
+    # 12: the row written when the first session stopped
+    assert [int(r["step"]) for r in rows if r["train_loss"]] == [5, 10, 12, 15, 20]
+    assert [int(r["step"]) for r in rows if r["val_loss"]] == [12, 20]  # each stop validates
 
 
 def test_resume_with_nothing_left_to_do_says_so(tmp_path, tiny_corpus):
@@ -110,6 +113,10 @@ def test_user_errors_are_one_line(trained, tmp_path, tiny_corpus):
     binary.write_bytes(b"\x00\x01\x02abc")
     latin = tmp_path / "latin.txt"
     latin.write_bytes(b"ok " * 10 + b"\xff\xff\xff")
+    # Every stop validates, so a run without 'best' is one stopped before any step.
+    no_best = tmp_path / "no-best"
+    shutil.copytree(trained, no_best)
+    (no_best / "checkpoints" / "best.npz").unlink()
     out = tmp_path / "r"
     cases = [
         (["train", tmp_path / "missing.txt", "--out", out], "no such file or directory"),
@@ -126,7 +133,7 @@ def test_user_errors_are_one_line(trained, tmp_path, tiny_corpus):
         (["train", tiny_corpus, "--out", trained], "already holds a run"),
         (["train"], "give a CORPUS"),
         (["sample", tmp_path / "nothing"], "no such run directory"),
-        (["sample", trained, "--checkpoint", "best"], "no 'best' checkpoint"),
+        (["sample", no_best, "--checkpoint", "best"], "no 'best' checkpoint"),
         (["sample", trained, "--temperature", -1], "--temperature"),
         (["sample", trained, "--temperature", "inf"], "temperature"),
         (["train", tiny_corpus, "--out", out, "--set", "train.lr=nan"], "finite"),

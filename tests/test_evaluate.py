@@ -19,8 +19,12 @@ def test_eval_reproduces_the_training_validation_loss(char_run):
     assert result.loss == pytest.approx(state.best_val_loss, rel=1e-5)
     assert result.perplexity == pytest.approx(math.exp(state.best_val_loss), rel=1e-4)
     assert result.bits_per_char == pytest.approx(result.loss / math.log(2), rel=1e-6)  # chars
+    assert result.step == state.best_val_step
+    # The run stopped at max_steps inside an epoch, and validated there: 'last' scores
+    # the last validation figure, taken at its own step.
     last = evaluate(char_run, checkpoint="last")
-    assert last.step == state.step and last.loss != result.loss
+    assert last.step == state.step == state.last_val_step
+    assert last.loss == pytest.approx(state.last_val_loss, rel=1e-5)
 
 
 def test_eval_scores_any_text_and_counts_unknown_tokens(char_run, tmp_path):
@@ -37,7 +41,7 @@ def test_eval_scores_any_text_and_counts_unknown_tokens(char_run, tmp_path):
 def test_eval_command_text_and_json(char_run):
     out = invoke("eval", char_run)
     assert out.exit_code == 0, out.output
-    assert "(checkpoint best" in out.stdout and "bits/character" in out.stdout
+    assert "(best checkpoint, step 300)" in out.stdout and "bits/character" in out.stdout
     data = json.loads(invoke("eval", char_run, "--format", "json").stdout)
     assert data["loss"] == pytest.approx(RunDir(char_run).read_state().best_val_loss, rel=1e-5)
     assert {"perplexity", "bits_per_char", "unknown", "tokens", "step"} <= set(data)

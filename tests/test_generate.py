@@ -131,7 +131,7 @@ def test_a_bad_seed_is_invalid_argument(gen, seed):
 
 
 def test_an_unknown_checkpoint_name_is_invalid_argument(char_run):
-    with pytest.raises(InvalidArgument, match="'last' or 'best'"):
+    with pytest.raises(InvalidArgument, match="'last', 'best' or 'step-N'"):
         Generator(char_run, "newest")
 
 

@@ -108,7 +108,7 @@ def test_checkpoints_from_before_new_progress_fields_still_load(tmp_path, tiny_c
     with np.load(path) as npz:
         arrays = {k: npz[k] for k in npz.files}
     meta = json.loads(str(arrays["meta"]))
-    for new in ("best_val_bpc", "last_val_bpc", "first_loss"):
+    for new in ("best_val_bpc", "last_val_bpc", "first_loss", "best_val_step", "last_val_step"):
         del meta["state"][new]
     arrays["meta"] = np.array(json.dumps(meta))
     with open(path, "wb") as f:

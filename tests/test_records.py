@@ -33,9 +33,15 @@ def test_each_record_round_trips(tmp_path):
     records.write_lineage(tmp_path / "lineage.json", lineage)
     assert records.read_lineage(tmp_path / "lineage.json") == lineage
     assert "你" in (tmp_path / "lineage.json").read_text(encoding="utf-8")  # readable UTF-8
-    state = TrainState(epoch=2, step=40, best_val_loss=1.25, plateau_warned=True)
+    state = TrainState(epoch=2, step=40, best_val_loss=1.25, plateau_warned=True,
+                       best_val_step=30, last_val_step=40)
     records.write_state(tmp_path / "state.json", state)
     assert records.read_state(tmp_path / "state.json") == state
+    assert type(records.read_state(tmp_path / "state.json").best_val_step) is int
+    # Written before the steps were kept: None, as unknown; a wrong type is damage.
+    assert TrainState.from_dict({"step": 3}).best_val_step is None
+    with pytest.raises(ValueError, match="last_val_step"):
+        TrainState.from_dict({"last_val_step": True})
 
 
 def test_a_missing_record_is_none(tmp_path):

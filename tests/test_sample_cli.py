@@ -23,7 +23,7 @@ def test_jsonl_has_one_record_per_sample_and_temperature(char_run):
     for r in records:
         assert r["prime"] == "All:" and r["finish_reason"] == "length" and r["tokens"] == 30
         assert len(r["text"]) == 30 and r["settings"]["top_k"] == 7
-        assert r["checkpoint"] == {"run": str(char_run), "name": "last", "step": 300}
+        assert r["checkpoint"] == {"run": str(char_run), "name": "best", "step": 300}  # the default
     assert records[2]["text"] != records[3]["text"]
 
 

@@ -96,8 +96,9 @@ def test_resume_drops_metrics_rows_after_the_checkpoint(tiny_corpus, tmp_path):
         f.write("999,9.0,1.0,,,1.0,0.002,1.0\n")  # a row logged after the last save
     _train(tiny_corpus, tmp_path / "r", 15, resume=True)
     with open(run.metrics, encoding="utf-8") as f:
-        steps = [int(r["step"]) for r in csv.DictReader(f)]
-    assert steps == [5, 10, 15]
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows if r["train_loss"]] == [5, 10, 15]
+    assert [int(r["step"]) for r in rows if r["val_loss"]] == [10, 15]  # each stop validates
 
 
 def test_plain_resume_trains_past_an_earlier_step_limit(tiny_corpus, tmp_path):
@@ -159,20 +160,23 @@ def test_validation_inside_an_epoch_leaves_training_untouched(tiny_corpus, tmp_p
                       strict=True):
         for sa, sb in zip(la.states, lb.states, strict=True):
             np.testing.assert_allclose(sa.numpy(), sb.numpy(), atol=1e-6)
-    assert [v.step for v in seen.validations] == [3, 6] and seen.starts == [(0, 7)]
+    # Every 3 steps, and at the stop (step 7).
+    assert [v.step for v in seen.validations] == [3, 6, 7] and seen.starts == [(0, 7)]
     assert RunDir(run.path).has_checkpoint("best")  # before any epoch ended
     assert result.state.best_val_loss == min(v.val_loss for v in seen.validations)
     with open(run.metrics, encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert [r["step"] for r in rows if r["val_loss"]] == ["3", "6"]
-    assert rows[-1]["step"] == "7" and rows[-1]["train_loss"]  # the row at the stop
+    assert [r["step"] for r in rows if r["val_loss"]] == ["3", "6", "7"]
+    assert rows[-2]["step"] == "7" and rows[-2]["train_loss"]  # the row at the stop,
+    assert rows[-1]["step"] == "7" and not rows[-1]["train_loss"]  # then its validation
 
 
 def test_every_stop_writes_a_metrics_row_and_the_bar_knows_the_total(tiny_corpus, tmp_path):
     trainer, _ = _train(tiny_corpus, tmp_path / "r", 3)  # log_every is 5
     with open(trainer.run.metrics, encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert [r["step"] for r in rows] == ["3"] and float(rows[0]["train_loss"]) > 0
+    assert [r["step"] for r in rows] == ["3", "3"] and float(rows[0]["train_loss"]) > 0
+    assert rows[1]["val_loss"] and not rows[1]["train_loss"]  # the stop's validation
     config, run, enc = open_run(tmp_path / "r", ["train.epochs=1"])
     again, seen = Trainer(config, enc, run), _Seen()
     again.resume()

@@ -29,6 +29,7 @@ def run(pristine, tmp_path) -> Path:
     copy = tmp_path / "run"
     shutil.copytree(pristine, copy)
     (copy / "checkpoints" / "previous.npz").unlink(missing_ok=True)
+    (copy / "checkpoints" / "best.npz").unlink(missing_ok=True)  # saved at the stop
     return copy
 
 

@@ -69,12 +69,15 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'textgen' has no attribute {name!r}")
 
 
-def load(run_dir: str | Path, checkpoint: str = "best") -> Generator:
+def load(run_dir: str | Path, checkpoint: str | None = None) -> Generator:
     """Loads a trained run for generation (NumPy only; TensorFlow is not imported).
 
     Args:
         run_dir: the run directory that `textgen train` wrote.
-        checkpoint: "best" (lowest validation loss) or "last" (newest).
+        checkpoint: "best" (lowest validation loss), "last" (newest) or "step-N" (a
+            step checkpoint that `train.keep` kept); None, as every command: 'best'
+            when the run has one, else 'last'. `Generator.checkpoint` and
+            `Generator.step` say which was used.
 
     Returns:
         A `textgen.Generator`: `generate(prime, length, ...)` returns the text (a
@@ -82,6 +85,7 @@ def load(run_dir: str | Path, checkpoint: str = "best") -> Generator:
         Both take `settings=SamplerSettings(...)`, `seed`, `stop`, `max_chars`.
 
     Raises:
+        InvalidArgument: `checkpoint` is not a checkpoint name.
         CheckpointError: no such run, or no such checkpoint in it yet.
     """
     from textgen.generate.generator import Generator

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import click
 
-from textgen.cli.options import CHECKPOINTS, OneLineUsageError
+from textgen.cli.options import OneLineUsageError, checkpoint_option
 
 
 @click.command("eval")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("text", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--checkpoint", type=CHECKPOINTS, default=None,
-              help="Which weights to score. [default: best if the run has one, else last]")
+@checkpoint_option("Which weights to score (or, with --novelty, to sample from).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: one object, for scripts.")
 @click.option("--encoding", default=None,
@@ -57,6 +56,7 @@ def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, 
         print_novelty(run_dir, samples, length, ngram, temperature, seed, checkpoint, fmt)
         return
     from textgen.evaluate.perplexity import evaluate
+    from textgen.run.directory import checkpoint_label
 
     result = evaluate(run_dir, list(text) or None, checkpoint, encoding=encoding,
                       pattern=pattern)
@@ -69,7 +69,7 @@ def eval_command(run_dir: Path, text: tuple[Path, ...], checkpoint: str | None, 
         return
     share = result.unknown / result.tokens
     click.echo(
-        f"{result.run} (checkpoint {result.checkpoint}, step {result.step:,}) on "
+        f"{result.run} ({checkpoint_label(result.checkpoint, result.step)}) on "
         f"{result.text}: {result.tokens:,} tokens, {result.characters:,.0f} characters"
         + (f" (the last {result.skipped:,} tokens, short of a whole chunk, are not scored)"
            if result.skipped else "") + "\n"
@@ -91,6 +91,7 @@ def _unsigned(x: float) -> float:
 def print_novelty(run_dir: Path, samples: int, length: int, ngram: int | None,
                   temperature: float, seed: int, checkpoint: str | None, fmt: str) -> None:
     from textgen.evaluate.novelty import novelty
+    from textgen.run.directory import checkpoint_label
 
     r = novelty(run_dir, samples, length, ngram, temperature, seed, checkpoint)
     for notice in r.notices:
@@ -99,8 +100,8 @@ def print_novelty(run_dir: Path, samples: int, length: int, ngram: int | None,
         click.echo(json.dumps(r.to_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(
-        f"{r.run} (checkpoint {r.checkpoint}): {r.samples} samples, {r.characters:,} "
-        f"characters at temperature {temperature:g}\n"
+        f"{r.run} ({checkpoint_label(r.checkpoint, r.step)}): {r.samples} samples, "
+        f"{r.characters:,} characters at temperature {temperature:g}\n"
         f"  {r.copied_share:.2%} of their {r.ngrams:,} {r.n}-character n-grams occur "
         "verbatim in the training corpus" + _RULES[r.n_rule] + "\n"
         f"  {r.lines_copied:,} of their {r.lines:,} whole lines of {r.n}+ characters "

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from textgen.cli.options import CHECKPOINTS, default_out, training_options, with_shortcuts
+from textgen.cli.options import checkpoint_option, default_out, training_options, with_shortcuts
 from textgen.cli.progress import EncodeBar
 from textgen.cli.train import run_training
 
@@ -20,9 +20,7 @@ if TYPE_CHECKING:
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create. [default: runs/<corpus name>-finetuned]")
-@click.option("--checkpoint", type=CHECKPOINTS, default=None,
-              help="The base's checkpoint to start from. [default: best if it has one, "
-                   "else last]")
+@checkpoint_option("The base's checkpoint to start from.")
 @click.option("--vocab", "vocab_mode", type=click.Choice(["extend", "unk", "strict"]),
               default="extend", show_default=True,
               help="Tokens the base never saw: extend = add them to the vocabulary, "
@@ -53,7 +51,7 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     from textgen.config import lookup as presets
     from textgen.config import read_config_file
     from textgen.data.encode import EncodeOptions
-    from textgen.run.directory import RunDir
+    from textgen.run.directory import RunDir, checkpoint_label
     from textgen.train import finetune as ft
 
     base = ft.load_base(base_run, checkpoint)
@@ -74,8 +72,8 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
         bar.close()
         for notice in new.notices:
             click.echo(notice, err=True)
-        click.echo(f"fine-tuning {base.run.path} ({base.checkpoint} checkpoint, step "
-                   f"{base.step:,}); learning rate {cfg.train.lr:g}", err=True)
+        click.echo(f"fine-tuning {base.run.path} ({checkpoint_label(base.checkpoint, base.step)}"
+                   f"); learning rate {cfg.train.lr:g}", err=True)
         for line in ft.vocabulary_report(new.vocab):
             click.echo(line, err=True)
         if cfg.train.freeze_embedding and new.vocab.added:

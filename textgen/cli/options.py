@@ -7,7 +7,36 @@ from pathlib import Path
 
 import click
 
-CHECKPOINTS = click.Choice(["last", "best"])
+
+class CheckpointName(click.ParamType):
+    """A checkpoint: last, best or step-N (N an integer; one that `train.keep` kept)."""
+
+    name = "last|best|step-N"
+
+    def convert(self, value, param, ctx) -> str:
+        from textgen.errors import InvalidArgument
+        from textgen.run.directory import checkpoint_name
+
+        try:
+            return checkpoint_name(value)
+        except InvalidArgument:
+            self.fail(f"{value!r} is not a checkpoint; give last, best or step-N (e.g. "
+                      "step-1000, a step checkpoint that train.keep kept)", param, ctx)
+
+
+CHECKPOINTS = CheckpointName()
+
+
+def checkpoint_option(what: str) -> Callable:
+    """The `--checkpoint` option of sample, eval, serve and finetune; `what` begins its help
+    ("Which weights to score."). The default is decided once, `RunDir.pick_checkpoint`."""
+    # The words of `textgen.run.directory.DEFAULT_CHECKPOINT`, which `--help` cannot
+    # import without NumPy (tests/test_checkpoint_choice.py holds them equal).
+    default = "best if the run has one, else last"
+    return click.option(
+        "--checkpoint", type=CHECKPOINTS, default=None, metavar=CHECKPOINTS.name,
+        help=f"{what} best = lowest validation loss, last = newest, step-N = the step "
+             f"checkpoint saved at step N (train.keep). [default: {default}]")
 
 
 class OneLineUsageError(click.ClickException):

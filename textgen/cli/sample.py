@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from textgen.cli.options import CHECKPOINTS, TemperatureList, unescape
+from textgen.cli.options import TemperatureList, checkpoint_option, unescape
 from textgen.generate.settings import SETTINGS, Setting
 
 
@@ -35,8 +35,7 @@ def setting_options(command):
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--checkpoint", type=CHECKPOINTS, default="last", show_default=True,
-              help="'best' = lowest validation loss, 'last' = newest.")
+@checkpoint_option("Which weights to sample from.")
 @click.option("--prime", default="", help="Text to start from (printed first).")
 @click.option("--prime-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Read the text to start from from this UTF-8 file.")
@@ -68,7 +67,7 @@ def setting_options(command):
 @click.option("-i", "--interactive", is_flag=True,
               help="Type beginnings, get continuations, with the model loaded once "
                    "(/help lists the commands).")
-def sample(run_dir: Path, checkpoint: str, prime: str, prime_file: Path | None,
+def sample(run_dir: Path, checkpoint: str | None, prime: str, prime_file: Path | None,
            temperature: list[float], num_samples: int, stop: tuple[str, ...],
            no_prime: bool, output: Path | None, fmt: str, interactive: bool,
            **options) -> None:
@@ -86,6 +85,7 @@ def sample(run_dir: Path, checkpoint: str, prime: str, prime_file: Path | None,
     )
     from textgen.errors import UnknownTokens
     from textgen.generate.generator import Generator
+    from textgen.run.directory import checkpoint_label
 
     if prime_file is not None:
         if prime:
@@ -98,6 +98,9 @@ def sample(run_dir: Path, checkpoint: str, prime: str, prime_file: Path | None,
     gen = Generator(run_dir, checkpoint)
     for notice in [*gen.notices, *untrained_warning(gen)]:
         click.echo(notice, err=True)
+    if not (interactive and sys.stdin.isatty()):  # the interactive greeting says it there
+        click.echo(f"sampling {gen.run_path} ({checkpoint_label(gen.checkpoint, gen.step)})",
+                   err=True)
     if interactive:
         if output or fmt != "text" or num_samples != 1 or len(temperature) != 1:
             raise click.UsageError(
@@ -135,7 +138,9 @@ def run_interactive(gen, prime: str, settings, stops: tuple[str, ...], options: 
         stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
     tty = stdin.isatty()
     if tty:
-        click.echo(f"textgen {gen.run_path} ({gen.checkpoint} checkpoint, step {gen.step:,}). "
+        from textgen.run.directory import checkpoint_label
+
+        click.echo(f"textgen {gen.run_path} ({checkpoint_label(gen.checkpoint, gen.step)}). "
                    "Type a beginning; /help for commands, Ctrl-D to leave.", err=True)
     lines = [prime] if prime else []
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from textgen.cli.options import CHECKPOINTS, OneLineUsageError
+from textgen.cli.options import OneLineUsageError, checkpoint_option
 from textgen.serve.config import Limits, ServeConfig
 
 
@@ -35,8 +35,7 @@ def config_options(command):
                    "0.0.0.0 opens it to your network (use --api-key).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0 = any free port; the URL printed says which).")
-@click.option("--checkpoint", type=CHECKPOINTS, default=None,
-              help="Which weights to serve. [default: best where a run has one, else last]")
+@checkpoint_option("Which weights to serve, of every run.")
 @config_options
 @click.option("--api-key", envvar="TEXTGEN_API_KEY", default=None, metavar="KEY",
               help="Require 'Authorization: Bearer KEY' on the API (also read from "
@@ -49,6 +48,7 @@ def serve(run_dirs: tuple[Path, ...], host: str, port: int, checkpoint: str | No
     browser, or call the API: POST /api/generate (JSON or server-sent events),
     POST /v1/completions (OpenAI-compatible), GET /api/models. Ctrl-C stops.
     """
+    from textgen.run.directory import checkpoint_label
     from textgen.serve import server
     from textgen.serve.app import create_app
     from textgen.serve.models import load_models
@@ -68,8 +68,9 @@ def serve(run_dirs: tuple[Path, ...], host: str, port: int, checkpoint: str | No
         click.echo(f"warning: listening on {host}, not only this machine: anyone who can reach "
                    "it can use the models" + ("" if api_key else " (no --api-key is set)"),
                    err=True)
-    names = ", ".join(f"{m.name} ({m.facts['tokenizer']}, step {m.facts['step']:,})"
-                      for m in models.values())
+    names = ", ".join(
+        f"{m.name} ({checkpoint_label(m.facts['checkpoint'], m.facts['step'])}; "
+        f"{m.facts['tokenizer']})" for m in models.values())
     click.echo(f"serving {names}\n{server.url_of(sock)}  (Ctrl-C stops)")
     sys.stdout.flush()
     server.run(create_app(models, config), sock)

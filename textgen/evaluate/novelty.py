@@ -62,6 +62,7 @@ class Novelty:
 
     run: str
     checkpoint: str  # the one used: "previous" when it stood in for a damaged "last"
+    step: int  # the checkpoint's training step
     n: int  # n-gram length in characters
     n_rule: str  # how n was chosen: "given", "han" or "alphabetic" (the script default)
     samples: int
@@ -110,7 +111,8 @@ def novelty(
         n: n-gram length in characters; None chooses by script (`default_ngram`).
         temperature: sampling temperature (1.0 shows what the model learnt).
         seed: sample i uses seed + i, so the result is reproducible.
-        checkpoint: "best" or "last"; None means best when there is one.
+        checkpoint: "best", "last" or "step-N"; None: best when the run has one, else
+            last (`RunDir.pick_checkpoint`).
         encode_options: the encoded-corpus cache (see `EncodeOptions`).
 
     Raises:
@@ -133,7 +135,8 @@ def novelty(
     enc = reload_corpus(run, gen.cfg, encode_options, tokenizer=gen.tokenizer)
     found = find_copies(texts, _corpus_text(enc), n)
     return Novelty(
-        run=str(run.path), checkpoint=gen.checkpoint, n=n, n_rule=rule, samples=len(texts),
+        run=str(run.path), checkpoint=gen.checkpoint, step=gen.step, n=n, n_rule=rule,
+        samples=len(texts),
         characters=sum(len(t) for t in texts), ngrams=found.ngrams, copied=found.copied,
         longest=found.longest, passage=found.passage, lines=found.lines,
         lines_copied=found.lines_copied, texts=texts, notices=list(gen.notices),

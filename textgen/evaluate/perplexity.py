@@ -22,7 +22,7 @@ from textgen.data.tokenizers import Tokenizer
 from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
 from textgen.model import metrics
 from textgen.model.numpy_lm import RecurrentLM
-from textgen.run.directory import RunDir
+from textgen.run.directory import RunDir, short_name
 from textgen.run.opening import reload_corpus
 from textgen.run.repair import load
 
@@ -34,7 +34,7 @@ class Evaluation:
     """The result of `evaluate`."""
 
     run: str
-    checkpoint: str  # "best" or "last"
+    checkpoint: str  # "best", "last", "step-N", or the fallback that stood in for it
     step: int  # the checkpoint's training step
     text: str  # "validation split", or the files evaluated
     tokens: int  # target tokens scored
@@ -89,7 +89,8 @@ def evaluate(
     Args:
         run_path: the run directory.
         texts: files or directories to score; None scores the run's validation split.
-        checkpoint: "best" or "last"; None means best when there is one, else last.
+        checkpoint: "best", "last" or "step-N"; None: best when the run has one, else
+            last (`RunDir.pick_checkpoint`).
         encode_options: the encoded-corpus cache (see `EncodeOptions`).
         encoding: the texts' encoding ("auto" detects UTF-8/GB18030); None uses
             the run's `data.encoding`.
@@ -137,7 +138,7 @@ def evaluate(
         )
     scored = metrics.ScoredText.of(batches, enc)
     return Evaluation(
-        run=str(run.path), checkpoint=ckpt.path.stem, step=ckpt.state.step, text=label,
+        run=str(run.path), checkpoint=short_name(ckpt.path.stem), step=ckpt.state.step, text=label,
         tokens=batches.n_tokens(), skipped=ids.size - 1 - batches.n_tokens(),
         characters=scored.characters, unknown=scored.unknown, nats=_score(net, batches),
         spelling_nats=scored.spelling_nats, notices=notices,

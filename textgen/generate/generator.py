@@ -23,14 +23,14 @@ import numpy as np
 
 from textgen.config import Config
 from textgen.data.tokenizers import UNK_ID, load_tokenizer
-from textgen.errors import InvalidArgument, TextgenError, UnknownTokens
+from textgen.errors import TextgenError, UnknownTokens
 from textgen.generate.constraints import Constraint
 from textgen.generate.context import Vocabulary
 from textgen.generate.generation import Generation, Prime, Sample
 from textgen.generate.samplers import SamplerSettings
 from textgen.model.numpy_lm import RecurrentLM, State
 from textgen.run.checkpoint_file import Checkpoint
-from textgen.run.directory import RunDir
+from textgen.run.directory import RunDir, checkpoint_name, short_name
 from textgen.run.records import TrainState
 from textgen.run.repair import load as load_run
 
@@ -47,12 +47,14 @@ class Generator:
 
     Args:
         run_path: the run directory.
-        checkpoint: "last" or "best".
+        checkpoint: "last", "best" or "step-N" (one that `train.keep` kept); None
+            takes 'best' when the run has one, else 'last' (`RunDir.pick_checkpoint`).
         weights: the model's weights by Keras variable path, to sample from weights in
             memory (training's samples) instead of a checkpoint file.
         step: the training step of `weights`.
 
     Raises:
+        InvalidArgument: `checkpoint` is not a checkpoint name.
         CheckpointError: the run or checkpoint is missing or damaged.
         IncompatibleCheckpoint: the checkpoint does not fit the run's config or vocabulary.
 
@@ -61,21 +63,19 @@ class Generator:
         >>> gen.generate("ROMEO:", 200, settings=SamplerSettings(0.8), seed=1)  # doctest: +SKIP
     """
 
-    def __init__(self, run_path: str | Path, checkpoint: str = "last",
+    def __init__(self, run_path: str | Path, checkpoint: str | None = None,
                  weights: dict[str, np.ndarray] | None = None, step: int = 0):
-        if checkpoint not in ("last", "best"):
-            raise InvalidArgument(
-                f"`checkpoint` must be 'last' or 'best'. Received: checkpoint={checkpoint!r}")
         run = RunDir(Path(run_path))
         self.run_path = run.path
-        self.checkpoint = checkpoint
+        self.checkpoint = checkpoint_name(checkpoint or "last")
         # Damage worked around while loading (a fallback checkpoint, a file's copy).
         self.notices: list[str] = []
         if weights is None:
-            loaded = load_run(run, checkpoint)
+            self.checkpoint = run.pick_checkpoint(checkpoint)
+            loaded = load_run(run, self.checkpoint)
             self.cfg, self.tokenizer, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
             self.notices = loaded.notices
-            self.checkpoint = ckpt.path.stem  # the one used: a fallback says so
+            self.checkpoint = short_name(ckpt.path.stem)  # the one used: a fallback says so
         else:  # weights in memory (samples during training), by Keras variable path
             self.cfg = Config.load(run.config)
             self.tokenizer = load_tokenizer(run.vocab)

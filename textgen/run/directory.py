@@ -8,6 +8,7 @@
       checkpoints/best.npz the weights with the lowest validation loss so far
       checkpoints/previous.npz  the 'last' before the newest save: the fallback
                            when last.npz is damaged
+      checkpoints/step-NNNNNNNNN.npz  `train.keep`: the newest step checkpoints
       state.json           readable copy of the progress stored in last.npz
       metrics.csv          one row per logging step and per epoch
       lineage.json         fine-tuned runs only: the base run, checkpoint hash, vocabulary
@@ -21,15 +22,62 @@ repairing it, `textgen.run.repair`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from textgen.errors import CheckpointError
+from textgen.errors import CheckpointError, InvalidArgument
 from textgen.run import checkpoint_file, records
 from textgen.run.checkpoint_file import Checkpoint
 from textgen.run.lock import run_lock
 from textgen.run.records import CorpusRecord, Lineage, TrainState
+
+# What every command and `textgen.load` use when no checkpoint is named, said once
+# for `--help`: the best weights when a validation has chosen them, else the newest
+# (a run stopped before its first validation still samples).
+DEFAULT_CHECKPOINT = "best if the run has one, else last"
+CHOICES = "'last', 'best' or 'step-N' (a step checkpoint that train.keep kept)"
+_STEP = re.compile(r"step-([0-9]+)")
+
+
+def step_checkpoint_name(step: int) -> str:
+    """The file name (without .npz) of the step checkpoint saved at `step`: zero-padded,
+    so that the files sort by step."""
+    return f"step-{step:09d}"
+
+
+def checkpoint_name(name: str) -> str:
+    """The checkpoint `name` means, as users give it and commands show it: "last",
+    "best" or "step-N" ("step-000000120" and "step-120" both mean "step-120").
+
+    Raises:
+        InvalidArgument: `name` is none of these.
+    """
+    match = _STEP.fullmatch(name) if isinstance(name, str) else None
+    if match:
+        return f"step-{int(match.group(1))}"
+    if name not in ("last", "best"):
+        raise InvalidArgument(f"`checkpoint` must be {CHOICES}. Received: checkpoint={name!r}")
+    return name
+
+
+def short_name(stem: str) -> str:
+    """A checkpoint file's name (without .npz) as users give it: "step-000000120" ->
+    "step-120"; "last" and "best" stay."""
+    match = _STEP.fullmatch(stem)
+    return f"step-{int(match.group(1))}" if match else stem
+
+
+def checkpoint_label(name: str, step: int) -> str:
+    """How every command says which checkpoint it uses: "best checkpoint, step 216"."""
+    return f"{short_name(name)} checkpoint, step {step:,}"
+
+
+def _file_stem(name: str) -> str:
+    """The file name (without .npz) of checkpoint `name` ("step-120" -> "step-000000120")."""
+    match = _STEP.fullmatch(name)
+    return step_checkpoint_name(int(match.group(1))) if match else name
 
 
 class RunDir:
@@ -53,22 +101,31 @@ class RunDir:
     # === Checkpoints ===
 
     def checkpoint(self, name: str) -> Path:
-        """Path of checkpoint `name` ("last", "best" or "step-NNNNNNNNN")."""
-        return checkpoint_file.checkpoint_path(self.checkpoints, name)
+        """Path of checkpoint `name` ("last", "best", "previous" or "step-N", the
+        file's name zero-padded)."""
+        return checkpoint_file.checkpoint_path(self.checkpoints, _file_stem(name))
 
     def pick_checkpoint(self, name: str | None = None) -> str:
-        """`name`, or when None the 'best' checkpoint if there is one, else 'last'.
+        """The checkpoint to use: `name` ("last", "best", "step-N"), or when None the
+        default of every command and of `textgen.load`: 'best' if the run has one,
+        else 'last' (`DEFAULT_CHECKPOINT`).
+
+        Returns:
+            The checkpoint's name ("last", "best" or "step-N").
 
         Raises:
+            InvalidArgument: `name` is not a checkpoint name.
             CheckpointError: the run or that checkpoint does not exist (see `require`).
         """
-        name = name or ("best" if self.has_checkpoint("best") else "last")
+        if name is None:
+            name = "best" if self.has_checkpoint("best") else "last"
+        name = checkpoint_name(name)
         self.require(name)
         return name
 
     def step_checkpoints(self) -> list[Path]:
         """The step checkpoints that `train.keep` keeps (`step-NNNNNNNNN.npz`), oldest first."""
-        return sorted(self.checkpoints.glob("step-*.npz"))
+        return sorted(p for p in self.checkpoints.glob("step-*.npz") if _STEP.fullmatch(p.stem))
 
     def has_checkpoint(self, name: str = "last") -> bool:
         """Whether checkpoint `name` exists."""
@@ -89,17 +146,31 @@ class RunDir:
         if not path.is_file() and not (name == "last" and self.has_checkpoint("previous")):
             if name == "best":
                 fix = "no validation has run yet; use --checkpoint last, or train longer"
+            elif _STEP.fullmatch(name):
+                kept = self.checkpoint_names()
+                hint = "" if any(_STEP.fullmatch(n) for n in kept) else (
+                    " (train.keep = K keeps the K newest step checkpoints)")
+                raise CheckpointError(
+                    f"{self.path} has no '{short_name(name)}' checkpoint; it has: "
+                    f"{', '.join(kept) or 'none'}{hint}")
             else:
                 fix = "training never started; run the original `textgen train` command again"
             raise CheckpointError(f"{self.path} has no '{name}' checkpoint yet; {fix}")
         return path
+
+    def checkpoint_names(self) -> list[str]:
+        """The checkpoints the run has, as `--checkpoint` takes them: last, best, then
+        the step checkpoints by their short names ("step-120"), oldest first."""
+        names = [n for n in ("last", "best") if self.has_checkpoint(n)]
+        return names + [short_name(p.stem) for p in self.step_checkpoints()]
 
     def read_checkpoint(
         self, name: str, prefixes: tuple[str, ...] = ("",), data: bytes | None = None
     ) -> Checkpoint:
         """Checkpoint `name`, or its fallback when damaged: see
         `textgen.run.checkpoint_file.read_checkpoint`."""
-        return checkpoint_file.read_checkpoint(self.checkpoints, name, prefixes, data)
+        return checkpoint_file.read_checkpoint(self.checkpoints, _file_stem(name), prefixes,
+                                               data)
 
     # === The run's files ===
 

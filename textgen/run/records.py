@@ -86,6 +86,9 @@ class TrainState:
     batch_in_epoch: int = 0  # next batch index inside the current epoch
     best_val_loss: float | None = None  # nats per token
     last_val_loss: float | None = None
+    # The steps those figures were measured at (None in runs from before they were kept).
+    best_val_step: int | None = None
+    last_val_step: int | None = None
     elapsed_s: float = 0.0  # training wall time, summed over resumed sessions
     tokens_seen: int = 0
     best_val_bpc: float | None = None  # bits per character at the best validation
@@ -114,6 +117,8 @@ class TrainState:
                 value = _get(raw, f.name, int, default)
             elif isinstance(default, float):
                 value = float(_get(raw, f.name, (int, float), default))
+            elif f.name.endswith("_step"):  # the optional steps
+                value = _get(raw, f.name, (int, type(None)), None)
             else:  # the optional losses
                 value = _get(raw, f.name, (int, float, type(None)), None)
                 value = None if value is None else float(value)

@@ -12,7 +12,8 @@ from textgen.data import cache
 from textgen.data.batches import validation_tails
 from textgen.data.tokenizers import load_tokenizer
 from textgen.errors import CheckpointError
-from textgen.run.directory import RunDir, refuse_a_file
+from textgen.run.checkpoint_file import read_npz
+from textgen.run.directory import RunDir, refuse_a_file, short_name
 from textgen.run.records import CorpusRecord
 from textgen.run.repair import load
 
@@ -58,10 +59,18 @@ def describe_run(path: Path, notices: list[str] | None = None) -> str:
             f"progress     epoch {state.epoch}/{cfg.train.epochs} done, step {state.step:,}, "
             f"{state.tokens_seen:,} tokens seen, {_duration(state.elapsed_s)} of training"
         )
-        lines.append(f"validation   best {_val(state.best_val_loss, state.best_val_bpc)}; "
-                     f"last {_val(state.last_val_loss, state.last_val_bpc)}")
-    ckpts = [n for n in ("last", "previous", "best") if run.has_checkpoint(n)]
-    lines.append(f"checkpoints  {', '.join(ckpts) or 'none'}")
+    steps = _checkpoint_steps(run)
+    if state is not None:
+        # Runs from before the steps were kept: best.npz was saved at its validation.
+        best_step = state.best_val_step if state.best_val_step is not None else (
+            steps.get("best") if state.best_val_loss is not None else None)
+        lines.append(
+            f"validation   best {_val(state.best_val_loss, state.best_val_bpc, best_step)}; "
+            f"last {_val(state.last_val_loss, state.last_val_bpc, state.last_val_step)}")
+    shown = [f"{name} (damaged)" if step is None else
+             name if name.startswith("step-") else f"{name} (step {step:,})"
+             for name, step in steps.items()]
+    lines.append(f"checkpoints  {', '.join(shown) or 'none'}")
     lines += [f"{'lineage' if i == 0 else '':<12} {line}"
               for i, line in enumerate(describe_lineage(run))]
     return "\n".join(lines)
@@ -117,10 +126,26 @@ def _encoding_name(codec: str) -> str:
     return "utf-8" if codec == "utf-8-sig" else codec
 
 
-def _val(loss: float | None, bpc: float | None) -> str:
+def _checkpoint_steps(run: RunDir) -> dict[str, int | None]:
+    """The step of each checkpoint the run has (None: unreadable), by the name commands
+    take: last, previous, best, then the step checkpoints oldest first."""
+    names = ["last", "previous", "best"] + [short_name(p.stem) for p in run.step_checkpoints()]
+    steps: dict[str, int | None] = {}
+    for name in names:
+        if run.has_checkpoint(name):
+            try:  # no arrays: only the progress the file holds
+                steps[name] = read_npz(run.checkpoint(name), prefixes=()).state.step
+            except CheckpointError:
+                if run.has_checkpoint(name):  # not a step checkpoint rotated away meanwhile
+                    steps[name] = None
+    return steps
+
+
+def _val(loss: float | None, bpc: float | None, step: int | None = None) -> str:
     if loss is None:
         return "-"
-    return f"{loss:.4f} nats/token" + ("" if bpc is None else f", {bpc:.4f} bits/char")
+    return (f"{loss:.4f} nats/token" + ("" if bpc is None else f", {bpc:.4f} bits/char")
+            + ("" if step is None else f" at step {step:,}"))
 
 
 def _duration(seconds: float) -> str:

@@ -35,7 +35,8 @@ def load_models(run_dirs: list[Path], checkpoint: str | None = None) -> dict[str
 
     Args:
         run_dirs: run directories; each is named by its last path component.
-        checkpoint: "best" or "last"; None takes "best" where a run has one, else "last".
+        checkpoint: "best", "last" or "step-N"; None: best where a run has one, else
+            last (`RunDir.pick_checkpoint`).
 
     Returns:
         The models by name, in the order given.

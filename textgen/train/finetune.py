@@ -63,7 +63,7 @@ class Base:
         run: its directory.
         cfg: its config (the checkpoint's copy when config.json is damaged or edited).
         tokenizer: its vocabulary (likewise, vocab.json's copy in the checkpoint).
-        checkpoint: "best" or "last": the checkpoint the weights came from.
+        checkpoint: "best", "last" or "step-N": the checkpoint the weights came from.
         sha256: the checkpoint file's SHA-256 (of the bytes the weights came from).
         step: the checkpoint's training step.
         weights: its model weights by Keras variable path.
@@ -91,7 +91,8 @@ def load_base(path: Path, checkpoint: str | None = None) -> Base:
 
     Args:
         path: the base run directory (later, a name that resolves to one).
-        checkpoint: "best" or "last"; None takes "best" when the base has one.
+        checkpoint: "best", "last" or "step-N"; None: best when the base has one, else
+            last (`RunDir.pick_checkpoint`).
 
     Raises:
         CheckpointError: not a run, no such checkpoint, or damage with no fallback.

@@ -53,5 +53,6 @@ class Reporter:
         """Samples were written at `step`: (temperature, text) pairs."""
 
     def validated(self, summary: EpochSummary) -> None:
-        """A validation inside an epoch (`train.eval_every`) finished; `summary.epoch`
-        is the epoch in progress, `summary.train_loss` the mean since the epoch began."""
+        """A validation inside an epoch (`train.eval_every`, or training stopping there)
+        finished; `summary.epoch` is the epoch in progress, `summary.train_loss` the mean
+        since the epoch began."""

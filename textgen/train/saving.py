@@ -3,7 +3,8 @@
 - 'last': every `train.save_every` steps, at each epoch end, and when `fit`
   returns (Ctrl-C, SIGTERM, a limit reached); with `train.keep` = N a copy named
   after the step goes beside it, and only the N newest copies are kept;
-- 'best': at each validation with a new lowest loss.
+- 'best': at each validation with a new lowest loss: epoch ends, every
+  `train.eval_every` steps, and every stop (before its 'last').
 
 A state already on disk is not written again: the epoch end's 'last' is what a
 normal end of training leaves, serialised and fsynced once.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from textgen.backend import keras
-from textgen.run.directory import RunDir, TrainState
+from textgen.run.directory import RunDir, TrainState, step_checkpoint_name
 from textgen.run.keras_checkpoint import save_checkpoint
 
 
@@ -37,7 +38,7 @@ class CheckpointSaver:
         save_checkpoint(self.run, "last", model, state, optimizer)
         self._saved = state.to_dict()
         if rotate and self.keep:
-            step_name = f"step-{state.step:09d}"
+            step_name = step_checkpoint_name(state.step)
             save_checkpoint(self.run, step_name, model, state, optimizer)
             for old in self.run.step_checkpoints()[:-self.keep]:
                 old.unlink(missing_ok=True)

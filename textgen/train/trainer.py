@@ -4,7 +4,8 @@ The loop is written out rather than hidden in `fit()` because stateful training
 needs control `fit()` does not give: the LSTM state is reset at each epoch start
 and around validation, progress is saved *inside* an epoch (batch index,
 optimizer moments, RNG and LSTM state), and Ctrl-C finishes the current step,
-saves, and returns.
+validates, saves, and returns. Every stop validates (a limit reached, Ctrl-C,
+SIGTERM), so that 'best' and 'last' are judged on the same footing.
 
 The loop's helpers each have a module: the learning rate (`schedule`), when to
 stop or warn (`guards`), metrics.csv and TensorBoard (`logs`), samples during
@@ -159,6 +160,11 @@ class Trainer:
     def fit(self, reporter: Reporter | None = None) -> TrainResult:
         """Trains until `train.epochs` or `train.max_steps`, or until Ctrl-C.
 
+        A stop inside an epoch (`train.max_steps`, `train.max_time`, Ctrl-C or
+        SIGTERM) validates first, as an epoch end does, unless this step has been
+        validated already; a second Ctrl-C skips that validation (the steps are
+        saved) and raises `KeyboardInterrupt`.
+
         Returns:
             The final progress and why training stopped. The 'last' checkpoint
             holds that progress when it returns (saved once: an epoch end's or a
@@ -174,6 +180,7 @@ class Trainer:
             self.log.open_tensorboard()
         self._deadline = time.monotonic() + self.max_seconds if self.max_seconds else None
         reporter.start(self.state.step, self.total_steps())
+        first_step = self.state.step
         with sigint_flag() as interrupted:
             while self.state.epoch < cfg.epochs and reason == "done":
                 if cfg.max_steps and self.state.step >= cfg.max_steps:
@@ -187,6 +194,13 @@ class Trainer:
                     self._end_epoch(reporter)
                 elif self._window.steps:
                     self._log_window()  # every stop leaves a metrics row for its last steps
+            st = self.state
+            if st.step > first_step and st.last_val_step != st.step:  # not twice a step
+                try:
+                    self._validate_mid_epoch(reporter)
+                except KeyboardInterrupt:  # a second Ctrl-C: keep the steps, then go
+                    self.saver.save_last_if_changed(self.model, st, self.optimizer)
+                    raise
         self.saver.save_last_if_changed(self.model, self.state, self.optimizer)
         self.log.flush()
         return TrainResult(self.state, reason)
@@ -219,12 +233,9 @@ class Trainer:
         self._epoch_losses = []
         window = self._window = StepWindow(self.batches.batch_size * self.batches.seq_len)
         while st.batch_in_epoch < len(self.batches):
-            if cfg.max_steps and st.step >= cfg.max_steps:
-                return "max_steps"
-            if interrupted():
-                return "interrupted"
-            if self._deadline is not None and time.monotonic() >= self._deadline:
-                return "max_time"
+            stop = self._stop_reason(interrupted)
+            if stop:
+                return stop
             self.optimizer.learning_rate.assign(
                 learning_rate(self.cfg, st.step, st.epoch, len(self.batches)))
             loss = float(self._train_step(*self.batches[st.batch_in_epoch]))
@@ -248,9 +259,21 @@ class Trainer:
                 return "early_stop"
             if cfg.sample_every and st.step % cfg.sample_every == 0:
                 self._write_samples(reporter)
-            if st.step % cfg.save_every == 0:
+            # A stop validates before its save (`fit`): saving here too would write twice.
+            if st.step % cfg.save_every == 0 and not (inside and self._stop_reason(interrupted)):
                 self.saver.save_last(self.model, st, self.optimizer)
         return "done"
+
+    def _stop_reason(self, interrupted: Callable[[], bool]) -> str | None:
+        """Why training must stop before the next step: "max_steps", "interrupted",
+        "max_time"; None to go on."""
+        if self.cfg.train.max_steps and self.state.step >= self.cfg.train.max_steps:
+            return "max_steps"
+        if interrupted():
+            return "interrupted"
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            return "max_time"
+        return None
 
     def _write_samples(self, reporter: Reporter) -> None:
         """Samples from the current weights; appends them to samples.txt (`samples`)."""
@@ -299,30 +322,33 @@ class Trainer:
         return self.state.epoch + self.state.batch_in_epoch / len(self.batches)
 
     def _validate_mid_epoch(self, reporter: Reporter) -> None:
-        """Validates inside an epoch without disturbing training: the LSTM state
-        that training carries is put back afterwards."""
+        """Validates inside an epoch (`train.eval_every`, or a stop) without disturbing
+        training: the LSTM state that training carries is put back afterwards."""
         layers = recurrent_layers(self.model)
         carried = [[s.numpy() for s in layer.states] for layer in layers]
-        result = self.evaluate()
-        for layer, saved in zip(layers, carried, strict=True):
-            for s, value in zip(layer.states, saved, strict=True):
-                s.assign(value)
+        try:
+            result = self.evaluate()
+        finally:  # also when a second Ctrl-C cuts it short: 'last' is saved after it
+            for layer, saved in zip(layers, carried, strict=True):
+                for s, value in zip(layer.states, saved, strict=True):
+                    s.assign(value)
         if result is None:
             return
         st = self.state
         is_best = self._record_validation(*result, reporter)
-        train_loss = float(np.mean(self._epoch_losses))
+        losses = self._epoch_losses
+        train_loss = float(np.mean(losses)) if losses else float("nan")
         self._log(st.step, self._epoch_position(), None, *result, None)
         reporter.validated(EpochSummary(st.epoch + 1, st.step, train_loss, *result, is_best))
 
     def _record_validation(self, val_loss: float, val_bpc: float, reporter: Reporter) -> bool:
         """Notes a validation result; saves 'best' when it is the lowest so far."""
         st = self.state
-        st.last_val_loss, st.last_val_bpc = val_loss, val_bpc
+        st.last_val_loss, st.last_val_bpc, st.last_val_step = val_loss, val_bpc, st.step
         is_best = st.best_val_loss is None or val_loss < st.best_val_loss
         st.bad_validations = 0 if is_best else st.bad_validations + 1
         if is_best:
-            st.best_val_loss, st.best_val_bpc = val_loss, val_bpc
+            st.best_val_loss, st.best_val_bpc, st.best_val_step = val_loss, val_bpc, st.step
             self.saver.save_best(self.model, st)
         self._check_plateau(val_loss, reporter)
         return is_best
