@@ -248,3 +248,28 @@ def test_the_library_says_when_a_resume_has_nothing_to_do(tmp_path):
     stopped.resume()
     assert "it stopped early (no better validation loss in 1 validations)" in \
         stopped.nothing_to_do()
+
+
+def test_fitting_a_run_with_nothing_to_do_writes_nothing(tmp_path):
+    """A Python caller that fits anyway trains nothing and leaves every file as it was:
+    'previous' stays the real fallback, and train.keep makes no new step checkpoint."""
+    import hashlib
+
+    from textgen.run.opening import open_run
+
+    done = _trainer(tmp_path / "run", train__epochs=1, train__keep=2)
+    done.fit()
+    checkpoints = done.run.path / "checkpoints"
+
+    def digests():
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(checkpoints.iterdir())}
+
+    before = digests()
+    cfg, run, enc = open_run(done.run.path, [])
+    finished = Trainer(cfg, enc, run)
+    finished.resume()
+    assert finished.nothing_to_do() is not None
+    result = finished.fit()
+    assert result.state.step == done.state.step
+    assert digests() == before

@@ -57,6 +57,11 @@ class CheckpointSaver:
         """Stops trusting what was saved before (weights may have been set since)."""
         self._saved = None
 
+    @property
+    def saved_step(self) -> int | None:
+        """The step 'last' was saved at by this saver since `forget`, if it was."""
+        return None if self._saved is None else int(self._saved["step"])
+
     def save_best(self, model: keras.Model, state: TrainState) -> None:
         """Saves 'best' (weights and progress, without the optimizer's moments)."""
         save_checkpoint(self.run, "best", model, state)

@@ -201,7 +201,8 @@ class Trainer:
                 except KeyboardInterrupt:  # a second Ctrl-C: keep the steps, then go
                     self.saver.save_last_if_changed(self.model, st, self.optimizer)
                     raise
-        self.saver.save_last_if_changed(self.model, self.state, self.optimizer)
+        if self.state.step > first_step:  # a fit that trained nothing writes nothing
+            self.saver.save_last_if_changed(self.model, self.state, self.optimizer)
         self.log.flush()
         return TrainResult(self.state, reason)
 
@@ -288,12 +289,15 @@ class Trainer:
 
     def _diverged(self, loss: float) -> TrainingDiverged:
         """The error for a loss that became NaN/inf or exploded; 'last' stays as it was."""
-        try:
-            saved = self.run.read_state()
-        except CheckpointError:  # state.json damaged meanwhile: the divergence still matters
-            saved = None
-        return guards.diverged(loss, self.state, self._explosion_limit(),
-                               saved.step if saved else 0, self.run.path, self.cfg.train.lr)
+        step = self.saver.saved_step
+        if step is None:  # nothing saved in this session: 'last' is what it resumed from
+            try:
+                saved = self.run.read_state()
+            except CheckpointError:  # state.json damaged meanwhile: still say it diverged
+                saved = None
+            step = saved.step if saved else 0
+        return guards.diverged(loss, self.state, self._explosion_limit(), step,
+                               self.run.path, self.cfg.train.lr)
 
     def _explosion_limit(self) -> float:
         return guards.explosion_limit(self.state.first_loss, self._uniform_loss)
