@@ -178,3 +178,18 @@ def test_info_of_a_run_from_before_the_steps_were_kept(tiny_corpus, tmp_path):
     line = next(x for x in describe_run(run.path).splitlines() if x.startswith("validation"))
     best, last = line.split(";")
     assert best.endswith("at step 7") and "at step" not in last, line
+
+
+def test_stop_validations_do_not_count_towards_patience(tiny_corpus, tmp_path):
+    """A run stopped (and resumed) every few steps reaches early stopping no sooner:
+    only epoch ends and train.eval_every count a validation without a new best."""
+    out = tmp_path / "r"
+    trainer = _new(tiny_corpus, out, train__max_steps=3, train__lr=0.0, train__patience=2,
+                   train__epochs=50)
+    trainer.fit()  # the first validation (at the stop) is the best
+    for steps in (5, 7, 9, 11):  # four more stops inside the first epoch, none better
+        trainer = _resumed(out, f"train.max_steps={steps}")
+        result = trainer.fit()
+        assert result.stop_reason == "max_steps"
+        assert result.state.last_val_step == steps
+    assert result.state.bad_validations == 0 and not trainer.early_stopped

@@ -197,7 +197,7 @@ class Trainer:
             st = self.state
             if st.step > first_step and st.last_val_step != st.step:  # not twice a step
                 try:
-                    self._validate_mid_epoch(reporter)
+                    self._validate_mid_epoch(reporter, scheduled=False)
                 except KeyboardInterrupt:  # a second Ctrl-C: keep the steps, then go
                     self.saver.save_last_if_changed(self.model, st, self.optimizer)
                     raise
@@ -325,9 +325,9 @@ class Trainer:
         """Epochs done, with the current one's fraction (for metrics rows)."""
         return self.state.epoch + self.state.batch_in_epoch / len(self.batches)
 
-    def _validate_mid_epoch(self, reporter: Reporter) -> None:
-        """Validates inside an epoch (`train.eval_every`, or a stop) without disturbing
-        training: the LSTM state that training carries is put back afterwards."""
+    def _validate_mid_epoch(self, reporter: Reporter, scheduled: bool = True) -> None:
+        """Validates inside an epoch (`train.eval_every`, or a stop: not `scheduled`);
+        the LSTM state that training carries is put back afterwards."""
         layers = recurrent_layers(self.model)
         carried = [[s.numpy() for s in layer.states] for layer in layers]
         try:
@@ -339,18 +339,26 @@ class Trainer:
         if result is None:
             return
         st = self.state
-        is_best = self._record_validation(*result, reporter)
+        is_best = self._record_validation(*result, reporter, scheduled)
         losses = self._epoch_losses
         train_loss = float(np.mean(losses)) if losses else float("nan")
         self._log(st.step, self._epoch_position(), None, *result, None)
         reporter.validated(EpochSummary(st.epoch + 1, st.step, train_loss, *result, is_best))
 
-    def _record_validation(self, val_loss: float, val_bpc: float, reporter: Reporter) -> bool:
-        """Notes a validation result; saves 'best' when it is the lowest so far."""
+    def _record_validation(self, val_loss: float, val_bpc: float, reporter: Reporter,
+                           scheduled: bool = True) -> bool:
+        """Notes a validation result; saves 'best' when it is the lowest so far.
+
+        Only `scheduled` validations (epoch ends, `train.eval_every`) count towards
+        `train.patience`: a run stopped and resumed often stops early no sooner.
+        """
         st = self.state
         st.last_val_loss, st.last_val_bpc, st.last_val_step = val_loss, val_bpc, st.step
         is_best = st.best_val_loss is None or val_loss < st.best_val_loss
-        st.bad_validations = 0 if is_best else st.bad_validations + 1
+        if is_best:
+            st.bad_validations = 0
+        elif scheduled:
+            st.bad_validations += 1
         if is_best:
             st.best_val_loss, st.best_val_bpc, st.best_val_step = val_loss, val_bpc, st.step
             self.saver.save_best(self.model, st)
