@@ -210,7 +210,7 @@ def test_resuming_an_early_stopped_run_says_what_to_change(tmp_path, tiny_corpus
     out = tmp_path / "r"
     first = invoke("train", tiny_corpus, "--out", out, *sets(
         "train.lr=0", "train.eval_every=2", "train.patience=2", "train.epochs=50"))
-    assert first.exit_code == 0 and "early stop" in first.stderr and "--checkpoint best" in \
+    assert first.exit_code == 0 and "early stop" in first.stderr and "'best' checkpoint" in \
         first.stderr
     step = RunDir(out).read_state().step
     again = invoke("train", "--resume", out, "--epochs", 60)

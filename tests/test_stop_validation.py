@@ -193,3 +193,18 @@ def test_stop_validations_do_not_count_towards_patience(tiny_corpus, tmp_path):
         assert result.stop_reason == "max_steps"
         assert result.state.last_val_step == steps
     assert result.state.bad_validations == 0 and not trainer.early_stopped
+
+
+def test_a_signal_stop_saves_the_steps_before_it_validates(tiny_corpus, tmp_path):
+    """A scheduler's SIGKILL may follow its SIGTERM within seconds: the steps are on disk
+    before the (possibly long) validation starts."""
+    trainer = _new(tiny_corpus, tmp_path / "r", train__save_every=1000)
+    on_disk = []
+
+    class Peek(_Signals):
+        def validated(self, summary):
+            on_disk.append(RunDir(trainer.run.path).read_checkpoint("last").state.step)
+
+    result = trainer.fit(Peek(signal.SIGTERM, at=3))
+    assert result.stop_reason == "interrupted" and on_disk == [3]
+    assert RunDir(trainer.run.path).read_checkpoint("last").state == result.state

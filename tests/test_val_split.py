@@ -128,6 +128,13 @@ def test_an_old_run_keeps_the_tail_of_the_whole_and_resumes_exactly(two_files, t
     assert evaluate(tmp_path / "b").loss == pytest.approx(state.best_val_loss, rel=1e-5)
     assert "the last 10% of the corpus as a whole (data.val_split = last-file): " \
         f"{old_val.size:,} tokens, from b.txt {old_val.size:,}" in describe_run(tmp_path / "b")
+    # Its checkpoints' copies of config.json lack the key the resumed config.json now
+    # writes out: that is the same config, not damage (no warning, nothing restored).
+    from textgen.run.repair import load, repair
+
+    for name in ("last", "previous", "best"):
+        assert load(RunDir(tmp_path / "b"), name).notices == [], name
+    assert repair(RunDir(tmp_path / "b")) == []
 
 
 def test_a_saved_config_without_the_key_reads_as_the_old_rule(tmp_path):

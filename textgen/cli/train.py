@@ -157,8 +157,8 @@ def run_training(cfg: Config, run: RunDir, enc: EncodedCorpus, resumed: bool,
         why = {"done": f"{epochs} done", "max_steps": "--max-steps reached",
                "max_time": "--max-time reached",
                "early_stop": f"early stop: no better validation loss in "
-                             f"{cfg.train.patience} validations; the best weights are in "
-                             "--checkpoint best"}[result.stop_reason]
+                             f"{cfg.train.patience} validations; the best weights are in the "
+                             "'best' checkpoint, which sample uses"}[result.stop_reason]
         click.echo(f"stopped at step {st.step:,} ({why}); run saved in "
                    f"{run.path}. Sample with: textgen sample {run.path}", err=True)
     baseline = Baseline.of(trainer.val_unigram, trainer.val_text, trainer.val_batches)

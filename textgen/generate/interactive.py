@@ -125,6 +125,7 @@ class Session:
 
     def finished(self, generation: Generation) -> None:
         """Keeps the state after a reply, so that the next line continues it."""
+        generation.finish()  # a reply read only in part is run to its end first
         self.state, self.logits = generation.state, generation.logits
         read = generation.last_token or generation.prime.text
         if read:

@@ -145,7 +145,8 @@ class RunDir:
         path = self.checkpoint(name)
         if not path.is_file() and not (name == "last" and self.has_checkpoint("previous")):
             if name == "best":
-                fix = "no validation has run yet; use --checkpoint last, or train longer"
+                fix = ("it has not validated yet; use the 'last' checkpoint (--checkpoint last), "
+                       "or train longer")
             elif _STEP.fullmatch(name):
                 kept = self.checkpoint_names()
                 hint = "" if any(_STEP.fullmatch(n) for n in kept) else (

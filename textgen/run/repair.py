@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textgen.errors import CheckpointError
+from textgen.errors import CheckpointError, TextgenError
 from textgen.fileio import atomic_write_bytes, atomic_write_text
 from textgen.run.checkpoint_file import RUN_FILES, Checkpoint
 from textgen.run.directory import RunDir
@@ -128,9 +128,7 @@ def read_files(
         if saved is not None and not problem:
             if name == "vocab.json" and raw != saved:
                 problem = "differs from the vocabulary the model was trained with"
-            elif name == "config.json" and any(
-                raw.get(k) != saved.get(k) for k in ("data", "model")
-            ):
+            elif name == "config.json" and _shape(raw) != _shape(saved):
                 problem = "differs from the data and model settings the model was " \
                           "trained with"
         if problem and saved is None:
@@ -150,3 +148,16 @@ def _json_or_none(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+def _shape(config: dict[str, Any]) -> dict[str, Any]:
+    """A config's data and model sections as this textgen reads them: keys added since
+    a copy was saved take the value that copy's run was trained with, so old copies
+    and new files compare equal when they describe the same model and data."""
+    from textgen.config import Config
+
+    try:
+        full = Config.from_saved(config).to_dict()
+    except TextgenError:  # not a config this textgen can read: compare it as it is
+        full = config
+    return {k: full.get(k) for k in ("data", "model")}

@@ -102,7 +102,8 @@ def nothing_to_do(state: TrainState, cfg: Config, total_steps: int,
     if early_stopped(state, t.patience):
         return (f"nothing to do for {run_path}: it stopped early (no better validation "
                 f"loss in {t.patience} validations). Train on with a larger --set "
-                "train.patience=N (or 0, off); the best weights are in --checkpoint best")
+                "train.patience=N (or 0, off); the best weights are in the 'best' "
+                "checkpoint, the default")
     if total_steps > state.step:
         return None
     why = (f"it is at step {state.step:,}, at or past --max-steps {t.max_steps:,}"

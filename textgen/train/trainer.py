@@ -161,14 +161,12 @@ class Trainer:
         """Trains until `train.epochs` or `train.max_steps`, or until Ctrl-C.
 
         A stop inside an epoch (`train.max_steps`, `train.max_time`, Ctrl-C or
-        SIGTERM) validates first, as an epoch end does, unless this step has been
-        validated already; a second Ctrl-C skips that validation (the steps are
-        saved) and raises `KeyboardInterrupt`.
+        SIGTERM: those save first) validates, as an epoch end does, unless this step
+        has been; a second Ctrl-C skips that (the steps are saved) and raises.
 
         Returns:
-            The final progress and why training stopped. The 'last' checkpoint
-            holds that progress when it returns (saved once: an epoch end's or a
-            step's save is not repeated).
+            The final progress and why training stopped, which 'last' holds (saved
+            once, but for a signal's stop: an epoch end's save is not repeated).
         """
         reporter = reporter or Reporter()
         self.saver.forget()  # weights may have been set since an earlier `fit`
@@ -196,6 +194,8 @@ class Trainer:
                     self._log_window()  # every stop leaves a metrics row for its last steps
             st = self.state
             if st.step > first_step and st.last_val_step != st.step:  # not twice a step
+                if reason == "interrupted":  # a signal's sender may not wait: steps first
+                    self.saver.save_last_if_changed(self.model, st, self.optimizer)
                 try:
                     self._validate_mid_epoch(reporter, scheduled=False)
                 except KeyboardInterrupt:  # a second Ctrl-C: keep the steps, then go
