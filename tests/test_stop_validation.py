@@ -208,3 +208,18 @@ def test_a_signal_stop_saves_the_steps_before_it_validates(tiny_corpus, tmp_path
     result = trainer.fit(Peek(signal.SIGTERM, at=3))
     assert result.stop_reason == "interrupted" and on_disk == [3]
     assert RunDir(trainer.run.path).read_checkpoint("last").state == result.state
+
+
+def test_a_stops_new_best_does_not_raise_the_bar_patience_judges_by(tiny_corpus, tmp_path):
+    """Patience 2: scheduled validations 1.00, then (a stop's 0.97), then 0.98 is still an
+    improvement on the scheduled 1.00, as in an uninterrupted run; 'best' is the stop's."""
+    trainer = _new(tiny_corpus, tmp_path / "r", train__patience=2)
+    reporter = Reporter()
+    for loss, scheduled, bad in [(1.00, True, 0), (0.97, False, 0), (0.98, True, 0),
+                                 (0.99, True, 1), (0.96, False, 1), (0.975, True, 0)]:
+        trainer._record_validation(loss, loss * 1.4, reporter, scheduled)
+        assert trainer.state.bad_validations == bad, (loss, scheduled)
+    assert trainer.state.best_val_loss == 0.96 and trainer.state.patience_bar == 0.975
+    old = TrainState(best_val_loss=0.9)  # a state.json from before patience_bar
+    assert TrainState.from_dict({k: v for k, v in old.to_dict().items()
+                                 if k != "patience_bar"}).patience_bar is None

@@ -95,6 +95,9 @@ class TrainState:
     last_val_bpc: float | None = None
     first_loss: float | None = None  # the run's first training loss (the explosion guard)
     bad_validations: int = 0  # validations in a row without a new best (early stopping)
+    # The best loss of the validations train.patience counts (epoch ends, eval_every; not
+    # a stop's), what each is judged against; None: best_val_loss (runs from before).
+    patience_bar: float | None = None
     plateau_warned: bool = False  # the loss-plateau warning was given (once per run)
 
     def to_dict(self) -> dict[str, Any]:

@@ -347,16 +347,14 @@ class Trainer:
 
     def _record_validation(self, val_loss: float, val_bpc: float, reporter: Reporter,
                            scheduled: bool = True) -> bool:
-        """Notes a validation result; saves 'best' when it is the lowest so far.
-
-        Only `scheduled` validations (epoch ends, `train.eval_every`) count towards
-        `train.patience`: a run stopped and resumed often stops early no sooner.
-        """
+        """Notes a validation result; saves 'best' when it is the lowest so far. Only
+        `scheduled` ones (not a stop's) count for `train.patience`, against their best."""
         st = self.state
         st.last_val_loss, st.last_val_bpc, st.last_val_step = val_loss, val_bpc, st.step
         is_best = st.best_val_loss is None or val_loss < st.best_val_loss
-        if is_best:
-            st.bad_validations = 0
+        bar = st.best_val_loss if st.patience_bar is None else st.patience_bar
+        if scheduled and (bar is None or val_loss < bar):
+            st.patience_bar, st.bad_validations = val_loss, 0
         elif scheduled:
             st.bad_validations += 1
         if is_best:
