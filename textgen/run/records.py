@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from textgen.errors import CheckpointError
 from textgen.fileio import atomic_write_text
 
 _REQUIRED = object()
+R = TypeVar("R")
 
 
 class _Damaged(ValueError):
@@ -66,8 +68,17 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return raw
 
 
-def _damaged(path: Path, e: Exception, fix: str) -> CheckpointError:
-    return CheckpointError(f"{path} is damaged ({e}); {fix}")
+def _read_record(path: Path, parse: Callable[[dict[str, Any]], R], fix: str) -> R | None:
+    """The record in `path` as `parse` makes it; None when the file does not exist.
+
+    Raises:
+        CheckpointError: the file is damaged; the message ends with `fix`.
+    """
+    try:
+        raw = _read_json(path)
+        return None if raw is None else parse(raw)
+    except ValueError as e:
+        raise CheckpointError(f"{path} is damaged ({e}); {fix}") from e
 
 
 def _write_json(path: Path, content: dict[str, Any]) -> None:
@@ -135,12 +146,8 @@ def read_state(path: Path) -> TrainState | None:
     Raises:
         CheckpointError: the file is damaged.
     """
-    try:
-        raw = _read_json(path)
-        return None if raw is None else TrainState.from_dict(raw)
-    except ValueError as e:
-        raise _damaged(path, e, "it is rewritten from the 'last' checkpoint by "
-                                "`textgen train --resume`, or delete it") from e
+    return _read_record(path, TrainState.from_dict, "it is rewritten from the 'last' "
+                        "checkpoint by `textgen train --resume`, or delete it")
 
 
 def write_state(path: Path, state: TrainState) -> None:
@@ -242,11 +249,8 @@ def read_corpus(path: Path) -> CorpusRecord | None:
     Raises:
         CheckpointError: the file is damaged.
     """
-    try:
-        raw = _read_json(path)
-        return None if raw is None else CorpusRecord.from_dict(raw)
-    except ValueError as e:
-        raise _damaged(path, e, "restore it from a backup, or train a new run") from e
+    return _read_record(path, CorpusRecord.from_dict,
+                        "restore it from a backup, or train a new run")
 
 
 def write_corpus(path: Path, record: CorpusRecord) -> None:
@@ -305,14 +309,9 @@ def read_lineage(path: Path) -> Lineage | None:
     Raises:
         CheckpointError: the file is damaged.
     """
-    try:
-        raw = _read_json(path)
-        if raw is None:
-            return None
-        return Lineage([LineageEntry.from_dict(e) for e in _get(raw, "chain", list)])
-    except ValueError as e:
-        raise _damaged(path, e, "restore it from a backup, or delete it (the run then "
-                                "forgets which base it came from)") from e
+    return _read_record(
+        path, lambda raw: Lineage([LineageEntry.from_dict(e) for e in _get(raw, "chain", list)]),
+        "restore it from a backup, or delete it (the run then forgets which base it came from)")
 
 
 def write_lineage(path: Path, lineage: Lineage) -> None:
