@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,17 @@ def served_runs(tmp_path_factory, char_run):
         links[name] = root / name
         links[name].symlink_to(path)
     return links
+
+
+def edit_checkpoint_meta(path: Path, edit: Callable[[dict], None]) -> None:
+    """Rewrites the JSON `meta` entry of checkpoint `path` in place through `edit` (to
+    make a checkpoint as an older or newer textgen, or a crafted one, would write it)."""
+    import numpy as np
+
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    edit(meta)
+    arrays["meta"] = np.array(json.dumps(meta))
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)

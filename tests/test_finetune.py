@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import TINY_TEXT, train_run
+from tests.conftest import TINY_TEXT, edit_checkpoint_meta, train_run
 from tests.test_cli import assert_user_error, invoke
 from textgen.data.tokenizers import load_tokenizer
 from textgen.errors import CheckpointError
@@ -300,12 +300,7 @@ def test_assign_weights_refuses_a_wrong_shape():
 def _drop_file_copies(run: Path) -> None:
     """Makes the run's checkpoints like those saved before textgen kept file copies."""
     for path in (run / "checkpoints").glob("*.npz"):
-        with np.load(path) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        meta = json.loads(str(arrays["meta"]))
-        del meta["files"]
-        arrays["meta"] = np.array(json.dumps(meta))
-        np.savez(path, **arrays)
+        edit_checkpoint_meta(path, lambda meta: meta.pop("files"))
 
 
 def test_a_damaged_base_is_a_one_line_error_and_writes_nothing(tmp_path, char_run, new_corpus):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import train_run
+from tests.conftest import edit_checkpoint_meta, train_run
 from tests.test_cli import assert_user_error, invoke
 from textgen.errors import CheckpointError
 from textgen.run.directory import RunDir
@@ -141,15 +141,7 @@ def test_train_keys_may_change_in_the_config(run):
 
 def test_old_checkpoints_without_copies_still_load_and_fail_clearly(run):
     """Checkpoints saved before textgen kept copies have none to fall back on."""
-    import numpy as np
-
-    path = run / "checkpoints" / "last.npz"
-    with np.load(path) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    meta = json.loads(str(arrays["meta"]))
-    del meta["files"]
-    arrays["meta"] = np.array(json.dumps(meta))
-    np.savez(path, **arrays)
+    edit_checkpoint_meta(run / "checkpoints" / "last.npz", lambda meta: meta.pop("files"))
     assert invoke("sample", run, "--length", 5, "--checkpoint", "last").exit_code == 0
     (run / "config.json").write_text("{ not json", encoding="utf-8")
     with pytest.raises(CheckpointError, match="config.json is damaged"):
@@ -164,15 +156,8 @@ def test_a_missing_best_is_an_error_not_a_fallback(run):
 
 def test_a_damaged_copy_counts_as_none(run):
     """A copy that is not JSON is never used; the file on disk is, if it is good."""
-    import numpy as np
-
-    path = run / "checkpoints" / "last.npz"
-    with np.load(path) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    meta = json.loads(str(arrays["meta"]))
-    meta["files"]["config.json"] = "{ cut sh"
-    arrays["meta"] = np.array(json.dumps(meta))
-    np.savez(path, **arrays)
+    edit_checkpoint_meta(run / "checkpoints" / "last.npz",
+                         lambda meta: meta["files"].update({"config.json": "{ cut sh"}))
     result = invoke("sample", run, "--length", 5, "--checkpoint", "last")
     assert result.exit_code == 0 and _notes(result) == [], result.output
     (run / "config.json").write_text("{ also cut", encoding="utf-8")

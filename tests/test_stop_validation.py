@@ -4,14 +4,13 @@ judged at the step 'last' holds, and `info` says at which step each figure was t
 from __future__ import annotations
 
 import csv
-import json
 import os
 import signal
 
 import numpy as np
 import pytest
 
-from tests.conftest import tiny_config
+from tests.conftest import edit_checkpoint_meta, tiny_config
 from textgen.run.directory import RunDir
 from textgen.run.opening import new_run, open_run
 from textgen.run.records import TrainState
@@ -145,15 +144,11 @@ def test_info_names_the_step_of_each_checkpoint_and_validation_figure(tiny_corpu
 
 def _as_before_the_steps_were_kept(run: RunDir) -> None:
     """Rewrites 'last' as a textgen that kept no validation steps wrote it."""
-    path = run.checkpoint("last")
-    with np.load(path) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    meta = json.loads(str(arrays["meta"]))
-    for new in ("best_val_step", "last_val_step"):
-        del meta["state"][new]
-    arrays["meta"] = np.array(json.dumps(meta))
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
+    def drop(meta: dict) -> None:
+        for new in ("best_val_step", "last_val_step"):
+            del meta["state"][new]
+
+    edit_checkpoint_meta(run.checkpoint("last"), drop)
 
 
 def test_an_older_run_resumed_with_nothing_to_train_does_not_validate_again(

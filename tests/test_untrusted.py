@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import TINY_TEXT, train_run
+from tests.conftest import TINY_TEXT, edit_checkpoint_meta, train_run
 from tests.test_cli import assert_user_error, invoke, sets
 from textgen.config import Config, check_fits_in_memory
 from textgen.errors import ConfigError
@@ -102,31 +102,23 @@ def test_a_crafted_size_is_refused_for_its_size_before_any_allocation(run):
 
 
 def test_a_checkpoint_from_a_newer_textgen(run):
-    path = run / "checkpoints" / "last.npz"
-    with np.load(path) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    meta = json.loads(str(arrays["meta"]))
-    meta["format"] = 99
-    arrays["meta"] = np.array(json.dumps(meta))
-    np.savez(path, **arrays)
+    edit_checkpoint_meta(run / "checkpoints" / "last.npz",
+                         lambda meta: meta.update({"format": 99}))
     assert_user_error(invoke("sample", run), "written by a newer textgen")
 
 
 def test_a_crafted_vocabulary_and_config_must_match_the_weights(run):
     """Files and the checkpoint's copies changed alike: the shapes still disagree."""
-    path = run / "checkpoints" / "last.npz"
-    with np.load(path) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    meta = json.loads(str(arrays["meta"]))
-    vocab = json.loads(meta["files"]["vocab.json"])
-    vocab["tokens"] += ["ξ", "ψ"]
-    config = json.loads(meta["files"]["config.json"])
-    config["model"]["units"] = 10**6  # 4 * 10**12 parameters
-    for name, raw in (("vocab.json", vocab), ("config.json", config)):
-        meta["files"][name] = json.dumps(raw)
-        (run / name).write_text(json.dumps(raw), encoding="utf-8")
-    arrays["meta"] = np.array(json.dumps(meta))
-    np.savez(path, **arrays)
+    def craft(meta: dict) -> None:
+        vocab = json.loads(meta["files"]["vocab.json"])
+        vocab["tokens"] += ["ξ", "ψ"]
+        config = json.loads(meta["files"]["config.json"])
+        config["model"]["units"] = 10**6  # 4 * 10**12 parameters
+        for name, raw in (("vocab.json", vocab), ("config.json", config)):
+            meta["files"][name] = json.dumps(raw)
+            (run / name).write_text(json.dumps(raw), encoding="utf-8")
+
+    edit_checkpoint_meta(run / "checkpoints" / "last.npz", craft)
     assert_user_error(invoke("sample", run), "vocabulary")
     assert_user_error(invoke("train", "--resume", run), "GiB")
 
