@@ -32,6 +32,11 @@ class IncompatibleCheckpoint(CheckpointError):
     """A checkpoint does not match the model or config it is loaded into."""
 
 
+class CorpusChanged(IncompatibleCheckpoint):
+    """A run's corpus files changed, or are gone and no longer cached (`--resume` can
+    adopt them with --allow-changed-corpus; `eval` cannot score its validation split)."""
+
+
 class UnknownTokens(TextgenError):
     """A prompt holds tokens the model's vocabulary does not have."""
 

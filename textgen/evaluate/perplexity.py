@@ -19,7 +19,11 @@ from textgen.data.batches import validation_batches
 from textgen.data.corpus import scan_corpus
 from textgen.data.encode import EncodedCorpus, EncodeOptions, encode_corpus
 from textgen.data.tokenizers import Tokenizer
-from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
+from textgen.errors import (
+    CheckpointError,
+    CorpusChanged,
+    TextgenError,
+)
 from textgen.model import metrics
 from textgen.model.numpy_lm import RecurrentLM
 from textgen.run.directory import RunDir, short_name
@@ -150,21 +154,19 @@ def _reload_for_validation(run: RunDir, cfg: Config, encode_options: EncodeOptio
     """The run's encoded corpus, whose tail is the validation split (`reload_corpus`).
 
     Raises:
-        IncompatibleCheckpoint: the corpus files are gone (and not in the cache) or
-            changed: said with what `eval` can do (score a text), not with
-            `train --resume`'s --allow-changed-corpus, which eval does not take.
+        CorpusChanged: the corpus files are gone (and not in the cache) or changed:
+            said with what `eval` can do (score a text), not with `train --resume`'s
+            --allow-changed-corpus, which eval does not take.
     """
     try:
         return reload_corpus(run, cfg, encode_options, tokenizer=tok)
-    except IncompatibleCheckpoint as e:
-        if "--allow-changed-corpus" not in str(e):  # another problem (vocab.json): as is
-            raise
+    except CorpusChanged as e:
         if isinstance(e.__cause__, TextgenError):
             why = (f"cannot re-read the run's corpus ({e.__cause__}) and the encoded "
                    "cache no longer holds it")
         else:
             why = "the run's corpus files changed since training started"
-        raise IncompatibleCheckpoint(
+        raise CorpusChanged(
             f"{run.path}: no validation split to score: {why}. Restore the corpus files, "
             f"or score a text instead: textgen eval {run.path} FILE") from None
 

@@ -31,7 +31,12 @@ from textgen.data.encode import (
     load_cached,
 )
 from textgen.data.tokenizers import UNK_ID, Tokenizer, load_tokenizer
-from textgen.errors import CheckpointError, IncompatibleCheckpoint, TextgenError
+from textgen.errors import (
+    CheckpointError,
+    CorpusChanged,
+    IncompatibleCheckpoint,
+    TextgenError,
+)
 from textgen.model.precision import resolve_precision
 from textgen.run.directory import RunDir
 from textgen.run.records import (
@@ -280,7 +285,7 @@ def reload_corpus(
                        "from the cache, which holds the files as they were")
             return enc
         if not allow_changed:
-            raise IncompatibleCheckpoint(
+            raise CorpusChanged(
                 f"cannot re-read the run's corpus: {e}. Restore the files, or pass "
                 "--allow-changed-corpus to train on them as they are now") from e
         return _adopt_changed(run, cfg, paths, saved, encode_options, notify)
@@ -290,7 +295,7 @@ def reload_corpus(
     if cache_key(corpus, cfg.data, settings, fixed) != record_key:
         if allow_changed:
             return _adopt_changed(run, cfg, paths, saved, encode_options, notify)
-        raise IncompatibleCheckpoint(
+        raise CorpusChanged(
             f"the corpus files of {run.path} changed since training started "
             f"({', '.join(map(str, paths))}); restore them, start a new run, or pass "
             "--allow-changed-corpus to train on them as they are now"
