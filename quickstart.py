@@ -35,16 +35,30 @@ def run(*args: object) -> None:
 
 
 def setup() -> None:
-    """Creates .venv and installs textgen with its test extras, when needed."""
+    """Creates .venv and installs textgen with its test extras and its base models,
+    when needed."""
     if sys.version_info < (3, 11):  # noqa: UP036 -- may run under an older system python
         sys.exit(f"textgen needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PY.exists():
         print(f"creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    want = _stamp()
     if not STAMP.exists() or STAMP.read_text() != want:
-        run(PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", ".[test]")
+        pip = (PY, "-m", "pip", "install", "--disable-pip-version-check", "-q")
+        run(*pip, "-e", ".[test]")
+        # The base models (models/): a copy in the environment, never written to.
+        run(*pip, "--no-deps", "--force-reinstall", "./models")
         STAMP.write_text(want)
+
+
+def _stamp() -> str:
+    """What the installed environment was made from: both pyproject files and every
+    shipped model's manifest (new weights change it)."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    for path in [ROOT / "models" / "pyproject.toml",
+                 *sorted((ROOT / "models").rglob("manifest.json"))]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def demo() -> None:

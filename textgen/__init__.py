@@ -28,6 +28,7 @@ from textgen.errors import (
     InvalidArgument,
     TextgenError,
     TrainingDiverged,
+    UnknownModel,
     UnknownTokens,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "SamplerSettings",
     "TextgenError",
     "TrainingDiverged",
+    "UnknownModel",
     "UnknownTokens",
     "load",
 ]
@@ -73,7 +75,8 @@ def load(run_dir: str | Path, checkpoint: str | None = None) -> Generator:
     """Loads a trained run for generation (NumPy only; TensorFlow is not imported).
 
     Args:
-        run_dir: the run directory that `textgen train` wrote.
+        run_dir: the run directory that `textgen train` wrote, or an installed
+            model's name ("en-base", "zh-base"; `textgen models` lists them).
         checkpoint: "best" (lowest validation loss), "last" (newest) or "step-N" (a
             step checkpoint that `train.keep` kept); None, as every command: 'best'
             when the run has one, else 'last'. `Generator.checkpoint` and
@@ -86,7 +89,9 @@ def load(run_dir: str | Path, checkpoint: str | None = None) -> Generator:
 
     Raises:
         InvalidArgument: `checkpoint` is not a checkpoint name.
-        CheckpointError: no such run, or no such checkpoint in it yet.
+        CheckpointError: no such run, or no such checkpoint in it yet, or a model
+            whose files do not match its manifest.
+        UnknownModel: neither a path nor an installed model's name.
     """
     from textgen.generate.generator import Generator
 

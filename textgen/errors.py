@@ -37,6 +37,10 @@ class CorpusChanged(IncompatibleCheckpoint):
     adopt them with --allow-changed-corpus; `eval` cannot score its validation split)."""
 
 
+class UnknownModel(TextgenError):
+    """A RUN_DIR argument is neither an existing path nor an installed model's name."""
+
+
 class UnknownTokens(TextgenError):
     """A prompt holds tokens the model's vocabulary does not have."""
 

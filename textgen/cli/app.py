@@ -16,6 +16,7 @@ from textgen import __version__
 from textgen.cli.evaluate import eval_command, plot
 from textgen.cli.finetune import finetune
 from textgen.cli.info import info, presets_command
+from textgen.cli.models import models_command
 from textgen.cli.options import OneLineUsageError
 from textgen.cli.sample import sample
 from textgen.cli.serve import serve
@@ -59,6 +60,9 @@ def cli() -> None:
 
     \b
     Quick tour:
+      textgen models                        # the base models that come with textgen
+      textgen sample en-base --prime "It was" --length 300
+      textgen finetune en-base my-own-text.txt --out runs/mine
       textgen train corpora/tiny-shakespeare.txt --config char-small --out runs/demo
       textgen sample runs/demo --length 500 --temperature 0.8
       textgen sample runs/demo --prime "ROMEO:" --top-p 0.9 -n 3 --stop '\\n\\n'
@@ -72,7 +76,8 @@ def cli() -> None:
 
 
 
-for command in (train, finetune, sample, info, presets_command, eval_command, plot, serve):
+for command in (train, finetune, sample, info, presets_command, models_command, eval_command,
+                plot, serve):
     cli.add_command(command)
 
 

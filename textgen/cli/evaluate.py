@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from textgen.cli.options import OneLineUsageError, checkpoint_option
+from textgen.cli.options import RUN_OR_MODEL, OneLineUsageError, checkpoint_option
 
 
 @click.command("eval")
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=RUN_OR_MODEL)
 @click.argument("text", nargs=-1, type=click.Path(path_type=Path))
 @checkpoint_option("Which weights to score (or, with --novelty, to sample from).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from textgen.cli.options import checkpoint_option, default_out, training_options, with_shortcuts
+from textgen.cli.options import (
+    RUN_OR_MODEL,
+    checkpoint_option,
+    default_out,
+    training_options,
+    with_shortcuts,
+)
 from textgen.cli.progress import EncodeBar
 from textgen.cli.train import run_training
 
@@ -16,7 +22,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("base_run", type=click.Path(path_type=Path))
+@click.argument("base_run", type=RUN_OR_MODEL)
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create. [default: runs/<corpus name>-finetuned]")

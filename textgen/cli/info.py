@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
+from textgen.cli.options import RUN_OR_MODEL
+
 
 @click.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=RUN_OR_MODEL)
 def info(run_dir: Path) -> None:
     """Show the model, vocabulary, corpus and training progress of RUN_DIR."""
     from textgen.run.report import describe_run

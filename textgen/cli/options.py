@@ -27,6 +27,22 @@ class CheckpointName(click.ParamType):
 CHECKPOINTS = CheckpointName()
 
 
+class RunOrModel(click.ParamType):
+    """A run directory, or the name of an installed model (`textgen models`); a path that
+    exists wins over a name. An unknown name is one line with "did you mean" and the list;
+    a model's files are checked against its manifest first."""
+
+    name = "run_or_model"
+
+    def convert(self, value, param, ctx) -> Path:
+        from textgen.run.installed import resolve
+
+        return resolve(value)  # a TextgenError: the group prints one line
+
+
+RUN_OR_MODEL = RunOrModel()
+
+
 def checkpoint_option(what: str) -> Callable:
     """The `--checkpoint` option of sample, eval, serve and finetune; `what` begins its help
     ("Which weights to score."). The default is decided once, `RunDir.pick_checkpoint`."""

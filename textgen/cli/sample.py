@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from textgen.cli.options import TemperatureList, checkpoint_option, unescape
+from textgen.cli.options import RUN_OR_MODEL, TemperatureList, checkpoint_option, unescape
 from textgen.generate.settings import SETTINGS, Setting
 
 
@@ -34,7 +34,7 @@ def setting_options(command):
 
 
 @click.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=RUN_OR_MODEL)
 @checkpoint_option("Which weights to sample from.")
 @click.option("--prime", default="", help="Text to start from (printed first).")
 @click.option("--prime-file", type=click.Path(dir_okay=False, path_type=Path),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from textgen.cli.options import OneLineUsageError, checkpoint_option
+from textgen.cli.options import RUN_OR_MODEL, OneLineUsageError, checkpoint_option
 from textgen.serve.config import Limits, ServeConfig
 
 
@@ -29,7 +29,7 @@ def config_options(command):
 
 
 @click.command()
-@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("run_dirs", nargs=-1, required=True, type=RUN_OR_MODEL)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. The default is reachable from this machine only; "
                    "0.0.0.0 opens it to your network (use --api-key).")

@@ -27,6 +27,7 @@ from textgen.errors import (
 from textgen.model import metrics
 from textgen.model.numpy_lm import RecurrentLM
 from textgen.run.directory import RunDir, short_name
+from textgen.run.installed import is_model, resolve
 from textgen.run.opening import reload_corpus
 from textgen.run.repair import load
 
@@ -91,7 +92,7 @@ def evaluate(
     """Scores a run's checkpoint on its validation split or on given texts.
 
     Args:
-        run_path: the run directory.
+        run_path: the run directory, or an installed model's name.
         texts: files or directories to score; None scores the run's validation split.
         checkpoint: "best", "last" or "step-N"; None: best when the run has one, else
             last (`RunDir.pick_checkpoint`).
@@ -104,7 +105,7 @@ def evaluate(
         CheckpointError: no such run or checkpoint.
         TextgenError: no validation split, or a text too short to score.
     """
-    run = RunDir(Path(run_path))
+    run = RunDir(resolve(run_path))
     checkpoint = run.pick_checkpoint(checkpoint)
     loaded = load(run, checkpoint)
     cfg, tok, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
@@ -129,6 +130,12 @@ def evaluate(
             floor = 0.0
             notices.append(f"warning: {e}; each <unk> is charged the text's own rate only")
         enc.unk_nats = max(enc.unk_nats, floor)
+    elif is_model(run.path):
+        raise TextgenError(
+            f"{run.path} is an installed model: it comes without its training corpus, so "
+            f"there is no validation split to score (its card, `textgen models "
+            f"{run.path.name}`, gives its figures); give a text: textgen eval "
+            f"{run.path.name} FILE")
     else:
         enc = _reload_for_validation(run, cfg, encode_options, tok)
         ids = enc.split(cfg.data).val  # as training split it (data.val_split)

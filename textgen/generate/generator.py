@@ -31,6 +31,7 @@ from textgen.generate.samplers import SamplerSettings
 from textgen.model.numpy_lm import RecurrentLM, State
 from textgen.run.checkpoint_file import Checkpoint
 from textgen.run.directory import RunDir, checkpoint_name, short_name
+from textgen.run.installed import resolve
 from textgen.run.records import TrainState
 from textgen.run.repair import load as load_run
 
@@ -65,7 +66,8 @@ class Generator:
 
     def __init__(self, run_path: str | Path, checkpoint: str | None = None,
                  weights: dict[str, np.ndarray] | None = None, step: int = 0):
-        run = RunDir(Path(run_path))
+        # A model's name (`textgen models`) works as its directory does.
+        run = RunDir(resolve(run_path) if weights is None else Path(run_path))
         self.run_path = run.path
         self.checkpoint = checkpoint_name(checkpoint or "last")
         # Damage worked around while loading (a fallback checkpoint, a file's copy).

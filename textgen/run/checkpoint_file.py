@@ -143,7 +143,9 @@ def read_npz(path: Path, prefixes: tuple[str, ...] = ("",), data: bytes | None =
             wanted = [k for k in npz.files if k != "meta" and k.startswith(prefixes)]
             _check_sizes(npz.zip, ["meta", *wanted])
             meta = json.loads(str(npz["meta"]))
-            arrays = {k: npz[k] for k in wanted}
+            # A shipped model stores its weights as float16 (half the size); the
+            # model computes in float32, so they are widened as they are read.
+            arrays = {k: _widen(npz[k]) for k in wanted}
         # Fields added since a checkpoint was written keep their defaults.
         state = TrainState.from_dict(meta["state"])
         paths = [str(p) for p in meta["model_paths"]]
@@ -159,6 +161,11 @@ def read_npz(path: Path, prefixes: tuple[str, ...] = ("",), data: bytes | None =
             + ("; it was written by a newer textgen: upgrade this one" if newer else "")
         )
     return Checkpoint(path, state, paths, arrays, files)
+
+
+def _widen(array: np.ndarray) -> np.ndarray:
+    """A float16 array as float32; any other array as it is."""
+    return array.astype(np.float32) if array.dtype == np.float16 else array
 
 
 def _check_sizes(archive: zipfile.ZipFile, keys: list[str]) -> None:

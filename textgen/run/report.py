@@ -14,6 +14,7 @@ from textgen.data.tokenizers import load_tokenizer
 from textgen.errors import CheckpointError
 from textgen.run.checkpoint_file import read_npz
 from textgen.run.directory import RunDir, refuse_a_file, short_name
+from textgen.run.installed import is_model, read_manifest
 from textgen.run.records import CorpusRecord
 from textgen.run.repair import load
 
@@ -51,9 +52,18 @@ def describe_run(path: Path, notices: list[str] | None = None) -> str:
         lines.append(f"{name:<12} {kind:<10} {n:>14,}")
     lines.append(f"{'total':<23} {sum(n for _, _, n in table):>14,}")
     lines += ["", f"tokenizer    {tok.kind}, vocabulary {tok.vocab_size:,} (incl. <unk>)"]
-    lines += _corpus_lines(run, cfg)
+    model = read_manifest(run.path) if is_model(run.path) else None
+    if model is not None:  # ships without its corpus, and trains no further
+        lines.append(f"model        {model.name}, packaged by textgen {model.textgen_version}; "
+                     f"`textgen models {model.name}` prints its card")
+        lines.append(f"trained on   {model.summary.get('trained_on', 'not recorded')}")
+    else:
+        lines += _corpus_lines(run, cfg)
     if state is None:
         lines.append("progress     no checkpoint yet")
+    elif model is not None:
+        lines.append(f"progress     step {state.step:,}, {state.tokens_seen:,} tokens seen, "
+                     f"{_duration(state.elapsed_s)} of training (the last leg)")
     else:
         lines.append(
             f"progress     epoch {state.epoch}/{cfg.train.epochs} done, step {state.step:,}, "

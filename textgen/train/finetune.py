@@ -39,6 +39,7 @@ from textgen.errors import (
 from textgen.model.numpy_lm import RecurrentLM
 from textgen.run.checkpoint_file import FALLBACKS
 from textgen.run.directory import RunDir
+from textgen.run.installed import resolve
 from textgen.run.opening import new_run
 from textgen.run.records import Lineage, LineageEntry
 from textgen.run.repair import LoadedRun
@@ -90,7 +91,7 @@ def load_base(path: Path, checkpoint: str | None = None) -> Base:
     or edited file is replaced by the checkpoint's copy, with a notice.
 
     Args:
-        path: the base run directory (later, a name that resolves to one).
+        path: the base run directory, or an installed model's name (`textgen models`).
         checkpoint: "best", "last" or "step-N"; None: best when the base has one, else
             last (`RunDir.pick_checkpoint`).
 
@@ -98,7 +99,7 @@ def load_base(path: Path, checkpoint: str | None = None) -> Base:
         CheckpointError: not a run, no such checkpoint, or damage with no fallback.
         IncompatibleCheckpoint: the checkpoint does not fit the base's config.
     """
-    run = RunDir(Path(path))
+    run = RunDir(resolve(path))
     asked = run.pick_checkpoint(checkpoint)
     name, data, loaded = _read_base(run, asked)
     cfg, tok, ckpt = loaded.cfg, loaded.tokenizer, loaded.checkpoint
