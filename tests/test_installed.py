@@ -149,6 +149,14 @@ def test_the_python_api_loads_a_model_by_name(models):
     assert len(gen.generate("All:", 30, seed=1)) >= 30
 
 
+def test_serve_names_a_model_by_its_name(models):
+    from textgen.serve.models import load_models
+
+    served = load_models([installed.resolve("tiny-base")])
+    assert list(served) == ["tiny-base"]
+    assert served["tiny-base"].facts["tokenizer"] == "char"
+
+
 # === The real shipped bases (installed by the README's set-up) ===
 
 SHIPPED = {"en-base": "the", "zh-base": "的"}
