@@ -57,9 +57,10 @@ class Source:
 
 
 # Characters that are OCR or conversion junk in every language: the replacement
-# character, the white square that stands for an unreadable glyph, zero-width
+# character, the white square that stands for an unreadable glyph, private-use
+# characters (a font's own glyphs, meaningless elsewhere), zero-width
 # marks, soft hyphens and C0/C1 control characters other than newline and tab.
-_JUNK = re.compile("[\ufffd\u25a1\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_JUNK = re.compile("[\ue000-\uf8ff\ufffd\u25a1\u200b\u200c\u200d\u2060\ufeff\u00ad"
                    "\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _TRAILING = re.compile(r"[ \t\u3000]+$", re.M)
 _BLANKS = re.compile(r"\n{3,}")
