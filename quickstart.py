@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up textgen in ./.venv and run the demo or the tests. Needs only Python 3.11+.
 
-    python3 quickstart.py demo   # install, train a small model on Shakespeare, print a sample
+    python3 quickstart.py demo   # install, sample the base models, fine-tune one on Shakespeare
     python3 quickstart.py test   # install (Chromium too, as root on Debian), run ruff and tests
 
 Idempotent: the virtual environment is reused, and dependencies are reinstalled
@@ -62,14 +62,21 @@ def _stamp() -> str:
 
 
 def demo() -> None:
-    """Trains the char-small preset on tiny-shakespeare, then prints a sample."""
+    """Samples from both base models, fine-tunes en-base on Shakespeare for a minute
+    (or continues that run), then samples from the fine-tuned model."""
+    tg = (PY, "-m", "textgen")
+    run(*tg, "models")
+    run(*tg, "sample", "en-base", "--prime", "It was", "--length", "300",
+        "--temperature", "0.8", "--seed", "1")
+    run(*tg, "sample", "zh-base", "--prime", "春风", "--length", "100",
+        "--temperature", "0.8", "--seed", "1")
     if (DEMO_RUN / "checkpoints" / "last.npz").exists():
-        run(PY, "-m", "textgen", "train", "--resume", DEMO_RUN)
+        run(*tg, "train", "--resume", DEMO_RUN, "--max-time", "60s")
     else:
-        run(PY, "-m", "textgen", "train", "corpora/tiny-shakespeare.txt",
-            "--config", "char-small", "--out", DEMO_RUN)
-    run(PY, "-m", "textgen", "sample", DEMO_RUN, "--length", "600",
-        "--temperature", "0.8", "--seed", "1", "--prime", "ROMEO:")
+        run(*tg, "finetune", "en-base", "corpora/tiny-shakespeare.txt", "--out", DEMO_RUN,
+            "--max-time", "60s")
+    run(*tg, "sample", DEMO_RUN, "--length", "600", "--temperature", "0.8", "--seed", "1",
+        "--prime", "ROMEO:")
 
 
 def browser() -> None:

@@ -134,6 +134,7 @@ def test_commands_take_a_name_and_write_nothing_to_the_model(models, tmp_path, m
     assert tuned.exit_code == 0, tuned.output
     lineage = json.loads((tmp_path / "mine" / "lineage.json").read_text(encoding="utf-8"))
     assert Path(lineage["chain"][0]["run"]) == models.resolve()
+    assert "fine-tuned from model tiny-base (" in invoke("info", tmp_path / "mine").output
     refused = invoke("finetune", "tiny-base", text, "--out", models / "inside")
     assert refused.exit_code == 1
     assert _files(models) == before  # nothing written, nothing added

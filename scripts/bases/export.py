@@ -35,30 +35,40 @@ LIMITS = {
     "en": [
         "Trained on CPU time only: it writes plausible words and phrasing, not "
         "coherent paragraphs; fine-tune it on your own text for your style.",
-        "The mix leans on older public-domain English (Shakespeare, the Bible, "
-        "Milton, Austen); modern idiom and technical prose are a smaller share.",
+        "Its English is public domain, so mostly from before 1930 (novels, plays, "
+        "letters, essays, the Bible); modern idiom comes only from technical prose "
+        "(Python's PEPs and docs, the Rust book, the Jargon File).",
         "Characters outside its vocabulary (any script but Latin) are <unk> until a "
         "fine-tune adds them (`textgen finetune en-base mine.txt` does by default).",
     ],
     "zh": [
         "Trained on CPU time only: it writes plausible characters, words and line "
         "shapes, not coherent passages; fine-tune it on your own text for your style.",
-        "The mix leans on classical verse; modern prose is a smaller share.",
+        "Its modern Chinese is mostly documentation, manuals and software strings "
+        "(and 鲁迅); everyday writing such as diaries, chat or lyrics is a small share, "
+        "and classical verse is over a third of the mix.",
         "Simplified and traditional script are both in the vocabulary, but a sample "
         "may mix them; a prompt in one script pulls the model toward it.",
     ],
 }
 
 
-def tails(mix: Path, val_frac: float, seq_len: int) -> dict[str, str]:
-    """The validation tail of every source file of the mix, by source name."""
+def tails(mix: Path, val_frac: float, seq_len: int, max_chars: int) -> dict[str, str]:
+    """The validation tail of every source file of the mix (its first `max_chars`
+    characters, cut at a line), by source name."""
     from textgen.data.batches import validation_tails
 
     texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(mix.glob("*.txt"))}
     sizes = [len(t) for t in texts.values()]
     cut = validation_tails(sizes, val_frac, "each-file", seq_len)
-    return {name: text[len(text) - n:] for (name, text), n in zip(texts.items(), cut,
-                                                                   strict=True) if n}
+    out = {}
+    for (name, text), n in zip(texts.items(), cut, strict=True):
+        tail = text[len(text) - n:]
+        if len(tail) > max_chars:
+            tail = tail[: tail.rfind("\n", 0, max_chars) + 1 or max_chars]
+        if tail:
+            out[name] = tail
+    return out
 
 
 def unigram_bits(train_text: str, tail: str) -> float:
@@ -137,8 +147,10 @@ def card(name: str, lang: str, cfg, vocab_size: int, sources: list[dict], legs: 
                      f"{leg['val_bits_per_char']:.3f} |")
     overall = legs[-1]["val_bits_per_char"]
     lines += ["", "## Validation", "",
-              f"Bits per character on the held-out tail of every source ({cfg_val(legs)} of "
-              "each file, never trained on), beside the unigram figure (each character "
+              f"Bits per character on the held-out tail of every source (the last "
+              f"{cfg_val(legs)} of each file, never trained on; up to its first "
+              f"{legs[-1]['scored_chars_per_source']:,} characters), beside the unigram "
+              "figure (each character "
               f"guessed by its frequency). Over all tails: **{overall:.3f} bits/char**.", "",
               "| source | bits/char | unigram |", "|---|---:|---:|"]
     lines += [f"| {k} | {v:.3f} | {unigram[k]:.3f} |" for k, v in per_source.items()]
@@ -163,6 +175,10 @@ def main() -> None:
     ap.add_argument("--checkpoint", default="best")
     ap.add_argument("--hardware", required=True, help="what it trained on, for the card")
     ap.add_argument("--from", dest="start", default="scratch", help="what the leg started from")
+    ap.add_argument("--out", type=Path, help="model directory [default: models/.../NAME]")
+    ap.add_argument("--legs", type=Path, help="legs record [default: scripts/bases/NAME-legs.json]")
+    ap.add_argument("--max-chars", type=int, default=30000,
+                    help="score at most this much of each source's validation tail")
     ap.add_argument("--margin", type=float, default=0.01,
                     help="bits/char by which a leg must beat the shipped model")
     args = ap.parse_args()
@@ -175,12 +191,12 @@ def main() -> None:
     name = f"{args.lang}-base"
     loaded = load(RunDir(args.run), args.checkpoint, prefixes=())
     cfg, tok, state = loaded.cfg, loaded.tokenizer, loaded.checkpoint.state
-    held = tails(args.mix, cfg.data.val_frac, cfg.data.seq_len)
+    held = tails(args.mix, cfg.data.val_frac, cfg.data.seq_len, args.max_chars)
     print(f"{name}: scoring step {state.step:,} on {len(held)} validation tails", file=sys.stderr)
     per_source = score(args.run, args.checkpoint, held)
     weights = {k: len(v) for k, v in held.items()}
     overall = sum(per_source[k] * weights[k] for k in held) / sum(weights.values())
-    out = MODELS / name
+    out = args.out or MODELS / name
     if installed.is_model(out):
         old = score(out, "last", held)
         old_overall = sum(old[k] * weights[k] for k in held) / sum(weights.values())
@@ -188,14 +204,16 @@ def main() -> None:
         if overall > old_overall - args.margin:
             sys.exit(f"not better by {args.margin} bits/char: the shipped model stays")
     texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(args.mix.glob("*.txt"))}
-    unigram = {k: unigram_bits(texts[k][: len(texts[k]) - len(v)], v) for k, v in held.items()}
-    legs_file = HERE / f"{name}-legs.json"
+    unigram = {k: unigram_bits(texts[k][: int(len(texts[k]) * (1 - cfg.data.val_frac))], v)
+               for k, v in held.items()}
+    legs_file = args.legs or HERE / f"{name}-legs.json"
     legs = json.loads(legs_file.read_text(encoding="utf-8")) if legs_file.exists() else []
     legs.append({"date": date.today().isoformat(), "from": args.start, "steps": state.step,
                  "tokens": state.tokens_seen, "wall_s": round(state.elapsed_s),
                  "hardware": args.hardware, "batch_size": cfg.data.batch_size,
                  "seq_len": cfg.data.seq_len, "lr": cfg.train.lr, "val_frac": cfg.data.val_frac,
                  "val_bits_per_char": round(overall, 4), "checkpoint": args.checkpoint,
+                 "scored_chars_per_source": args.max_chars,
                  "mix_sources": sorted(texts)})
     sources = json.loads((args.mix / "SOURCES.json").read_text(encoding="utf-8"))
     text = card(name, args.lang, cfg, tok.vocab_size, sources, legs, per_source, unigram,

@@ -173,8 +173,10 @@ def describe_lineage(run: RunDir) -> list[str]:
     lines = []
     for i, e in enumerate(lineage.chain if lineage else []):
         added = f", +{e.tokens_added:,} tokens" if e.vocab == "extend" else ""
+        base = Path(e.run)
+        where = f"model {base.name} ({e.run})" if is_model(base) else e.run
         lines.append(
-            f"{'fine-tuned from' if i == 0 else '  which came from'} {e.run} "
+            f"{'fine-tuned from' if i == 0 else '  which came from'} {where} "
             f"({e.checkpoint} checkpoint, step {e.step:,}, sha256 "
             f"{e.sha256[:12]}; vocabulary {e.vocab}{added})"
         )
