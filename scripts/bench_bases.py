@@ -94,7 +94,8 @@ def bench_corpus(name: str, results: dict, save) -> None:
             for m in FINETUNE_MINUTES:
                 leg = f"{(m - done) * 60}s"
                 if done == 0:
-                    textgen("finetune", base, train, "--out", ft, "--max-time", leg)
+                    textgen("finetune", base, train, "--out", ft, "--max-time", leg,
+                            "--epochs", 1000)  # the time is the limit, not epochs
                 else:
                     textgen("train", "--resume", ft, "--max-time", leg, "--epochs", 1000)
                 done = m
