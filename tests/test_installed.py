@@ -137,6 +137,10 @@ def test_commands_take_a_name_and_write_nothing_to_the_model(models, tmp_path, m
     assert "fine-tuned from model tiny-base (" in invoke("info", tmp_path / "mine").output
     refused = invoke("finetune", "tiny-base", text, "--out", models / "inside")
     assert refused.exit_code == 1
+    resumed = invoke("train", "--resume", models)
+    assert resumed.exit_code == 1 and "textgen finetune tiny-base" in resumed.output
+    over = invoke("train", text, "--out", models, "--max-steps", 1)
+    assert over.exit_code == 1 and "textgen finetune tiny-base" in over.output
     assert _files(models) == before  # nothing written, nothing added
     unknown = invoke("sample", "tiny-bse")
     assert unknown.exit_code == 1 and "did you mean 'tiny-base'?" in unknown.output

@@ -61,6 +61,7 @@ def train(
     from textgen.data.encode import EncodeOptions
     from textgen.data.profile import auto_config
     from textgen.run.directory import RunDir
+    from textgen.run.installed import refuse_a_model
     from textgen.run.opening import new_run, open_run
 
     sets = with_shortcuts(overrides, encoding, epochs=epochs, max_steps=max_steps,
@@ -69,6 +70,7 @@ def train(
         if corpus or config_file or out or pattern != "*.txt" or encoding:
             raise click.UsageError(
                 "--resume takes no CORPUS, --config, --out, --glob or --encoding")
+        refuse_a_model(resume)  # before the lock, which would write into it
         RunDir(resume).require("last")  # a clear error before anything is created
     elif not corpus:
         raise click.UsageError("give a CORPUS file or directory (or --resume RUN_DIR)")

@@ -30,10 +30,10 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from textgen.errors import CheckpointError, UnknownModel
+from textgen.errors import CheckpointError, TextgenError, UnknownModel
 
 __all__ = ["NOT_INSTALLED", "CheckpointError", "Manifest", "UnknownModel", "installed", "is_model",
-           "read_manifest", "resolve", "sha256_of", "unknown_message", "verify"]
+           "read_manifest", "refuse_a_model", "resolve", "sha256_of", "unknown_message", "verify"]
 
 ENTRY_POINT_GROUP = "textgen.models"
 MODELS_ENV = "TEXTGEN_MODELS"
@@ -130,6 +130,18 @@ def unknown_message(name: str, names: list[str]) -> str:
     else:
         listed = " " + NOT_INSTALLED
     return f"no run directory or model named {name!r}{hint}.{listed}"
+
+
+def refuse_a_model(path: Path) -> None:
+    """Refuses to train in a model directory: models are only read.
+
+    Raises:
+        TextgenError: `path` is a model directory.
+    """
+    if is_model(path):
+        raise TextgenError(
+            f"{path} is a packaged model, which textgen only reads; train on from it in a "
+            f"new run instead: textgen finetune {path.name} CORPUS --out NEW_RUN")
 
 
 def read_manifest(path: Path) -> Manifest:

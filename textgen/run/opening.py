@@ -39,6 +39,7 @@ from textgen.errors import (
 )
 from textgen.model.precision import resolve_precision
 from textgen.run.directory import RunDir
+from textgen.run.installed import refuse_a_model
 from textgen.run.records import (
     CorpusFile,
     CorpusRecord,
@@ -92,6 +93,7 @@ def new_run(
     Raises:
         TextgenError: `out` already holds a run, or the corpus is unusable.
     """
+    refuse_a_model(out)
     run = RunDir(out)
     if run.has_checkpoint("last"):
         raise TextgenError(
@@ -197,9 +199,11 @@ def open_run(
 
     Raises:
         CheckpointError: not a run directory, or no 'last' checkpoint.
+        TextgenError: a packaged model (`textgen.run.installed`), which is only read.
         IncompatibleCheckpoint: an override changes the model or data, or the
             corpus files changed since the run started.
     """
+    refuse_a_model(path)
     run = RunDir(path)
     run.require("last")
     run.remove_stale_temp_files()
