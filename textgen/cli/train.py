@@ -70,13 +70,13 @@ def train(
         if corpus or config_file or out or pattern != "*.txt" or encoding:
             raise click.UsageError(
                 "--resume takes no CORPUS, --config, --out, --glob or --encoding")
-        refuse_a_model(resume)  # before the lock, which would write into it
         RunDir(resume).require("last")  # a clear error before anything is created
     elif not corpus:
         raise click.UsageError("give a CORPUS file or directory (or --resume RUN_DIR)")
     elif allow_changed_corpus:
         raise click.UsageError("--allow-changed-corpus goes with --resume")
     path = resume or out or default_out(corpus[0])
+    refuse_a_model(path)  # before the lock, which would write into it
     with RunDir(path).lock(), EncodeBar() as bar:
         # workers=None: the console script's entry point is guarded, so jieba
         # may use worker processes.
