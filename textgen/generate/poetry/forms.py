@@ -4,7 +4,7 @@ A poem of L lines of N characters is laid out as the corpora write verse: a
 couplet per text line, "，" after odd lines, "。" after even lines, and a line
 break after each couplet but the last (`Layout`). The tone rules are data too:
 templates, strings of 平 / 仄 / 中 (either), that a poem (strict) or each line
-(loose) must match, interpreted by `fits` and `next_tones`.
+(loose) must match, interpreted by `mismatches` and `next_tones`.
 
 The strict templates come from the four 五言 line types (A 仄仄平平仄, B 平平仄仄平,
 C 平平平仄仄, D 仄仄仄平平; a 七言 line puts two characters of the other tone
@@ -74,26 +74,22 @@ def loose_templates(chars: int) -> list[str]:
     return out
 
 
-def fits(template: str, tones: list[tuple[bool, bool]]) -> bool:
-    """Whether characters with these (平, 仄) readings match the start of `template`
-    (a polyphonic character matches either; one in neither class only 中)."""
-    for want, (ping, ze) in zip(template, tones, strict=False):
-        if (want == PING and not ping) or (want == ZE and not ze):
-            return False
-    return True
-
-
 def mismatches(template: str, tones: list[tuple[bool, bool]]) -> list[int]:
-    """The positions where the characters do not match `template`."""
+    """The positions where characters with these (平, 仄) readings do not match the
+    start of `template` (a polyphonic character matches either; one in neither class
+    only 中)."""
     return [i for i, (want, (ping, ze)) in enumerate(zip(template, tones, strict=False))
             if (want == PING and not ping) or (want == ZE and not ze)]
 
 
 def next_tones(templates: list[str], tones: list[tuple[bool, bool]]) -> set[str]:
     """The tones the next character may have under the templates the characters so
-    far still fit: a subset of {平, 仄, 中}; empty when none fits any more."""
+    far fit best (all of them when they fit; the fewest mismatches when a prime or
+    a relaxed step broke every one): a subset of {平, 仄, 中}."""
     k = len(tones)
-    return {t[k] for t in templates if k < len(t) and fits(t, tones)}
+    scored = [(len(mismatches(t, tones)), t) for t in templates if k < len(t)]
+    best = min((n for n, _ in scored), default=0)
+    return {t[k] for n, t in scored if n == best}
 
 
 @dataclass(frozen=True)

@@ -140,9 +140,9 @@ class Rhyme(PoemRule):
 
 class Tones(PoemRule):
     """平仄: "strict" matches one of the form's standard templates at every position
-    (the first characters choose it); "loose" keeps 二四六分明 and no 三平尾 in each
-    line. A polyphonic character counts as either tone; one the table lacks fits
-    only where the tone is free.
+    (the first characters choose it; after a prime that fits none, the closest);
+    "loose" keeps 二四六分明 and no 三平尾 in each line. A polyphonic character
+    counts as either tone; one the table lacks fits only where the tone is free.
 
     Args:
         layout: the poem's positions (5 or 7 characters a line).
