@@ -138,7 +138,11 @@ class Poem(Constraint):
 
     def _relax(self, row: int, base: np.ndarray, soft: list[np.ndarray],
                context: Context) -> np.ndarray:
-        """Row `row`'s mask with the fewest soft rules dropped, earliest first (V,)."""
+        """Row `row`'s mask with the fewest soft rules dropped, earliest first (V,).
+        Nothing is dropped when the hard rules alone leave no token (the sampler
+        then says so)."""
+        if not base.any():
+            return base
         kept = list(range(len(soft)))
         dropped = []
         while kept:  # drop rules in order until some token is left
@@ -148,8 +152,6 @@ class Poem(Constraint):
                 mask &= soft[k]
             if mask.any():
                 break
-        else:
-            mask = base.copy()
         for k in dropped[:-1]:  # put back the earlier ones that the row can keep
             if (mask & soft[k]).any():
                 mask &= soft[k]
