@@ -250,6 +250,13 @@ def test_relaxation_drops_tones_before_rhyme_and_keeps_what_it_can(tang):
         assert kept.any() and not (kept & ~finite).any(), name
         assert [r["rule"] for r in poem.relaxed[0]] == relaxed, name
         assert poem.relaxed[0][0]["line"] == 2 and poem.relaxed[0][0]["char"] == 5
+    # Either rule alone could give: tones gives first, so the rhyming token is kept.
+    rhymes, toned = shape & rhyme & ~tones, shape & tones & ~rhyme
+    one_each = np.zeros_like(shape)
+    one_each[[np.flatnonzero(rhymes)[0], np.flatnonzero(toned)[0]]] = True
+    kept = _filtered(poem, Context(tang.vocabulary, prompt, rows=1), one_each)
+    assert kept.tolist() == (one_each & rhymes).tolist()
+    assert [r["rule"] for r in poem.relaxed[0]] == ["tones"]
     both = shape & tones & rhyme
     _filtered(poem, Context(tang.vocabulary, prompt, rows=1), both | ~shape)
     assert poem.relaxed[0] == []
