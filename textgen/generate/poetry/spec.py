@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from textgen.data.tokenizers.han import HAN_RUN
 from textgen.errors import InvalidArgument
 from textgen.generate.poetry.forms import FORMS
 
@@ -98,6 +97,8 @@ class PoemSpec:
                                       f"Received: form={self.form!r}")
             object.__setattr__(self, "form", form)
         if self.acrostic is not None:
+            from textgen.data.tokenizers.han import HAN_RUN  # (the data package loads NumPy)
+
             if not isinstance(self.acrostic, str) or not HAN_RUN.fullmatch(self.acrostic):
                 raise InvalidArgument("`acrostic` must be Han characters, one per line. "
                                       f"Received: acrostic={self.acrostic!r}")
