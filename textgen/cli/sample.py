@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from textgen.cli.options import RUN_OR_MODEL, TemperatureList, checkpoint_option, unescape
+from textgen.generate.poetry.spec import POEM_OPTIONS, PoemOption
 from textgen.generate.settings import SETTINGS, Setting
 
 
@@ -32,6 +33,21 @@ def setting_options(command):
     return command
 
 
+def _poem_option(opt: PoemOption) -> click.Option:
+    """The `textgen sample` option of a poem option (`textgen.generate.poetry.spec`)."""
+    if opt.flag:
+        return click.option(opt.option, opt.name, is_flag=True, help=opt.help)
+    kind = click.Choice(opt.choices) if opt.choices else str
+    return click.option(opt.option, opt.name, type=kind, default=None, metavar=opt.metavar,
+                        help=opt.help)
+
+
+def poem_options(command):
+    """Adds one option per declared poem option (--form, --acrostic, ...)."""
+    for opt in reversed(POEM_OPTIONS):
+        command = _poem_option(opt)(command)
+    return command
+
 
 @click.command()
 @click.argument("run_dir", type=RUN_OR_MODEL)
@@ -47,6 +63,7 @@ def setting_options(command):
               help="Also stop a sample after this many lines (its last line break kept): "
                    "a stanza of verse or lyrics.")
 @setting_options
+@poem_options
 @click.option("-n", "--num-samples", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent samples, generated together as one batch.")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
@@ -61,7 +78,8 @@ def setting_options(command):
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text",
               show_default=True,
               help="jsonl: one JSON object per sample (text, prime, seed, settings, "
-                   "checkpoint, finish reason).")
+                   "checkpoint, finish reason; with a poem its constraints, checks and "
+                   "what was relaxed).")
 @click.option("--drop-unknown", is_flag=True,
               help="Leave out prompt characters the model never saw instead of failing.")
 @click.option("-i", "--interactive", is_flag=True,
@@ -101,7 +119,11 @@ def sample(run_dir: Path, checkpoint: str | None, prime: str, prime_file: Path |
     if not (interactive and sys.stdin.isatty()):  # the interactive greeting says it there
         click.echo(f"sampling {gen.run_path} ({checkpoint_label(gen.checkpoint, gen.step)})",
                    err=True)
+    poem = {o.name: options.pop(o.name) for o in POEM_OPTIONS}
     if interactive:
+        if any(poem.values()):
+            raise click.UsageError("--interactive does not write poems yet; leave out "
+                                   + ", ".join(o.option for o in POEM_OPTIONS))
         if output or fmt != "text" or num_samples != 1 or len(temperature) != 1:
             raise click.UsageError(
                 "--interactive writes one reply at a time to the terminal; leave out "
@@ -114,7 +136,8 @@ def sample(run_dir: Path, checkpoint: str | None, prime: str, prime_file: Path |
         try:
             generation = gen.run(prime, options["length"], settings_from(t, options),
                                  num_samples, options["seed"], stops, options["max_chars"],
-                                 options["drop_unknown"], max_lines=options["max_lines"])
+                                 options["drop_unknown"], max_lines=options["max_lines"],
+                                 **poem)
         except UnknownTokens as e:
             raise UnknownTokens(in_cli_words(str(e))) from None
         if t == temperature[0] and generation.prime.dropped:

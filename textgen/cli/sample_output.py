@@ -16,6 +16,7 @@ from textgen.errors import TextgenError
 from textgen.fileio import atomic_write_text
 from textgen.generate.generation import Generation
 from textgen.generate.generator import DROP_UNKNOWN_HINT, Generator
+from textgen.generate.poetry.poem import Poem
 from textgen.generate.samplers import SamplerSettings
 from textgen.generate.settings import SETTINGS
 from textgen.interrupt import sigint_flag
@@ -60,6 +61,11 @@ def read_prime_file(path: Path) -> str:
     except OSError as e:
         raise TextgenError(f"--prime-file {path}: cannot read it ({e.strerror or e})") from None
     return text.replace("\r\n", "\n")
+
+
+def poem_of(generation: Generation) -> Poem | None:
+    """The generation's poem constraint (`--form`, `--acrostic`), if it has one."""
+    return next((c for c in generation.constraints if isinstance(c, Poem)), None)
 
 
 class SampleWriter:
@@ -121,6 +127,15 @@ class SampleWriter:
                 self._out(self._block_start(generation, row) + texts[row]
                           + ("" if texts[row].endswith("\n") else "\n"))
         self._count += n
+        poem = poem_of(generation)
+        for row in range(n) if poem else ():
+            relaxed = poem.relaxed[row]
+            if relaxed:
+                where = ", ".join(f"{r['rule']} at line {r['line']} char {r['char']}"
+                                  for r in relaxed[:5])
+                more = f" and {len(relaxed) - 5} more" if len(relaxed) > 5 else ""
+                click.echo(f"note: sample {row + 1}: no allowed character had probability "
+                           f"left, so the poem relaxed {where}{more}", err=True)
 
     def _block_start(self, generation: Generation, row: int) -> str:
         if not self.labelled:
@@ -139,7 +154,16 @@ class SampleWriter:
             "settings": generation.settings_dict(),
             "checkpoint": {"run": str(self.gen.run_path), "name": self.gen.checkpoint,
                            "step": self.gen.step},
-        }
+        } | self._poem_record(generation, row)
+
+    def _poem_record(self, generation: Generation, row: int) -> dict:
+        poem = poem_of(generation)
+        if poem is None:
+            return {}
+        s = generation.samples[row]
+        report = poem.report(row, s.prime + s.text)
+        return {"poem": {"constraints": report["constraints"], "check": report["check"]},
+                "relaxed": report["relaxed"]}
 
     def close(self) -> None:
         """Writes the output file, if any, and says so on stderr.

@@ -30,7 +30,8 @@ class Constraint(Filter):
 
     Subclasses implement `allowed`; the sampler applies every constraint after
     the bans and before penalties, temperature, top-k and top-p, to every token
-    including the first. A row left with no allowed token is an error.
+    including the first. A row left with no allowed token is an error. A rule
+    that knows when a text is whole (a poem's form) also implements `complete`.
     """
 
     wants_context = True
@@ -38,6 +39,12 @@ class Constraint(Filter):
     def allowed(self, context: Context) -> np.ndarray:
         """The tokens each row may take next: (B, V) bool, or (V,) for every row."""
         raise NotImplementedError
+
+    def complete(self, context: Context) -> np.ndarray | None:
+        """The rows whose text this rule has completed (B,) bool, or None (never): a
+        completed row ends after its last token (finish reason "complete"), as a
+        poem ends with its form."""
+        return None
 
     def __call__(self, logits, history, context=None):
         if context is None:

@@ -48,7 +48,8 @@ class Sample:
         prime: the prompt it continues.
         seed: the seed of its random generator (rerun with it to get this sample alone).
         finish_reason: "length" (the token, character or line limit), "stop" (a stop
-            string) or "cancelled" (`Generation.cancel` was called).
+            string), "complete" (a constraint's text is whole: a poem's form) or
+            "cancelled" (`Generation.cancel` was called).
         tokens: tokens generated.
     """
 
@@ -215,7 +216,19 @@ class Generation:
                 piece = row.feed(tok.id_to_token(int(ids[i])))
                 if piece:
                     pieces.append((i, piece))
+        for i in np.flatnonzero(self._completed()):
+            if not rows[i].reason and (piece := rows[i].end("complete")):
+                pieces.append((int(i), piece))
         return ids, pieces
+
+    def _completed(self) -> np.ndarray:
+        """The rows a constraint says are complete (B,) bool."""
+        done = np.zeros(len(self._rows), bool)
+        for c in self.constraints:
+            rows = c.complete(self.context) if hasattr(c, "complete") else None
+            if rows is not None:
+                done |= rows
+        return done
 
     def absorb(self, logits: np.ndarray, state: State) -> None:
         """Takes the network's output after reading the tokens `pick` drew:
@@ -281,9 +294,13 @@ class _Row:
 
     def close(self) -> str:
         """Ends the sample (token limit reached); returns the held-back text."""
+        return self.end("length")
+
+    def end(self, reason: str) -> str:
+        """Ends the sample for `reason` unless it has ended; returns the held-back text."""
         if self.reason:
             return ""
-        self.reason = "length"
+        self.reason = reason
         text, self.pending = self.pending, ""
         return self._emit(text)
 

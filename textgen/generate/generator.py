@@ -23,10 +23,12 @@ import numpy as np
 
 from textgen.config import Config
 from textgen.data.tokenizers import UNK_ID, load_tokenizer
-from textgen.errors import TextgenError, UnknownTokens
+from textgen.errors import InvalidArgument, TextgenError, UnknownTokens
 from textgen.generate.constraints import Constraint
 from textgen.generate.context import Vocabulary
 from textgen.generate.generation import Generation, Prime, Sample
+from textgen.generate.poetry.poem import Poem
+from textgen.generate.poetry.spec import PoemSpec
 from textgen.generate.samplers import SamplerSettings
 from textgen.model.numpy_lm import RecurrentLM, State
 from textgen.run.checkpoint_file import Checkpoint
@@ -155,6 +157,12 @@ class Generator:
         drop_unknown: bool = False,
         constraints: Sequence[Constraint] = (),
         max_lines: int | None = None,
+        form: str | None = None,
+        acrostic: str | None = None,
+        rhyme: str | None = None,
+        rhyme_group: str | None = None,
+        tones: str | None = None,
+        no_repeat: bool = False,
     ) -> Generation:
         """Starts a batch of `n` samples: reads the prompt and returns a lazy `Generation`.
 
@@ -176,20 +184,52 @@ class Generator:
                 (`textgen.generate.constraints`).
             max_lines: also end a sample with its `max_lines`-th line break (kept):
                 N lines of verse or lyrics.
+            form: a classical poem, "五绝", "七绝", "五律" or "七律": each sample is
+                exactly the poem (the prime its beginning), ending with it (finish
+                reason "complete"). A character model only.
+            acrostic: 藏头, the first character of each line (without `form`, one
+                line of 7 characters per head).
+            rhyme: "pingshui" (the default with `form`: the even lines rhyme by
+                平水韵) or "none".
+            rhyme_group: the 平声 group to rhyme in ("七阳"); None: the poem's first.
+            tones: "strict", "loose" (the default with `form`) or "none".
+            no_repeat: no character twice within a poem line.
+            (The poem's rules and its checks: `textgen.generate.poetry`; the
+            `Poem` constraint is the generation's last, with `relaxed` and `report`.)
 
         Raises:
             InvalidArgument: a negative length, n < 1, an empty stop string, ... (named
                 as the argument: `length`, `max_lines`)
+            InvalidArgument: also an impossible poem: an unknown form, more heads
+                than lines, heads the model never saw, a word model, a prime that
+                does not begin the poem.
             UnknownTokens: see `encode_prime`.
         """
         if isinstance(prime, str):
             prime = self.encode_prime(prime, drop_unknown)
+        spec = PoemSpec(form, acrostic, rhyme, rhyme_group, tones, no_repeat)
+        if spec.active:
+            constraints = [*constraints, self.poem(spec, prime.text)]
         logits, state = self.start(prime)
         return Generation(
             self, prime, logits, state, length, settings or SamplerSettings(), n, seed, stop,
             max_chars, free_start=prime.ids.size == 0, constraints=constraints,
             max_lines=max_lines,
         )
+
+    def poem(self, spec: PoemSpec, prime: str = "") -> Poem:
+        """The `Poem` constraint of `spec` for this model, checked against `prime`.
+
+        Raises:
+            InvalidArgument: a word-level model, or the poem is impossible (see `run`).
+        """
+        if self.cfg.data.tokenizer != "char":
+            raise InvalidArgument(
+                f"poetry forms need a character-level model; {self.run_path} is "
+                f"{self.cfg.data.tokenizer}-level (train one with data.tokenizer=char)")
+        poem = Poem.build(spec, self.vocabulary)
+        poem.check_prime(prime)
+        return poem
 
     def generate(self, prime: str = "", length: int = 500, n: int = 1, **kwargs) -> str | list[str]:
         """Returns the continuation of `prime` (a list of `n` when n > 1).

@@ -1,0 +1,90 @@
+"""`textgen sample --form/--acrostic/--rhyme/...` and `Generator.generate(form=...)`:
+the poem options end to end, the jsonl checks, the relaxation note and the errors."""
+
+import json
+
+import pytest
+
+from tests.conftest import DATA, train_run
+from tests.test_cli import assert_user_error, invoke
+from textgen.generate.generator import Generator
+
+
+@pytest.fixture(scope="module")
+def tang(tmp_path_factory):
+    text = (DATA / "excerpts" / "tang-poems.txt").read_text(encoding="utf-8")
+    return train_run(tmp_path_factory.mktemp("tang-cli"), text=text, steps=20, model__units=32)
+
+
+def test_sample_writes_exactly_the_poem(tang):
+    result = invoke("sample", tang, "--form", "七绝", "--acrostic", "春夏秋冬", "--seed", 1,
+                    "--no-prime")
+    assert result.exit_code == 0, result.output
+    couplets = result.stdout.strip("\n").split("\n")
+    assert len(couplets) == 2, result.stdout
+    lines = [half for c in couplets for half in c.rstrip("。").split("，")]
+    assert [line[0] for line in lines] == list("春夏秋冬")
+    assert all(len(line) == 7 for line in lines)
+
+
+def test_jsonl_records_the_constraints_and_the_checks(tang):
+    result = invoke("sample", tang, "--form", "五律", "--tones", "strict", "--rhyme-group",
+                    "七阳", "--no-repeat", "-n", 3, "--seed", 2, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 3
+    for r in records:
+        assert r["finish_reason"] == "complete"
+        assert r["poem"]["constraints"] | {} == {
+            "form": "五律", "acrostic": None, "rhyme": "pingshui", "rhyme_group": "七阳",
+            "tones": "strict", "no_repeat": True, "lines": 8, "chars": 5}
+        check = r["poem"]["check"]
+        assert check["shape_ok"] and check["heads_ok"] and check["rhyme_ok"]
+        assert "七阳" in check["rhyme_group"]
+        assert isinstance(r["relaxed"], list)
+        if not r["relaxed"]:
+            assert check["tone_violations"] == []
+
+
+def test_a_relaxation_is_noted_on_stderr(tang):
+    # A prime that fits no strict template and 平-only heads: a soft rule must give.
+    result = invoke("sample", tang, "--form", "五绝", "--prime", "雲山風天秋，",
+                    "--tones", "strict", "--acrostic", "雲山風天", "-n", 4, "--seed", 0,
+                    "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    relaxed = [r["relaxed"] for r in records]
+    notes = [line for line in result.stderr.splitlines() if "relaxed" in line]
+    assert any(relaxed) and len(notes) == sum(bool(r) for r in relaxed)
+    assert all(x["rule"] == "tones" for r in relaxed for x in r)  # tones give first
+    for r in records:
+        assert r["poem"]["check"]["shape_ok"] and r["poem"]["check"]["heads_ok"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--form", "六绝"], "'六绝' is not one of"),
+    (["--form", "五绝", "--acrostic", "春夏秋冬雨"], "5 heads but a 五绝 has 4 lines"),
+    (["--form", "五绝", "--acrostic", "春㐀"], "heads the model never saw"),
+    (["--form", "五绝", "--rhyme", "none", "--rhyme-group", "七阳"], "needs rhyme"),
+    (["--tones", "strict"], "give a `form`"),
+    (["--form", "五绝", "--prime", "秦川雄帝宅。"], "does not begin a 五绝"),
+    (["--form", "五绝", "-i"], "--interactive does not write poems"),
+])
+def test_impossible_requests_are_one_error_line(tang, args, needle):
+    assert_user_error(invoke("sample", tang, *args), needle)
+
+
+def test_help_lists_the_poem_options():
+    result = invoke("sample", "--help")
+    for option in ("--form", "--acrostic", "--rhyme", "--rhyme-group", "--tones",
+                   "--no-repeat"):
+        assert option in result.output
+
+
+def test_the_python_api_takes_the_same_options(tang):
+    gen = Generator(tang)
+    text = gen.generate("", 200, form="五绝", acrostic="山水", seed=3)
+    lines = [half for c in text.split("\n") for half in c.rstrip("。").split("，")]
+    assert len(lines) == 4 and lines[0][0] == "山" and lines[1][0] == "水"
+    pieces = "".join(gen.stream("秦川雄帝宅，", 200, form="五绝", seed=3))
+    assert len("秦川雄帝宅，" + pieces) == 25
