@@ -38,10 +38,11 @@ class Lexicon:
                                 for t in tokens), bool, V)  # (V,)
         self.table: RhymeTable = load_table(detect_script(t for t, h in zip(tokens, self.han,
                                                                           strict=True) if h))
-        self.ping = self.han & np.fromiter((t in self.table.ping for t in tokens), bool, V)
-        self.ze = self.han & np.fromiter((t in self.table.ze for t in tokens), bool, V)
+        self.ping = np.zeros(V, bool)
+        self.ze = np.zeros(V, bool)
         self.groups = np.zeros((V, len(PING_GROUPS)), bool)  # (V, G)
-        for i in np.flatnonzero(self.ping):
+        for i in np.flatnonzero(self.han):  # (the table's fallbacks included)
+            self.ping[i], self.ze[i] = self.table.tones(tokens[i])
             self.groups[i, list(self.table.groups(tokens[i]))] = True
         self._ids = {t: i for i, t in enumerate(tokens)}
         self._rhyming: dict[frozenset[int], np.ndarray] = {}

@@ -37,6 +37,11 @@ PING_GROUPS: tuple[str, ...] = (
 )
 
 _DATA = Path(__file__).parent / "data" / "pingshui.json"
+
+# Variants OpenCC does not map, each to the form the table lists.
+VARIANTS: dict[str, str] = {"溪": "谿", "堤": "隄", "嗁": "啼"}
+# 平声 readings the data lacks: character -> group names.
+EXTRA: dict[str, tuple[str, ...]] = {"啼": ("八齐",)}
 _PREFIXES = ("上平聲", "下平聲", "上平声", "下平声", "上平", "下平", "平声", "平聲")
 
 
@@ -51,17 +56,47 @@ class RhymeTable:
 
     def __init__(self, ping: dict[str, frozenset[int]], ze: frozenset[str], script: Script):
         self.ping, self.ze, self.script = ping, ze, script
+        self._found: dict[str, tuple[frozenset[int], bool]] = {}  # char: (groups, 仄)
+
+    def _entry(self, char: str) -> tuple[frozenset[int], bool]:
+        """`char`'s 平声 groups and whether it has a 仄 reading: its own, else those of
+        its counterparts in the table (OpenCC's, `VARIANTS`)."""
+        if char in self.ping or char in self.ze:
+            return self.ping.get(char, frozenset()), char in self.ze
+        hit = self._found.get(char)
+        if hit is None:
+            names = [c for c in counterparts(char) if c in self.ping or c in self.ze]
+            hit = (frozenset().union(*(self.ping.get(c, frozenset()) for c in names)),
+                   any(c in self.ze for c in names))
+            self._found[char] = hit
+        return hit
 
     def tones(self, char: str) -> tuple[bool, bool]:
         """(has a 平 reading, has a 仄 reading); (False, False) for a character not in the table."""
-        return char in self.ping, char in self.ze
+        groups, ze = self._entry(char)
+        return bool(groups), ze
 
     def groups(self, char: str) -> frozenset[int]:
         """The 平声 rhyme groups of `char` (indices into `PING_GROUPS`); empty if none."""
-        return self.ping.get(char, frozenset())
+        return self._entry(char)[0]
 
     def __contains__(self, char: str) -> bool:
-        return char in self.ping or char in self.ze
+        groups, ze = self._entry(char)
+        return bool(groups) or ze
+
+
+def counterparts(char: str) -> list[str]:
+    """Other forms of one Han character: its OpenCC traditional and simplified ones
+    (none when OpenCC is missing) and its `VARIANTS`."""
+    out = [VARIANTS.get(char, char)]
+    try:
+        simple = _converter("t2s")(char)
+        for form in (char, simple):
+            out += [simple, _converter("s2t")(form), _converter("t2tw")(form)]
+    except TextgenError:  # no OpenCC: the variants only
+        pass
+    out += [VARIANTS.get(c, c) for c in out]
+    return [c for c in dict.fromkeys(out) if len(c) == 1 and c != char]
 
 
 def group_index(name: str) -> int:
@@ -84,7 +119,10 @@ def group_index(name: str) -> int:
 
 @cache
 def _raw() -> tuple[dict[str, frozenset[int]], frozenset[str]]:
-    """The table as published (traditional): 平声 characters' groups, 仄 characters."""
+    """The table as published (traditional; Han characters only, with `EXTRA`):
+    平声 characters' groups, 仄 characters."""
+    from textgen.data.tokenizers.han import HAN_RUN  # (the data package loads NumPy)
+
     data = json.loads(_DATA.read_text(encoding="utf-8"))
     ping: dict[str, set[int]] = {}
     names = []
@@ -92,16 +130,20 @@ def _raw() -> tuple[dict[str, frozenset[int]], frozenset[str]]:
         for key, strings in part.items():
             names.append(key)
             for char in "".join(strings):
-                ping.setdefault(char, set()).add(len(names) - 1)
+                if HAN_RUN.fullmatch(char):
+                    ping.setdefault(char, set()).add(len(names) - 1)
+    for char, groups in EXTRA.items():
+        ping.setdefault(char, set()).update(PING_GROUPS.index(g) for g in groups)
     if len(names) != len(PING_GROUPS):
         raise TextgenError(f"{_DATA} has {len(names)} 平声 groups, not 30; it is damaged: "
                            "reinstall textgen")
-    ze = {c for part in data["ze"].values() for strings in part.values() for c in "".join(strings)}
+    ze = {c for part in data["ze"].values() for strings in part.values() for c in "".join(strings)
+          if HAN_RUN.fullmatch(c)}
     return {c: frozenset(g) for c, g in ping.items()}, frozenset(ze)
 
 
 @cache
-def _converter(config: Literal["t2s", "s2t"]):
+def _converter(config: Literal["t2s", "s2t", "t2tw"]):
     """OpenCC's character conversion (either PyPI package: opencc or its pure-Python port)."""
     try:
         import opencc
