@@ -29,8 +29,9 @@ class PoemCheck:
         shape_ok: the lines, their lengths, punctuation and breaks are the form's,
             and the lines hold only Han characters.
         heads_ok: each line starts with its head (True without an acrostic).
-        rhyme_ok: the rhyming lines end on 平声 characters sharing a group, no
-            character twice (True when rhyme is off).
+        rhyme_ok: the rhyming lines end on 平声 characters sharing a group (the
+            asked-for one, if any), no character twice (True when rhyme is off); line
+            1 joins them when it ends on a 平-only character of their group.
         rhyme_group: the shared group ("七阳"; several joined by "/" when the endings
             are polyphonic), or None.
         template: the strict template matched best ("仄起首句入韵"), or None.
@@ -82,12 +83,16 @@ def check_poem(text: str, spec: PoemSpec, table: RhymeTable | None = None,
 def _rhyme(lines: list[str], layout: Layout, table: RhymeTable,
            wanted: int | None) -> tuple[bool, str | None]:
     ends = [line[-1] for i, line in enumerate(lines) if layout.rhymes(i)]
-    first_ping, first_ze = table.tones(lines[0][-1])
-    if first_ping and not first_ze:  # line 1 ends 平: it rhymes (首句入韵)
-        ends.insert(0, lines[0][-1])
     groups = set(range(len(PING_GROUPS))) if wanted is None else {wanted}
     for end in ends:
         groups &= table.groups(end)
+    first = lines[0][-1]
+    first_ping, first_ze = table.tones(first)
+    # Line 1 ending 平 rhymes (首句入韵) when it shares the rhyme's group; else it
+    # stays outside the rhyme, as it may.
+    if first_ping and not first_ze and groups & table.groups(first):
+        groups &= table.groups(first)
+        ends.insert(0, first)
     ok = bool(groups) and len(set(ends)) == len(ends)
     return ok, "/".join(PING_GROUPS[g] for g in sorted(groups)) or None
 

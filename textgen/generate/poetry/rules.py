@@ -63,7 +63,7 @@ class PoemShape(PoemRule):
 
     name = "shape"
 
-    def row_mask(self, poem, slot, lex):
+    def row_mask(self, poem: str, slot: Slot, lex: Lexicon) -> np.ndarray | None:
         return lex.one_hot(slot.text) if slot.text else lex.han
 
     def complete(self, context: Context) -> np.ndarray:
@@ -86,7 +86,7 @@ class Acrostic(PoemRule):
         super().__init__(layout)
         self.heads = heads
 
-    def row_mask(self, poem, slot, lex):
+    def row_mask(self, poem: str, slot: Slot, lex: Lexicon) -> np.ndarray | None:
         if slot.text or slot.col or slot.line >= len(self.heads):
             return None
         return lex.one_hot(self.heads[slot.line])
@@ -110,21 +110,32 @@ class Rhyme(PoemRule):
 
     def state(self, lines: list[str], lex: Lexicon) -> tuple[frozenset[int], set[str]]:
         """The rhyme groups still open and the characters used at rhyme positions,
-        after the complete lines of `lines`."""
+        after the complete lines of `lines`.
+
+        The even lines' endings narrow the groups in turn, each only when some stay
+        open: after a relaxed (non-rhyming) ending the next rhyming line picks the
+        rhyme up again. A 平-only line 1 then joins when it shares a group with
+        them, else it stays outside the rhyme (首句 may rhyme or not). The checker
+        (`check_poem`) judges a finished poem the same way."""
         table = lex.table
         groups = frozenset(range(lex.groups.shape[1]) if self.group is None else [self.group])
         used: set[str] = set()
-        for i, line in enumerate(lines):
-            if len(line) < self.layout.chars:
-                break
+        done = [line for line in lines if len(line) == self.layout.chars]
+        for i, line in enumerate(done):
             end = line[-1]
-            ping, ze = table.tones(end)
-            if self.layout.rhymes(i) or (i == 0 and ping and not ze):
-                groups &= table.groups(end)
+            if self.layout.rhymes(i):
+                if groups & table.groups(end):
+                    groups &= table.groups(end)
                 used.add(end)
+        if done:
+            first = done[0][-1]
+            ping, ze = table.tones(first)
+            if ping and not ze and groups & table.groups(first):
+                groups &= table.groups(first)
+                used.add(first)
         return groups, used
 
-    def row_mask(self, poem, slot, lex):
+    def row_mask(self, poem: str, slot: Slot, lex: Lexicon) -> np.ndarray | None:
         if slot.text or slot.col != self.layout.chars - 1:
             return None
         if not (self.layout.rhymes(slot.line) or slot.line == 0):
@@ -159,7 +170,7 @@ class Tones(PoemRule):
         else:
             self.templates = loose_templates(layout.chars)
 
-    def row_mask(self, poem, slot, lex):
+    def row_mask(self, poem: str, slot: Slot, lex: Lexicon) -> np.ndarray | None:
         if slot.text:
             return None
         lines = self.layout.split(poem)
@@ -181,7 +192,7 @@ class NoRepeat(PoemRule):
 
     name = "no_repeat"
 
-    def row_mask(self, poem, slot, lex):
+    def row_mask(self, poem: str, slot: Slot, lex: Lexicon) -> np.ndarray | None:
         if slot.text or slot.col == 0:
             return None
         mask = np.ones(len(lex.han), bool)
