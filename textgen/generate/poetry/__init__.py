@@ -9,3 +9,21 @@ shape, heads, rhyme, tones, no repeats), their composition with relaxation
 
 Importing this package loads no table: the first rule that runs does.
 """
+
+# The main names, imported on first use (PEP 562): importing the package stays light
+# (`textgen --help` loads no NumPy), and `from textgen.generate.poetry import
+# check_poem, PoemSpec` works.
+_EXPORTS = {
+    "PoemSpec": "spec", "POEM_OPTIONS": "spec", "check_poem": "check", "PoemCheck": "check",
+    "Poem": "poem", "Layout": "forms", "FORMS": "forms", "load_table": "table",
+    "PING_GROUPS": "table",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -23,9 +23,10 @@ from textgen.generate.constraints import Constraint
 from textgen.generate.context import Context, Vocabulary
 from textgen.generate.poetry.check import check_poem
 from textgen.generate.poetry.forms import Layout
-from textgen.generate.poetry.lexicon import lexicon
+from textgen.generate.poetry.lexicon import Lexicon, lexicon
 from textgen.generate.poetry.rules import Acrostic, NoRepeat, PoemRule, PoemShape, Rhyme, Tones
 from textgen.generate.poetry.spec import PoemSpec
+from textgen.generate.poetry.table import PING_GROUPS
 
 
 class Poem(Constraint):
@@ -37,17 +38,27 @@ class Poem(Constraint):
         hard: rules never relaxed.
         soft: rules in the order they are relaxed (first relaxed first).
 
+        lex: the vocabulary's `Lexicon` (for `report`).
+        rows: the rows of the generation it will rule (`begin`).
+
     Attributes:
         relaxed: per row, the rules relaxed and where: {"rule", "line", "char"}
-            (1-based), for the generation last seen.
+            (1-based) and "cause" ("rules": the rules together allowed no
+            character; "probability": no allowed character had probability left),
+            for the generation last seen; one empty list per row before any token.
     """
 
     def __init__(self, spec: PoemSpec, layout: Layout, hard: list[PoemRule],
-                 soft: list[PoemRule]):
+                 soft: list[PoemRule], lex: Lexicon | None = None, rows: int = 1):
         self.spec, self.layout, self.hard, self.soft = spec, layout, hard, soft
-        self.relaxed: list[list[dict]] = []
         self._context: Context | None = None
-        self._lexicon = None
+        self._lexicon = lex
+        self.begin(rows)
+
+    def begin(self, rows: int) -> None:
+        """Starts a generation of `rows` rows: nothing relaxed yet in any of them."""
+        self.relaxed: list[list[dict]] = [[] for _ in range(rows)]
+        self._context = None
 
     @classmethod
     def build(cls, spec: PoemSpec, vocab: Vocabulary) -> Poem:
@@ -59,6 +70,9 @@ class Poem(Constraint):
         """
         if not spec.active:
             raise InvalidArgument("a poem needs a `form` or an `acrostic`")
+        if not any(len(t) == 1 and HAN_RUN.fullmatch(t) for t in vocab.tokens):
+            raise InvalidArgument("the model knows no Han (Chinese) characters; poetry forms "
+                                  "need a Chinese character model")
         lex = lexicon(vocab)
         layout = Layout(spec.lines, spec.chars, "\n" if lex.id("\n") is not None else "")
         for char in ("，", "。"):
@@ -79,16 +93,14 @@ class Poem(Constraint):
             soft.append(Tones(layout, spec.tone_mode))
         if spec.rhymed:
             soft.append(Rhyme(layout, spec.group))
-        poem = cls(spec, layout, hard, soft)
-        poem._lexicon = lex
-        return poem
+        return cls(spec, layout, hard, soft, lex)
 
     def check_prime(self, prime: str) -> None:
         """Checks that a prime can begin the poem.
 
         Raises:
-            InvalidArgument: the prime does not fit the shape or the heads, or is
-                already the whole poem.
+            InvalidArgument: the prime does not fit the shape or the heads, its even
+                lines do not rhyme (when rhymed), or it is already the whole poem.
         """
         slots = self.layout.slots
         if len(prime) >= len(slots):
@@ -107,6 +119,35 @@ class Poem(Constraint):
                 raise InvalidArgument(
                     f"the prime does not begin a {self._name}: character {k + 1} is "
                     f"{char!r} where line {slot.line + 1} needs {want}. Received: prime={prime!r}")
+        if self.spec.rhymed:
+            self._check_prime_rhyme(prime)
+
+    def _check_prime_rhyme(self, prime: str) -> None:
+        """Refuses a prime whose even lines' endings cannot rhyme (by 平水韵, in the
+        asked-for group, none twice)."""
+        table = self._lexicon.table
+        wanted = self.spec.group
+        groups = frozenset(range(len(PING_GROUPS))) if wanted is None else frozenset([wanted])
+        used: list[str] = []
+        for i, line in enumerate(self.layout.split(prime)):
+            if len(line) < self.layout.chars or not self.layout.rhymes(i):
+                continue
+            end, why = line[-1], ""
+            if not table.groups(end):
+                why = "which has no 平声 reading"
+            elif end in used:
+                why = "already a rhyme: a rhyme never repeats"
+            elif not groups & table.groups(end):
+                names = "/".join(PING_GROUPS[g] for g in sorted(table.groups(end)))
+                why = (f"in {names}, not the `rhyme_group` {self.spec.rhyme_group}"
+                       if wanted is not None and not used else
+                       f"in {names}, which does not rhyme with {''.join(used)}")
+            if why:
+                raise InvalidArgument(
+                    f"the prime's line {i + 1} ends on {end!r}, {why}; an even line must "
+                    f"rhyme (or give `rhyme` 'none'). Received: prime={prime!r}")
+            groups &= table.groups(end)
+            used.append(end)
 
     @property
     def _name(self) -> str:
@@ -123,7 +164,8 @@ class Poem(Constraint):
         if context is None:
             super().__call__(logits, history, context)  # raises: needs the context
         if context is not self._context:
-            self._context, self.relaxed = context, [[] for _ in range(context.rows)]
+            self.begin(context.rows)
+            self._context = context
         hard = np.ones(logits.shape, bool)  # (B, V)
         for rule in self.hard:
             hard &= rule.allowed(context)
@@ -133,11 +175,12 @@ class Poem(Constraint):
         for m in soft:
             mask &= m
         for r in np.flatnonzero(~(mask & usable).any(axis=1)):
-            mask[r] = self._relax(r, hard[r] & usable[r], [m[r] for m in soft], context)
+            cause = "probability" if mask[r].any() else "rules"
+            mask[r] = self._relax(r, hard[r] & usable[r], [m[r] for m in soft], context, cause)
         np.copyto(logits, -np.inf, where=~mask)
 
     def _relax(self, row: int, base: np.ndarray, soft: list[np.ndarray],
-               context: Context) -> np.ndarray:
+               context: Context, cause: str) -> np.ndarray:
         """Row `row`'s mask with the fewest soft rules dropped, earliest first (V,).
         Nothing is dropped when the hard rules alone leave no token (the sampler
         then says so)."""
@@ -160,7 +203,7 @@ class Poem(Constraint):
         slot = self.layout.slots[min(pos, len(self.layout.slots) - 1)]
         for k in sorted(dropped):
             self.relaxed[row].append({"rule": self.soft[k].name, "line": slot.line + 1,
-                                      "char": slot.col + 1})
+                                      "char": slot.col + 1, "cause": cause})
         return mask
 
     def complete(self, context: Context) -> np.ndarray:

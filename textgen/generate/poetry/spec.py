@@ -8,6 +8,7 @@ fields be. This module imports nothing heavy and loads no table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from textgen.errors import InvalidArgument
@@ -16,6 +17,11 @@ from textgen.generate.poetry.forms import FORMS
 RHYMES = ("pingshui", "none")
 TONES = ("strict", "loose", "none")
 ACROSTIC_LINE = 7  # characters a line when an acrostic comes without a form
+
+
+def normal_form(name: str) -> str:
+    """A form's name in the spelling of `FORMS` (七絕 -> 七绝); others unchanged."""
+    return str(name).replace("絕", "绝")
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class PoemOption:
         choices: the allowed values, or None for free text.
         flag: an on/off switch.
         metavar: the value's placeholder in help texts.
+        normalize: maps other spellings of a choice to it (七絕 -> 七绝), or None.
     """
 
     name: str
@@ -35,6 +42,7 @@ class PoemOption:
     choices: tuple[str, ...] | None = None
     flag: bool = False
     metavar: str | None = None
+    normalize: Callable[[str], str] | None = None  # other spellings of the choices
 
     @property
     def option(self) -> str:
@@ -43,9 +51,9 @@ class PoemOption:
 
 
 POEM_OPTIONS: tuple[PoemOption, ...] = (
-    PoemOption("form", choices=tuple(FORMS),
-               help="A classical form: 五绝/七绝 (4 lines), 五律/七律 (8 lines) of 5 or 7 "
-                    "characters, ， and 。 in their places; the sample is exactly the poem "
+    PoemOption("form", choices=tuple(FORMS), normalize=normal_form,
+               help="A classical form: 五绝/七绝 (4 lines; 絕 too), 五律/七律 (8 lines) of 5 "
+                    "or 7 characters, ， and 。 in their places; the sample is exactly the poem "
                     "(a prime is its beginning). Character models only."),
     PoemOption("acrostic", metavar="HEADS",
                help="藏头: line i starts with the i-th character of HEADS (at most one a "
@@ -91,7 +99,7 @@ class PoemSpec:
 
     def __post_init__(self) -> None:
         if self.form is not None:
-            form = str(self.form).replace("絕", "绝")
+            form = normal_form(self.form)
             if form not in FORMS:
                 raise InvalidArgument(f"`form` must be one of {', '.join(FORMS)}. "
                                       f"Received: form={self.form!r}")
@@ -116,7 +124,9 @@ class PoemSpec:
             if self.rhyme == "none":
                 raise InvalidArgument("`rhyme_group` needs rhyme 'pingshui'. Received: "
                                       f"rhyme='none', rhyme_group={self.rhyme_group!r}")
-            self.group  # noqa: B018 (checks the name)
+            from textgen.generate.poetry.table import group_index
+
+            group_index(self.rhyme_group)  # raises for an unknown name
         if not self.active and (self.rhyme_group is not None or self.no_repeat
                                 or self.rhyme == "pingshui" or self.tones not in (None, "none")):
             raise InvalidArgument("rhyme, tones and no_repeat rule a poem's lines: give a "
