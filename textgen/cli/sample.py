@@ -33,11 +33,25 @@ def setting_options(command):
     return command
 
 
+class _Spellings(click.Choice):
+    """A choice that also takes other spellings of its values (七絕 for 七绝)."""
+
+    def __init__(self, choices, normalize):
+        super().__init__(choices)
+        self.normalize = normalize
+
+    def convert(self, value, param, ctx):
+        return super().convert(self.normalize(value), param, ctx)
+
+
 def _poem_option(opt: PoemOption) -> click.Option:
     """The `textgen sample` option of a poem option (`textgen.generate.poetry.spec`)."""
     if opt.flag:
         return click.option(opt.option, opt.name, is_flag=True, help=opt.help)
-    kind = click.Choice(opt.choices) if opt.choices else str
+    if opt.choices and opt.normalize:
+        kind = _Spellings(opt.choices, opt.normalize)
+    else:
+        kind = click.Choice(opt.choices) if opt.choices else str
     return click.option(opt.option, opt.name, type=kind, default=None, metavar=opt.metavar,
                         help=opt.help)
 
@@ -101,7 +115,7 @@ def sample(run_dir: Path, checkpoint: str | None, prime: str, prime_file: Path |
         settings_from,
         untrained_warning,
     )
-    from textgen.errors import UnknownTokens
+    from textgen.errors import InvalidArgument, UnknownTokens
     from textgen.generate.generator import Generator
     from textgen.run.directory import checkpoint_label
 
@@ -140,6 +154,8 @@ def sample(run_dir: Path, checkpoint: str | None, prime: str, prime_file: Path |
                                  **poem)
         except UnknownTokens as e:
             raise UnknownTokens(in_cli_words(str(e))) from None
+        except InvalidArgument as e:
+            raise InvalidArgument(in_cli_words(str(e))) from None
         if t == temperature[0] and generation.prime.dropped:
             click.echo(f"note: left out {len(generation.prime.dropped)} character(s) the "
                        f"model never saw: {' '.join(map(repr, generation.prime.dropped))}",

@@ -29,9 +29,19 @@ def settings_from(temperature: float, options: dict) -> SamplerSettings:
     return SamplerSettings(temperature=temperature, **values)
 
 
+# Argument names that library messages quote as `name`, and that `textgen sample` has as
+# --name options.
+CLI_ARGUMENTS = ("length", "max_chars", "max_lines", "stop", "form", "acrostic", "rhyme",
+                 "rhyme_group", "tones", "no_repeat")
+
+
 def in_cli_words(message: str, verb: str = "pass") -> str:
-    """A library message with the API's argument words replaced by the command's flags."""
-    return message.replace(DROP_UNKNOWN_HINT, f"{verb} --drop-unknown")
+    """A library message with the API's argument words replaced by the command's flags
+    (`rhyme_group` -> --rhyme-group)."""
+    message = message.replace(DROP_UNKNOWN_HINT, f"{verb} --drop-unknown")
+    for name in CLI_ARGUMENTS:
+        message = message.replace(f"`{name}`", "--" + name.replace("_", "-"))
+    return message
 
 
 def untrained_warning(gen: Generator) -> list[str]:
@@ -61,6 +71,10 @@ def read_prime_file(path: Path) -> str:
     except OSError as e:
         raise TextgenError(f"--prime-file {path}: cannot read it ({e.strerror or e})") from None
     return text.replace("\r\n", "\n")
+
+
+_CAUSES = {"rules": "the rules together allowed no character there",
+           "probability": "no allowed character had probability left"}
 
 
 def poem_of(generation: Generation) -> Poem | None:
@@ -131,11 +145,12 @@ class SampleWriter:
         for row in range(n) if poem else ():
             relaxed = poem.relaxed[row]
             if relaxed:
-                where = ", ".join(f"{r['rule']} at line {r['line']} char {r['char']}"
+                where = ", ".join(f"{r['rule']} at line {r['line']} char {r['char']} "
+                                  f"({_CAUSES[r.get('cause', 'probability')]})"
                                   for r in relaxed[:5])
                 more = f" and {len(relaxed) - 5} more" if len(relaxed) > 5 else ""
-                click.echo(f"note: sample {row + 1}: no allowed character had probability "
-                           f"left, so the poem relaxed {where}{more}", err=True)
+                click.echo(f"note: sample {row + 1}: the poem relaxed {where}{more}",
+                           err=True)
 
     def _block_start(self, generation: Generation, row: int) -> str:
         if not self.labelled:

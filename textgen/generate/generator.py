@@ -186,7 +186,9 @@ class Generator:
                 N lines of verse or lyrics.
             form: a classical poem, "五绝", "七绝", "五律" or "七律": each sample is
                 exactly the poem (the prime its beginning), ending with it (finish
-                reason "complete"). A character model only.
+                reason "complete"). A character model only. With a poem, `length`
+                and `max_chars` must leave room for the rest of it, and `stop` and
+                `max_lines` are refused: nothing cuts a poem short.
             acrostic: 藏头, the first character of each line (without `form`, one
                 line of 7 characters per head).
             rhyme: "pingshui" (the default with `form`: the even lines rhyme by
@@ -209,7 +211,11 @@ class Generator:
             prime = self.encode_prime(prime, drop_unknown)
         spec = PoemSpec(form, acrostic, rhyme, rhyme_group, tones, no_repeat)
         if spec.active:
-            constraints = [*constraints, self.poem(spec, prime.text)]
+            poem = self.poem(spec, prime.text)
+            self._check_poem_limits(poem, prime.text, length, max_chars, max_lines, stop)
+            max_chars = None  # it leaves room for the poem, which ends the sample first
+            poem.begin(n)
+            constraints = [*constraints, poem]
         logits, state = self.start(prime)
         return Generation(
             self, prime, logits, state, length, settings or SamplerSettings(), n, seed, stop,
@@ -230,6 +236,24 @@ class Generator:
         poem = Poem.build(spec, self.vocabulary)
         poem.check_prime(prime)
         return poem
+
+    @staticmethod
+    def _check_poem_limits(poem: Poem, prime: str, length: int, max_chars: int | None,
+                           max_lines: int | None, stop: Sequence[str]) -> None:
+        """A poem is never cut short: refuses limits that would end it early."""
+        for name, value in (("max_lines", max_lines), ("stop", tuple(stop) or None)):
+            if value is not None:
+                raise InvalidArgument(
+                    f"`{name}` would cut the poem short: leave it out with `form` or "
+                    f"`acrostic` (the sample is exactly the poem and ends with it). "
+                    f"Received: {name}={value!r}")
+        need = len(poem.layout.slots) - len(prime)
+        for name, value in (("length", length), ("max_chars", max_chars)):
+            if value is not None and value < need:
+                raise InvalidArgument(
+                    f"`{name}` {value} is shorter than the {need} characters the poem still "
+                    f"needs: give `{name}` {need} or more, or leave it out. "
+                    f"Received: {name}={value}")
 
     def generate(self, prime: str = "", length: int = 500, n: int = 1, **kwargs) -> str | list[str]:
         """Returns the continuation of `prime` (a list of `n` when n > 1).
