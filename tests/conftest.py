@@ -85,6 +85,14 @@ def char_run(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tang_run(tmp_path_factory) -> Path:
+    """A tiny char model of Tang poems (traditional characters), shared by the poetry
+    tests (do not modify it)."""
+    text = (DATA / "excerpts" / "tang-poems.txt").read_text(encoding="utf-8")
+    return train_run(tmp_path_factory.mktemp("tang"), text=text, steps=20, model__units=32)
+
+
+@pytest.fixture(scope="session")
 def served_runs(tmp_path_factory, char_run):
     """Served run directories by name: English and Chinese characters, Chinese words,
     and a fine-tuned run."""

@@ -20,11 +20,9 @@ EXCERPTS = DATA / "excerpts"
 
 
 @pytest.fixture(scope="module")
-def tang(tmp_path_factory):
-    """A tiny char model of Tang poems (traditional characters)."""
-    text = (EXCERPTS / "tang-poems.txt").read_text(encoding="utf-8")
-    return Generator(train_run(tmp_path_factory.mktemp("tang"), text=text, steps=20,
-                               model__units=32))
+def tang(tang_run):
+    """A tiny char model of Tang poems (traditional characters; tests/conftest.py)."""
+    return Generator(tang_run)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +58,7 @@ def test_the_table_has_the_30_ping_groups_and_known_characters():
 
 def test_simplified_characters_take_their_traditional_readings():
     simple = load_table("simplified")
-    assert "乡" not in load_table("traditional") and "乡" in simple
+    assert "乡" not in _raw()[0] and "乡" in simple.ping
     assert group_index("七阳") in simple.groups("乡")
     assert simple.tones("国") == (False, True)
 
@@ -157,6 +155,11 @@ def test_rhymes_share_one_group_and_never_repeat(tang):
         assert len(set(ends)) == len(ends), s.text
         assert set.intersection(*[set(table.groups(e)) for e in ends]), s.text
         assert all(table.tones(e)[0] for e in ends)
+        first = lines[0][-1]
+        if table.tones(first) == (True, False):  # a 平-only line 1 joins the rhyme
+            assert first not in ends, s.text
+            assert set.intersection(*[set(table.groups(e)) for e in [first, *ends]]), s.text
+        assert check_poem(s.text, poem.spec, table).rhyme_ok, s.text
 
 
 def test_a_rhyme_group_can_be_chosen(tang):
@@ -250,6 +253,7 @@ def test_relaxation_drops_tones_before_rhyme_and_keeps_what_it_can(tang):
         assert kept.any() and not (kept & ~finite).any(), name
         assert [r["rule"] for r in poem.relaxed[0]] == relaxed, name
         assert poem.relaxed[0][0]["line"] == 2 and poem.relaxed[0][0]["char"] == 5
+        assert {r["cause"] for r in poem.relaxed[0]} == {"probability"}, name
     # Either rule alone could give: tones gives first, so the rhyming token is kept.
     rhymes, toned = shape & rhyme & ~tones, shape & tones & ~rhyme
     one_each = np.zeros_like(shape)
@@ -273,13 +277,27 @@ def test_shape_and_heads_are_never_relaxed(tang):
     with pytest.raises(TextgenError, match="no usable score"):
         Sampler([], constraints=[poem]).sample(logits, [np.random.default_rng(0)], None, ctx)
     assert poem.relaxed == [[]]
+    # At a Han slot, only tokens that are not Han characters have a score.
+    ctx = Context(tang.vocabulary, "春", rows=1)
+    shape = _rule_masks(poem, ctx)["shape"]
+    han = lexicon(tang.vocabulary).han
+    assert shape[han].all() and not shape[~han].any()
+    logits = np.where(han, -np.inf, 0.0)[None, :]
+    with pytest.raises(TextgenError, match="no usable score"):
+        Sampler([], constraints=[poem]).sample(logits, [np.random.default_rng(0)], None, ctx)
+    assert poem.relaxed == [[]]
 
 
 def test_a_prime_that_breaks_the_tones_leaves_the_rest_closest_to_a_template(tang):
     samples, poem = poems(tang, prime="雲山風天秋，", form="五绝", tones="strict")
     assert sum(len(r) for r in poem.relaxed) <= 2, poem.relaxed
-    for s in samples:
-        assert check_poem(s.prime + s.text, poem.spec).shape_ok
+    table = lexicon(tang.vocabulary).table
+    for s, relaxed in zip(samples, poem.relaxed, strict=True):
+        check = check_poem(s.prime + s.text, poem.spec, table)
+        assert check.shape_ok
+        if not relaxed:  # the prime is line 1: the rest follows the template exactly
+            assert check.tone_violations and all(line == 1 for line, _ in
+                                                 check.tone_violations), check
 
 
 # === Impossible requests: one clear error ===
@@ -330,3 +348,143 @@ def test_the_checker_on_well_known_poems():
     assert check.tone_violations == [[3, 1]]  # 欲 (入声) where the template has 平
     assert not check_poem(stork[:-1], PoemSpec(form="五绝")).shape_ok
     assert not check_poem(stork, PoemSpec(form="五绝", acrostic="黄")).heads_ok
+
+
+# === Review fixes: rows, rhyme state, limits, vocabularies, the table ===
+
+def test_relaxed_has_one_empty_list_per_row_before_any_token(tang):
+    run = tang.run("秦川雄帝宅，", 100, form="五绝", n=3)
+    assert run.constraints[-1].relaxed == [[], [], []]
+    run.finish()
+    assert len(run.constraints[-1].relaxed) == 3
+
+
+def test_relaxation_when_the_rules_alone_leave_nothing_says_so(tang):
+    poem = tang.poem(PoemSpec(form="五绝", acrostic="雲山", tones="strict"))
+    prompt = "雲山風天秋，"  # fits no template; line 2 must start with 山
+    ctx = Context(tang.vocabulary, prompt, rows=1)
+    m = _rule_masks(poem, ctx)
+    assert not (m["heads"] & m["tones"]).any()  # the rules conflict here
+    kept = _filtered(poem, Context(tang.vocabulary, prompt, rows=1), m["shape"])
+    assert kept.tolist() == m["heads"].tolist()
+    assert poem.relaxed[0] == [{"rule": "tones", "line": 2, "char": 1, "cause": "rules"}]
+
+
+def _rhyme_groups(tang, group, lines, rows=8):
+    from textgen.generate.poetry.rules import Rhyme
+
+    rule = Rhyme(Layout(rows, 5), None if group is None else group_index(group))
+    groups, used = rule.state(lines, lexicon(tang.vocabulary))
+    return {PING_GROUPS[g] for g in groups}, used
+
+
+def test_the_rhyme_state_never_narrows_to_nothing(tang):
+    table = lexicon(tang.vocabulary).table
+    assert table.tones("風") == (True, False) and table.groups("風") == {group_index("一东")}
+    # A 平-only line 1 of another group than the asked-for one stays outside the rhyme.
+    assert _rhyme_groups(tang, "七阳", ["秦川雄帝風"]) == ({"七阳"}, set())
+    # Without a group it chooses the rhyme (首句入韵).
+    assert _rhyme_groups(tang, None, ["秦川雄帝風"]) == ({"一东"}, {"風"})
+    # A 仄 (or other group's) ending at a rhyme position (relaxed, or a prime given to
+    # the rule alone) leaves the rhyme open: the next rhyming line picks it up.
+    groups, _ = _rhyme_groups(tang, None, ["白日依山盡", "黃河入海月"])
+    assert len(groups) == 30
+    assert _rhyme_groups(tang, "七阳", ["白日依山盡", "黃河入海流"])[0] == {"七阳"}
+    assert _rhyme_groups(tang, None, ["白日依山盡", "黃河入海流", "欲窮千里目",
+                                      "更上一層月"])[0] == {"十一尤"}
+    # The even lines decide; a 平-only line 1 that does not rhyme with them stays out.
+    assert _rhyme_groups(tang, None, ["秦川雄帝風", "黃河入海流"]) == ({"十一尤"}, {"流"})
+
+
+def test_after_a_relaxed_rhyme_the_next_rhyming_line_rhymes_again(tang):
+    poem = tang.poem(PoemSpec(form="五律", tones="none"))
+    prompt = "白日依山盡，黃河入海月。\n欲窮千里目，更上一層"  # line 2 ended 仄
+    rhyme = _rule_masks(poem, Context(tang.vocabulary, prompt, rows=1))["rhyme"]
+    assert rhyme.any() and not rhyme[lexicon(tang.vocabulary).ze & ~lexicon(
+        tang.vocabulary).ping].any()
+    _filtered(poem, Context(tang.vocabulary, prompt, rows=1), np.ones_like(rhyme))
+    assert poem.relaxed[0] == []
+
+
+def test_a_line_1_of_another_group_than_the_rhyme_group_stays_outside(tang):
+    samples, poem = poems(tang, prime="秦川雄帝風，", form="五绝", rhyme_group="七阳",
+                          tones="none")
+    assert not any(poem.relaxed), poem.relaxed
+    table = lexicon(tang.vocabulary).table
+    for s in samples:
+        check = check_poem(s.prime + s.text, poem.spec, table)
+        assert check.rhyme_ok and check.rhyme_group == "七阳", s.text
+
+
+@pytest.mark.parametrize("prime, spec, needle", [
+    ("秦川雄帝宅，函谷壯皇月。", {}, "line 2 ends on '月', which has no 平声 reading"),
+    ("秦川雄帝宅，函谷壯皇居。", {"rhyme_group": "七阳"}, "not the `rhyme_group` 七阳"),
+    ("秦川雄帝宅，函谷壯皇居。\n綺殿千尋起，離宮百雉居。", {"form": "五律"},
+     "line 4 ends on '居', already a rhyme"),
+    ("秦川雄帝宅，函谷壯皇居。\n綺殿千尋起，離宮百雉光。", {"form": "五律"},
+     "line 4 ends on '光', in 七阳, which does not rhyme with 居"),
+])
+def test_a_prime_whose_rhymes_contradict_the_rhyme_is_refused(tang, prime, spec, needle):
+    spec = {"form": "五绝"} | spec
+    with pytest.raises(InvalidArgument, match=needle):
+        tang.run(prime, 100, **spec)
+    tang.run(prime, 100, **spec | {"rhyme": "none", "rhyme_group": None})  # unrhymed: fine
+
+
+@pytest.mark.parametrize("limits, needle", [
+    (dict(length=18), "`length` 18 is shorter than the 19 characters the poem still needs"),
+    (dict(length=0), "`length` 0 is shorter than the 19"),
+    (dict(max_chars=5), "`max_chars` 5 is shorter than the 19"),
+    (dict(max_lines=1), "`max_lines` would cut the poem short"),
+    (dict(stop=["。"]), "`stop` would cut the poem short"),
+])
+def test_limits_that_would_cut_a_poem_short_are_refused(tang, limits, needle):
+    with pytest.raises(InvalidArgument, match=needle):
+        tang.run("秦川雄帝宅，", **{"length": 100} | limits, form="五绝")
+
+
+def test_a_length_that_fits_the_poem_exactly_completes_it(tang):
+    (s,) = tang.run("秦川雄帝宅，", 19, form="五绝", max_chars=19, seed=0).samples
+    assert s.finish_reason == "complete" and len(s.text) == 19
+
+
+def test_a_model_without_han_characters_is_refused():
+    from textgen.generate.context import Vocabulary
+    from textgen.generate.poetry.poem import Poem
+
+    with pytest.raises(InvalidArgument, match=r"knows no Han \(Chinese\) characters"):
+        Poem.build(PoemSpec(form="五绝"), Vocabulary(list("abc ，。\n")))
+
+
+def test_the_table_holds_only_han_characters():
+    from textgen.data.tokenizers.han import HAN_RUN
+
+    ping, ze = _raw()
+    assert all(HAN_RUN.fullmatch(c) for c in set(ping) | ze)
+    assert load_table("traditional").tones("a") == (False, False)
+
+
+@pytest.mark.parametrize("script", ["traditional", "simplified"])
+def test_characters_the_table_lacks_take_their_variants_readings(script):
+    table = load_table(script)
+    for char in "啼溪堤":
+        assert table.tones(char) == (True, False), char
+        assert {PING_GROUPS[g] for g in table.groups(char)} == {"八齐"}, char
+    assert table.tones("爲") == (True, True)
+    assert "四支" in {PING_GROUPS[g] for g in table.groups("爲")}
+    for variant, char in (("羣", "群"), ("迴", "回"), ("峯", "峰"), ("卻", "卻")):
+        assert table.tones(variant) == load_table("traditional").tones(char), variant
+
+
+def test_the_package_exports_the_checker_and_stays_light():
+    import subprocess
+    import sys
+
+    from textgen.generate.poetry import PoemSpec as Spec
+    from textgen.generate.poetry import check_poem as check
+
+    assert check is check_poem and Spec is PoemSpec
+    out = subprocess.run([sys.executable, "-c", "import sys, textgen.cli, "
+                          "textgen.generate.poetry; print('numpy' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -5,15 +5,14 @@ import json
 
 import pytest
 
-from tests.conftest import DATA, train_run
 from tests.test_cli import assert_user_error, invoke
 from textgen.generate.generator import Generator
 
 
 @pytest.fixture(scope="module")
-def tang(tmp_path_factory):
-    text = (DATA / "excerpts" / "tang-poems.txt").read_text(encoding="utf-8")
-    return train_run(tmp_path_factory.mktemp("tang-cli"), text=text, steps=20, model__units=32)
+def tang(tang_run):
+    """The tiny Tang model's run directory (tests/conftest.py)."""
+    return tang_run
 
 
 def test_sample_writes_exactly_the_poem(tang):
@@ -35,7 +34,7 @@ def test_jsonl_records_the_constraints_and_the_checks(tang):
     assert len(records) == 3
     for r in records:
         assert r["finish_reason"] == "complete"
-        assert r["poem"]["constraints"] | {} == {
+        assert r["poem"]["constraints"] == {
             "form": "五律", "acrostic": None, "rhyme": "pingshui", "rhyme_group": "七阳",
             "tones": "strict", "no_repeat": True, "lines": 8, "chars": 5}
         check = r["poem"]["check"]
@@ -56,6 +55,10 @@ def test_a_relaxation_is_noted_on_stderr(tang):
     relaxed = [r["relaxed"] for r in records]
     notes = [line for line in result.stderr.splitlines() if "relaxed" in line]
     assert any(relaxed) and len(notes) == sum(bool(r) for r in relaxed)
+    causes = {"rules": "(the rules together allowed no character there)",
+              "probability": "(no allowed character had probability left)"}
+    for note, r in zip(notes, [r for r in relaxed if r], strict=True):
+        assert all(causes[x["cause"]] in note for x in r[:5]), note
     assert all(x["rule"] == "tones" for r in relaxed for x in r)  # tones give first
     for r in records:
         assert r["poem"]["check"]["shape_ok"] and r["poem"]["check"]["heads_ok"]
@@ -66,12 +69,29 @@ def test_a_relaxation_is_noted_on_stderr(tang):
     (["--form", "五绝", "--acrostic", "春夏秋冬雨"], "5 heads but a 五绝 has 4 lines"),
     (["--form", "五绝", "--acrostic", "春㐀"], "heads the model never saw"),
     (["--form", "五绝", "--rhyme", "none", "--rhyme-group", "七阳"], "needs rhyme"),
-    (["--tones", "strict"], "give a `form`"),
+    (["--tones", "strict"], "give a --form"),
     (["--form", "五绝", "--prime", "秦川雄帝宅。"], "does not begin a 五绝"),
     (["--form", "五绝", "-i"], "--interactive does not write poems"),
+    (["--form", "五绝", "--prime", "秦川雄帝宅，", "--length", 0],
+     "--length 0 is shorter than the 19 characters the poem still needs: give --length 19"),
+    (["--form", "五绝", "--max-chars", 10], "--max-chars 10 is shorter than the 25"),
+    (["--form", "五绝", "--max-lines", 1], "--max-lines would cut the poem short: leave it "
+                                           "out with --form or --acrostic"),
+    (["--form", "五绝", "--stop", "。"], "--stop would cut the poem short"),
+    (["--form", "五绝", "--prime", "秦川雄帝宅，函谷壯皇居。", "--rhyme-group", "七阳"],
+     "not the --rhyme-group 七阳"),
 ])
 def test_impossible_requests_are_one_error_line(tang, args, needle):
     assert_user_error(invoke("sample", tang, *args), needle)
+
+
+@pytest.mark.parametrize("form", ["七絕", "五絕"])
+def test_traditional_form_names_are_accepted(tang, form):
+    result = invoke("sample", tang, "--form", form, "--seed", 1, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["poem"]["constraints"]["form"] == form.replace("絕", "绝")
+    assert record["finish_reason"] == "complete" and record["poem"]["check"]["shape_ok"]
 
 
 def test_help_lists_the_poem_options():
