@@ -195,7 +195,7 @@ def run_interactive(gen, prime: str, settings, stops: tuple[str, ...], options: 
                 line = line.rstrip("\n").removesuffix("\r")
             reply = session.handle(line)
             if reply.message:
-                click.echo(in_cli_words(reply.message, "start again with"), err=True)
+                click.echo(in_cli_words(reply.message, "start again with", options=False), err=True)
             if reply.quit:
                 break
             if reply.generation is not None:

@@ -35,11 +35,12 @@ CLI_ARGUMENTS = ("length", "max_chars", "max_lines", "stop", "form", "acrostic",
                  "rhyme_group", "tones", "no_repeat")
 
 
-def in_cli_words(message: str, verb: str = "pass") -> str:
-    """A library message with the API's argument words replaced by the command's flags
-    (`rhyme_group` -> --rhyme-group)."""
+def in_cli_words(message: str, verb: str = "pass", options: bool = True) -> str:
+    """A library message with the API's argument words replaced by the command's flags:
+    the --drop-unknown hint, and with `options` the arguments (`rhyme_group` ->
+    --rhyme-group; not for interactive replies, which have their own commands)."""
     message = message.replace(DROP_UNKNOWN_HINT, f"{verb} --drop-unknown")
-    for name in CLI_ARGUMENTS:
+    for name in CLI_ARGUMENTS if options else ():
         message = message.replace(f"`{name}`", "--" + name.replace("_", "-"))
     return message
 
