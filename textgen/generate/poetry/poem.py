@@ -65,8 +65,8 @@ class Poem(Constraint):
         """The rules of `spec` for a model's vocabulary.
 
         Raises:
-            InvalidArgument: the spec asks for no poem, or the vocabulary lacks a
-                head or the punctuation.
+            InvalidArgument: the spec asks for no poem, or the vocabulary has no Han
+                characters, or lacks a head or the punctuation.
         """
         if not spec.active:
             raise InvalidArgument("a poem needs a `form` or an `acrostic`")
