@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,7 +74,7 @@ def test_an_unknown_name_says_did_you_mean_and_lists(models):
     with pytest.raises(UnknownModel) as e:
         installed.resolve("tiny-bse")
     assert "did you mean 'tiny-base'?" in str(e.value)
-    assert "Installed models: tiny-base" in str(e.value)
+    assert "tiny-base" in str(e.value).split("Installed models: ")[1]
 
 
 def test_no_models_installed_says_how_to_get_them(monkeypatch, tmp_path):
@@ -164,10 +165,12 @@ def test_serve_names_a_model_by_its_name(models):
 
 # === The real shipped bases (installed by the README's set-up) ===
 
-SHIPPED = {"en-base": "the", "zh-base": "的"}
+SHIPPED = ("en-base", "zh-base")
+COMMON_EN = {"the", "and", "of", "to", "a", "in", "that", "is", "was", "he", "it", "with",
+             "for", "as", "his", "her", "you", "i", "not", "be", "on", "by", "at", "which"}
 
 
-@pytest.mark.parametrize("name", sorted(SHIPPED))
+@pytest.mark.parametrize("name", SHIPPED)
 def test_each_shipped_base_is_installed_verified_and_samples(name, monkeypatch):
     monkeypatch.delenv(installed.MODELS_ENV, raising=False)
     found = installed.installed()
@@ -188,4 +191,5 @@ def test_each_shipped_base_is_installed_verified_and_samples(name, monkeypatch):
         assert cjk > 0.5 * len(text.replace("\n", ""))  # Chinese, not mojibake
     else:
         assert sum(ch.isascii() for ch in text) > 0.95 * len(text)
-        assert f" {SHIPPED[name]} " in text.lower()  # English words, not noise
+        words = re.findall(r"[a-z]+", text.lower())
+        assert sum(w in COMMON_EN for w in words) >= 5, text  # English words, not noise

@@ -31,6 +31,8 @@ MODELS = ROOT / "models" / "textgen_models"
 LANGUAGE = {"en": "English", "zh": "Chinese"}
 PROMPTS = {"en": ["It was", "CHAPTER I\n\n", "The function"],
            "zh": ["春风", "第一回", "我们"]}
+KINDS = {"en": "fiction, plays, verse, letters, essays, the Bible, technical",
+         "zh": "classical verse and prose, novels, documentation, software text"}
 LIMITS = {
     "en": [
         "Trained on CPU time only: it writes plausible words and phrasing, not "
@@ -219,9 +221,8 @@ def main() -> None:
     text = card(name, args.lang, cfg, tok.vocab_size, sources, legs, per_source, unigram,
                 samples(args.run, args.checkpoint, args.lang))
     total_mb = sum(s["bytes"] for s in sources) / 1e6
-    kinds = sorted({s["kind"].split(" (")[0].split(",")[0] for s in sources})
     summary = {"language": LANGUAGE[args.lang], "val_bits_per_char": round(overall, 4),
-               "trained_on": f"{len(sources)} sources, {total_mb:.0f} MB ({', '.join(kinds)})"}
+               "trained_on": f"{len(sources)} sources, {total_mb:.0f} MB: {KINDS[args.lang]}"}
     manifest = write_model(args.run, args.checkpoint, out, name, text, summary)
     legs_file.write_text(json.dumps(legs, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {out} ({manifest.size_bytes / 1e6:.1f} MB), val {overall:.3f} bits/char",
