@@ -48,9 +48,10 @@ def test_an_empty_prime_varies_with_the_seed_even_when_greedy(gen):
 
 
 def test_temperature_changes_the_text_end_to_end(gen):
-    cold = gen.generate("All", 200, settings=SamplerSettings(0.05), seed=1)
+    cold = gen.generate("All", 200, settings=SamplerSettings(0.001), seed=1)
     greedy = gen.generate("All", 200, settings=GREEDY, seed=1)
-    # Nearly greedy: the same text until two tokens are almost tied (then either may win).
+    # Nearly greedy: the same text unless two tokens are tied within ~0.01 nats (then
+    # either may win; at 0.05 a tiny model trained on another CPU met such a tie).
     assert cold[:50] == greedy[:50]
     hot = gen.generate("All", 200, settings=SamplerSettings(3.0), seed=1)
     assert len(set(hot)) > len(set(cold))  # a hot sample uses more different characters
