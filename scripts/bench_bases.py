@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import statistics
@@ -36,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +42,9 @@ CORPORA = ROOT / "scripts" / "bases" / "bench-corpora"
 FINETUNE_MINUTES = (1, 2, 5)
 SCRATCH_MINUTES = (2, 10, 30)
 TEXTGEN = [sys.executable, "-m", "textgen"]
+
+sys.path.insert(0, str(ROOT / "scripts" / "bases"))
+from export import unigram_bits  # noqa: E402  (scripts/bases is not a package)
 
 
 def textgen(*args: object, cwd: Path | None = None) -> str:
@@ -58,13 +59,6 @@ def textgen(*args: object, cwd: Path | None = None) -> str:
 def bits(run: str | Path, test: Path) -> float:
     """Bits/char of a run or model on the test text."""
     return json.loads(textgen("eval", run, test, "--format", "json"))["bits_per_char"]
-
-
-def unigram_bits(train: str, test: str) -> float:
-    """Bits/char of guessing each test character by its training frequency (add-one)."""
-    counts = Counter(train)
-    total, vocab = sum(counts.values()), len(counts) + 1
-    return -sum(math.log2((counts.get(c, 0) + 1) / (total + vocab)) for c in test) / len(test)
 
 
 def split(corpus: Path, work: Path) -> tuple[Path, Path, str, str]:

@@ -55,12 +55,12 @@ LIMITS = {
 }
 
 
-def tails(mix: Path, val_frac: float, seq_len: int, max_chars: int) -> dict[str, str]:
-    """The validation tail of every source file of the mix (its first `max_chars`
+def tails(texts: dict[str, str], val_frac: float, seq_len: int, max_chars: int
+          ) -> dict[str, str]:
+    """The validation tail of every source text of the mix (its first `max_chars`
     characters, cut at a line), by source name."""
     from textgen.data.batches import validation_tails
 
-    texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(mix.glob("*.txt"))}
     sizes = [len(t) for t in texts.values()]
     cut = validation_tails(sizes, val_frac, "each-file", seq_len)
     out = {}
@@ -193,7 +193,8 @@ def main() -> None:
     name = f"{args.lang}-base"
     loaded = load(RunDir(args.run), args.checkpoint, prefixes=())
     cfg, tok, state = loaded.cfg, loaded.tokenizer, loaded.checkpoint.state
-    held = tails(args.mix, cfg.data.val_frac, cfg.data.seq_len, args.max_chars)
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(args.mix.glob("*.txt"))}
+    held = tails(texts, cfg.data.val_frac, cfg.data.seq_len, args.max_chars)
     print(f"{name}: scoring step {state.step:,} on {len(held)} validation tails", file=sys.stderr)
     per_source = score(args.run, args.checkpoint, held)
     weights = {k: len(v) for k, v in held.items()}
@@ -205,7 +206,6 @@ def main() -> None:
         print(f"shipped model: {old_overall:.3f}; this leg: {overall:.3f}", file=sys.stderr)
         if overall > old_overall - args.margin:
             sys.exit(f"not better by {args.margin} bits/char: the shipped model stays")
-    texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(args.mix.glob("*.txt"))}
     unigram = {k: unigram_bits(texts[k][: int(len(texts[k]) * (1 - cfg.data.val_frac))], v)
                for k, v in held.items()}
     legs_file = args.legs or HERE / f"{name}-legs.json"
