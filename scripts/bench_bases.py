@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -71,12 +72,17 @@ def split(corpus: Path, work: Path) -> tuple[Path, Path, str, str]:
     return train, test, text[:cut], text[cut:]
 
 
-def bench_corpus(name: str, results: dict, save) -> None:
-    """Fills results[name] with every figure of one corpus (skipping those it has)."""
+def bench_corpus(name: str, results: dict, save, keep: Path | None = None) -> None:
+    """Fills results[name] with every figure of one corpus (skipping those it has).
+
+    The runs go into keep/NAME when keep is given (to read their metrics after),
+    else into a temporary folder.
+    """
     base = "zh-base" if name.startswith("zh") else "en-base"
     row = results.setdefault(name, {"base": base})
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
-        work = Path(tmp)
+        work = Path(keep / name if keep else tmp)
+        work.mkdir(parents=True, exist_ok=True)
         train, test, train_text, test_text = split(CORPORA / f"{name}.txt", work)
         row["chars"] = len(train_text) + len(test_text)
         row.setdefault("unigram", unigram_bits(train_text, test_text))
@@ -85,6 +91,7 @@ def bench_corpus(name: str, results: dict, save) -> None:
             save()
         if any(f"base_{m}m" not in row for m in FINETUNE_MINUTES):
             ft, done = work / "ft", 0
+            shutil.rmtree(ft, ignore_errors=True)  # a stopped benchmark's partial run
             for m in FINETUNE_MINUTES:
                 leg = f"{(m - done) * 60}s"
                 if done == 0:
@@ -100,6 +107,7 @@ def bench_corpus(name: str, results: dict, save) -> None:
             if f"scratch_{m}m" in row:
                 continue
             run = work / f"scratch-{m}"
+            shutil.rmtree(run, ignore_errors=True)
             textgen("train", train, "--out", run, "--max-time", f"{m}m", "--epochs", 1000)
             row[f"scratch_{m}m"] = bits(run, test)
             print(f"{name}: scratch {m} min {row[f'scratch_{m}m']:.3f}", file=sys.stderr)
@@ -148,6 +156,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", help="corpus names (default: all six)")
     ap.add_argument("--results", type=Path, default=ROOT / "runs" / "bench-bases.json")
+    ap.add_argument("--keep", type=Path, help="keep the runs in this folder (default: deleted)")
     args = ap.parse_args()
     names = args.only or sorted(p.stem for p in CORPORA.glob("*.txt"))
     results = (json.loads(args.results.read_text(encoding="utf-8"))
@@ -160,7 +169,7 @@ def main() -> None:
 
     sample_time(results, save)
     for name in names:
-        bench_corpus(name, results, save)
+        bench_corpus(name, results, save, args.keep)
     print(table(results))
 
 

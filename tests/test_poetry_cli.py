@@ -71,7 +71,7 @@ def test_a_relaxation_is_noted_on_stderr(tang):
     (["--form", "五绝", "--rhyme", "none", "--rhyme-group", "七阳"], "needs rhyme"),
     (["--tones", "strict"], "give a --form"),
     (["--form", "五绝", "--prime", "秦川雄帝宅。"], "does not begin a 五绝"),
-    (["--form", "五绝", "-i"], "--interactive does not write poems"),
+    (["--tones", "strict", "-i"], "give a --form"),
     (["--form", "五绝", "--prime", "秦川雄帝宅，", "--length", 0],
      "--length 0 is shorter than the 19 characters the poem still needs: give --length 19"),
     (["--form", "五绝", "--max-chars", 10], "--max-chars 10 is shorter than the 25"),
@@ -83,6 +83,31 @@ def test_a_relaxation_is_noted_on_stderr(tang):
 ])
 def test_impossible_requests_are_one_error_line(tang, args, needle):
     assert_user_error(invoke("sample", tang, *args), needle)
+
+
+def _lines(poem: str) -> list[str]:
+    return [half for c in poem.strip("\n").split("\n") for half in c.rstrip("。").split("，")]
+
+
+def test_interactive_replies_are_poems_while_a_form_is_set(tang):
+    script = ["", "/acrostic 秋冬", "", "/form off", "/acrostic off", "/length 12", "雲山",
+              "/form 七絕", "", "/tones strict", "/tones bogus", "/form 六绝", "/settings"]
+    result = invoke("sample", tang, "-i", "--form", "五绝", "--acrostic", "春夏", "--seed", 4,
+                    input="\n".join(script) + "\n")
+    assert result.exit_code == 0, result.output
+    out = result.stdout.split("\n")
+    first, second = "\n".join(out[0:2]), "\n".join(out[2:4])
+    assert [x[0] for x in _lines(first)[:2]] == ["春", "夏"] and len(_lines(first)) == 4
+    assert [x[0] for x in _lines(second)[:2]] == ["秋", "冬"]
+    assert all(len(x) == 5 for x in _lines(first) + _lines(second))
+    free = out[4]  # free text again: 12 characters after the prompt, not shown
+    assert len(free) == 12 and not free.startswith("雲山")
+    # The 七绝 after the free reply starts on a line of its own.
+    last = "\n".join(out[5:7])
+    assert [len(x) for x in _lines(last)] == [7] * 4, result.stdout
+    assert "/tones bogus: `tones` must be one of strict, loose, none" in result.stderr
+    assert "/form 六绝: `form` must be one of" in result.stderr
+    assert "form 七绝, rhyme pingshui, tones strict" in result.stderr
 
 
 @pytest.mark.parametrize("form", ["七絕", "五絕"])

@@ -220,6 +220,67 @@ def test_bad_requests_get_a_status_and_name_the_parameter(client, body, status, 
     assert error["param"] == param and error["code"] == status and error["message"]
 
 
+def _heads(run, k=4) -> str:
+    """k Han characters the model knows (acrostic heads)."""
+    tokens = json.loads((run / "vocab.json").read_text(encoding="utf-8"))["tokens"]
+    return "".join([t for t in tokens if len(t) == 1 and "\u4e00" <= t <= "\u9fff"][:k])
+
+
+def test_poems_through_both_apis_are_the_librarys_poems_with_their_checks(client, runs):
+    heads = _heads(runs["zh"])
+    facts = {m["name"]: m for m in client.get("/api/models").json()["models"]}
+    assert [facts[n]["poetry"] for n in ("en", "zh", "words")] == [False, True, False]
+    body = {"model": "zh", "form": "五絕", "acrostic": heads, "tones": "none", "seed": 5,
+            "n": 2}  # no length: the poem sets it
+    out = client.post("/api/generate", json=body).json()
+    gen = Generator(runs["zh"], RunDir(runs["zh"]).pick_checkpoint(None))
+    assert out["texts"] == gen.generate("", 1000, n=2, seed=5, form="五绝", acrostic=heads,
+                                        tones="none")
+    assert out["finish_reasons"] == ["complete", "complete"]
+    for text, poem in zip(out["texts"], out["poems"], strict=True):
+        lines = [line for line in text.replace("，", "\n").replace("。", "\n").split("\n")
+                 if line]
+        assert [len(line) for line in lines] == [5] * 4 and [x[0] for x in lines] == list(heads)
+        assert poem["check"]["shape_ok"] and poem["check"]["heads_ok"]
+        assert poem["constraints"]["form"] == "五绝" and poem["constraints"]["rhyme"] == "pingshui"
+        assert poem["check"]["rhyme_ok"] or poem["relaxed"], poem  # kept, or said it was not
+    # OpenAI's API: the same poem, a natural end ("stop"), checks as an extension.
+    completion = client.post("/v1/completions", json={
+        "model": "zh", "prompt": "", "form": "五绝", "acrostic": heads, "tones": "none",
+        "seed": 5}).json()
+    assert completion["choices"][0]["text"] == out["texts"][0]
+    assert completion["choices"][0]["finish_reason"] == "stop"
+    assert completion["choices"][0]["poem"]["check"]["heads_ok"]
+    # Streamed, the pieces make the same poem; without a poem, no "poems" key.
+    with client.stream("POST", "/api/generate", json={**body, "n": 1, "stream": True}) as r:
+        got = list(events(r))
+    assert "".join(e["text"] for name, e in got if name == "piece") == out["texts"][0]
+    assert got[-1][1]["poems"][0]["check"]["shape_ok"]
+    plain = client.post("/api/generate", json={"model": "zh", "length": 5}).json()
+    assert "poems" not in plain
+
+
+@pytest.mark.parametrize("body, param", [
+    ({"form": "六绝"}, "form"),
+    ({"form": 5}, "form"),
+    ({"acrostic": "ab"}, "acrostic"),
+    ({"form": "五绝", "acrostic": "春夏秋冬春"}, "acrostic"),  # more heads than lines
+    ({"form": "五绝", "rhyme": "none", "rhyme_group": "七阳"}, "rhyme_group"),
+    ({"form": "五绝", "rhyme_group": "八阳"}, "rhyme_group"),
+    ({"tones": "strict"}, "tones"),  # rules without a poem
+    ({"form": "五绝", "no_repeat": "yes"}, "no_repeat"),
+    ({"form": "五绝", "stop": ["。"]}, "stop"),  # would cut the poem short
+    ({"form": "五绝", "length": 3}, "length"),
+    ({"form": "五绝", "model": "words"}, "form"),  # a word model writes no forms
+    ({"acrostic": "\u9fa5\u9fa4", "model": "zh"}, "acrostic"),  # heads it never saw
+])
+def test_impossible_poems_get_a_400_naming_the_parameter(client, body, param):
+    r = client.post("/api/generate", json={"model": "zh", **body})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["param"] == param and error["message"], error
+
+
 def test_other_errors_are_json_too(client, server):
     assert client.post("/api/generate", content=b"{not json").status_code == 400
     assert client.post("/api/generate", content=b"[1, 2]").status_code == 400

@@ -149,3 +149,32 @@ def test_monospace_output_and_max_lines(browser, server):
     page.wait_for_function("document.querySelectorAll('#model option').length == 2")
     assert page.is_checked("#mono")
     page.close()
+
+
+def test_poem_controls_write_a_poem_and_show_its_checks(browser, server):
+    page = _open(browser, server)
+    page.select_option("#model", "en")
+    assert page.is_hidden("#poem")  # an English model writes no classical forms
+    page.select_option("#model", "zh")
+    assert page.is_visible("#poem_form") and page.is_visible("#poem_acrostic")
+    heads = page.evaluate("""async () => {
+        const r = await fetch('/api/generate', {method: 'POST', headers: headers(),
+            body: JSON.stringify({model: 'zh', prompt: '', length: 400, seed: 1})});
+        const t = (await r.json()).texts[0];
+        return [...new Set(t.match(/[\\u4e00-\\u9fff]/g))].slice(0, 4).join('');
+    }""")  # four characters the model knows
+    assert len(heads) == 4
+    page.select_option("#poem_form", "五绝")
+    page.fill("#poem_acrostic", heads)
+    page.select_option("#poem_tones", "none")
+    page.fill("#length", "3")  # the poem sets its own length
+    page.fill("#prompt", "")
+    page.click("#generate")
+    page.wait_for_function("!document.querySelector('#generate').disabled "
+                           "&& document.querySelector('#status').textContent.includes('tokens')")
+    status = page.inner_text("#status")
+    assert status.startswith("the poem is complete · form ✓ · acrostic ✓ · rhyme "), status
+    lines = [x for x in page.inner_text("#output").replace("，", "\n").replace("。", "\n")
+             .split("\n") if x]
+    assert [len(x) for x in lines] == [5] * 4 and "".join(x[0] for x in lines) == heads
+    page.close()

@@ -135,14 +135,11 @@ def sample(run_dir: Path, checkpoint: str | None, prime: str, prime_file: Path |
                    err=True)
     poem = {o.name: options.pop(o.name) for o in POEM_OPTIONS}
     if interactive:
-        if any(poem.values()):
-            raise click.UsageError("--interactive does not write poems yet; leave out "
-                                   + ", ".join(o.option for o in POEM_OPTIONS))
         if output or fmt != "text" or num_samples != 1 or len(temperature) != 1:
             raise click.UsageError(
                 "--interactive writes one reply at a time to the terminal; leave out "
                 "--output, --format, --num-samples and temperature lists")
-        run_interactive(gen, prime, settings_from(temperature[0], options), stops, options)
+        run_interactive(gen, prime, settings_from(temperature[0], options), stops, options, poem)
         return
     writer = SampleWriter(gen, fmt, output, show_prime=not no_prime,
                           labelled=num_samples > 1 or len(temperature) > 1)
@@ -164,14 +161,19 @@ def sample(run_dir: Path, checkpoint: str | None, prime: str, prime_file: Path |
     writer.close()
 
 
-def run_interactive(gen, prime: str, settings, stops: tuple[str, ...], options: dict) -> None:
+def run_interactive(gen, prime: str, settings, stops: tuple[str, ...], options: dict,
+                    poem: dict) -> None:
     """Runs the interactive loop on stdin/stdout (see `textgen.generate.interactive`)."""
-    from textgen.cli.sample_output import in_cli_words
+    from textgen.cli.sample_output import in_cli_words, relaxed_note
+    from textgen.errors import InvalidArgument
     from textgen.generate.interactive import Session
 
-    session = Session(gen, settings, options["length"], options["seed"], stops,
-                      options["max_chars"], options["drop_unknown"],
-                      max_lines=options["max_lines"])
+    try:
+        session = Session(gen, settings, options["length"], options["seed"], stops,
+                          options["max_chars"], options["drop_unknown"],
+                          max_lines=options["max_lines"], poem=poem)
+    except InvalidArgument as e:
+        raise InvalidArgument(in_cli_words(str(e))) from None
     stdin = sys.stdin
     if hasattr(stdin, "reconfigure"):  # UTF-8 whatever the locale; bad bytes get a message
         stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
@@ -207,6 +209,8 @@ def run_interactive(gen, prime: str, settings, stops: tuple[str, ...], options: 
                 session.finished(reply.generation)
                 if not last.endswith("\n"):
                     click.echo()
+                if note := relaxed_note(reply.generation, 0):
+                    click.echo(note, err=True)
                 sys.stdout.flush()
     except KeyboardInterrupt:
         click.echo()

@@ -16,7 +16,7 @@ from textgen.errors import TextgenError
 from textgen.fileio import atomic_write_text
 from textgen.generate.generation import Generation
 from textgen.generate.generator import DROP_UNKNOWN_HINT, Generator
-from textgen.generate.poetry.poem import Poem
+from textgen.generate.poetry.poem import poem_of
 from textgen.generate.samplers import SamplerSettings
 from textgen.generate.settings import SETTINGS
 from textgen.interrupt import sigint_flag
@@ -78,9 +78,16 @@ _CAUSES = {"rules": "the rules together allowed no character there",
            "probability": "no allowed character had probability left"}
 
 
-def poem_of(generation: Generation) -> Poem | None:
-    """The generation's poem constraint (`--form`, `--acrostic`), if it has one."""
-    return next((c for c in generation.constraints if isinstance(c, Poem)), None)
+def relaxed_note(generation: Generation, row: int, label: str = "") -> str:
+    """The notice of what a row's poem relaxed ("" when nothing, or no poem)."""
+    poem = poem_of(generation.constraints)
+    relaxed = poem.relaxed[row] if poem else []
+    if not relaxed:
+        return ""
+    where = ", ".join(f"{r['rule']} at line {r['line']} char {r['char']} "
+                      f"({_CAUSES[r.get('cause', 'probability')]})" for r in relaxed[:5])
+    more = f" and {len(relaxed) - 5} more" if len(relaxed) > 5 else ""
+    return f"note: {label}the poem relaxed {where}{more}"
 
 
 class SampleWriter:
@@ -142,16 +149,10 @@ class SampleWriter:
                 self._out(self._block_start(generation, row) + texts[row]
                           + ("" if texts[row].endswith("\n") else "\n"))
         self._count += n
-        poem = poem_of(generation)
-        for row in range(n) if poem else ():
-            relaxed = poem.relaxed[row]
-            if relaxed:
-                where = ", ".join(f"{r['rule']} at line {r['line']} char {r['char']} "
-                                  f"({_CAUSES[r.get('cause', 'probability')]})"
-                                  for r in relaxed[:5])
-                more = f" and {len(relaxed) - 5} more" if len(relaxed) > 5 else ""
-                click.echo(f"note: sample {row + 1}: the poem relaxed {where}{more}",
-                           err=True)
+        for row in range(n):
+            note = relaxed_note(generation, row, f"sample {row + 1}: ")
+            if note:
+                click.echo(note, err=True)
 
     def _block_start(self, generation: Generation, row: int) -> str:
         if not self.labelled:
@@ -173,7 +174,7 @@ class SampleWriter:
         } | self._poem_record(generation, row)
 
     def _poem_record(self, generation: Generation, row: int) -> dict:
-        poem = poem_of(generation)
+        poem = poem_of(generation.constraints)
         if poem is None:
             return {}
         s = generation.samples[row]

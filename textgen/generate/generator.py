@@ -231,7 +231,7 @@ class Generator:
         """
         if self.cfg.data.tokenizer != "char":
             raise InvalidArgument(
-                f"poetry forms need a character-level model; {self.run_path} is "
+                "poetry forms need a character-level model; this one is "
                 f"{self.cfg.data.tokenizer}-level (train one with data.tokenizer=char)")
         poem = Poem.build(spec, self.vocabulary)
         poem.check_prime(prime)

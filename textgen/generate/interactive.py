@@ -3,13 +3,17 @@
 Each line the user types is read into the model's state and continued; the next
 line continues from there (the model remembers the conversation) until
 `/reset`. Lines starting with "/" change settings (one command per sampling
-setting of `textgen.generate.settings`, e.g. `/top-k 40`). This module decides what
-each line means and returns it; `textgen/cli/sample.py` reads the lines and prints.
+setting of `textgen.generate.settings`, e.g. `/top-k 40`, and one per poem option
+of `textgen.generate.poetry.spec`, e.g. `/form 七绝`). With a form or an acrostic
+set, each reply is a whole poem, and the line typed is its beginning. This module
+decides what each line means and returns it; `textgen/cli/sample.py` reads the
+lines and prints.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,12 +21,22 @@ from textgen.errors import InvalidArgument, TextgenError
 from textgen.generate.constraints import Constraint
 from textgen.generate.generation import Generation
 from textgen.generate.generator import Generator
+from textgen.generate.poetry.spec import POEM_OPTIONS, PoemSpec
 from textgen.generate.samplers import SamplerSettings
 from textgen.generate.settings import SETTINGS
 from textgen.model.numpy_lm import State
 
 _SETTINGS = {s.option: s for s in SETTINGS}  # command ("top-k") -> its declaration
+_POEM = {o.option[2:]: o for o in POEM_OPTIONS}  # command ("rhyme-group") -> its declaration
+_OFF = ("off", "none", "-")  # what turns a poem option off
 _WIDTH = 23  # where the help column starts
+
+
+def _poem_help(o) -> str:
+    value = "on|off" if o.flag else "|".join(o.choices) if o.choices else (o.metavar or "X")
+    command = f"/{o.option[2:]} {value}"
+    wide = sum(unicodedata.east_asian_width(c) in "WF" for c in command)  # 2 columns each
+    return f"  {command:<{_WIDTH - wide - 1}} {o.summary}"
 
 
 def _help() -> str:
@@ -32,6 +46,9 @@ def _help() -> str:
         ("/max-chars N", "characters per reply at most (0 = no limit)"),
         ("/max-lines N", "lines per reply at most (0 = no limit)"),
         ("/seed S", "seed for the next reply (then S+1, ...)"),
+    ]]
+    lines += [_poem_help(o) for o in POEM_OPTIONS]
+    lines += [f"  {command:<{_WIDTH}}{what}" for command, what in [
         ("/settings", "show the settings"),
         ("/reset", "forget the conversation"),
         ("/help", "this text"),
@@ -43,8 +60,8 @@ def _help() -> str:
 
 
 HELP = _help()
-COMMANDS = (*_SETTINGS, "length", "max-chars", "max-lines", "seed", "settings", "reset", "help",
-            "quit")
+COMMANDS = (*_SETTINGS, "length", "max-chars", "max-lines", "seed", *_POEM, "settings", "reset",
+            "help", "quit")
 
 
 @dataclass
@@ -69,6 +86,12 @@ class Session:
         drop_unknown: leave out characters the model never saw instead of refusing.
         constraints: rules every reply's tokens obey (`textgen.generate.constraints`).
         max_lines: lines per reply at most (None = no limit).
+        poem: poem options (`PoemSpec` fields): with a form or an acrostic, each
+            reply is a whole poem (length, stop, max-chars and max-lines then
+            do not apply).
+
+    Raises:
+        InvalidArgument: impossible poem options.
     """
 
     def __init__(
@@ -82,7 +105,10 @@ class Session:
         drop_unknown: bool = False,
         constraints: Sequence[Constraint] = (),
         max_lines: int | None = None,
+        poem: dict | None = None,
     ):
+        self.poem = {k: v for k, v in (poem or {}).items() if v}
+        PoemSpec(**self.poem)  # raises for impossible options
         self.gen, self.settings, self.length = gen, settings, length
         self.max_lines = max_lines
         self.constraints = list(constraints)
@@ -97,6 +123,9 @@ class Session:
         """Interprets one input line (without its newline); mistakes become messages."""
         if line.startswith("/"):
             return self._command(line[1:].split())
+        spec = PoemSpec(**self.poem)
+        if spec.active:
+            return self._poem(line, spec)
         if line and self.state is not None and not self.at_line_start:
             # The reply was shown with a line break after it: the model reads one too.
             line = "\n" + line
@@ -123,6 +152,29 @@ class Session:
             self.seed += 1
         return Reply(message=note, generation=generation)
 
+    def _poem(self, line: str, spec: PoemSpec) -> Reply:
+        """A whole poem that begins with `line`, on a line of its own."""
+        try:
+            prime = self.gen.encode_prime(line, self.drop_unknown)
+            poem = self.gen.poem(spec, prime.text)
+        except TextgenError as e:
+            return Reply(message=f"error: {e}")
+        logits, state = self.logits, self.state
+        if state is not None and not self.at_line_start:  # the poem starts a new line
+            logits, state = self.gen.start(self.gen.encode_prime("\n"), state)
+        if state is None or prime.ids.size:
+            logits, state = self.gen.start(prime, state)
+        poem.begin(1)
+        generation = Generation(
+            self.gen, prime, logits, state, len(poem.layout.slots), self.settings, 1, self.seed,
+            (), None, free_start=self.state is None and not prime.ids.size,
+            constraints=[*self.constraints, poem])
+        self.line_chars = len(prime.text)
+        if self.seed is not None:
+            self.seed += 1
+        note = f"note: left out {' '.join(map(repr, prime.dropped))}" if prime.dropped else ""
+        return Reply(message=note, generation=generation)
+
     def finished(self, generation: Generation) -> None:
         """Keeps the state after a reply, so that the next line continues it."""
         generation.finish()  # a reply read only in part is run to its end first
@@ -145,14 +197,34 @@ class Session:
             return Reply(message="(conversation reset)")
         if name == "settings":
             return Reply(message=self.describe())
-        if name not in (*_SETTINGS, "length", "max-chars", "max-lines", "seed"):
+        if name not in (*_SETTINGS, "length", "max-chars", "max-lines", "seed", *_POEM):
             return Reply(message=f"error: unknown command /{name}; type /help")
+        if name in _POEM and len(args) == 1:
+            return self._set_poem(_POEM[name], args[0])
         if len(args) != 1:
             return Reply(message=f"error: /{name} takes one value, e.g. /{name} 1")
         try:
             self._set(name, args[0])
         except (ValueError, InvalidArgument) as e:
             return Reply(message=f"error: /{name} {args[0]}: {e}")
+        return Reply(message=self.describe())
+
+    def _set_poem(self, option, text: str) -> Reply:
+        """Sets or clears (`off`) one poem option, if the poem stays possible."""
+        poem = dict(self.poem)
+        poem.pop(option.name, None)
+        if option.flag:
+            if text.lower() not in ("on", *_OFF):
+                return Reply(message=f"error: /{option.option[2:]} takes on or off")
+            if text.lower() == "on":
+                poem[option.name] = True
+        elif text.lower() not in _OFF or (option.choices and text in option.choices):
+            poem[option.name] = option.normalize(text) if option.normalize else text
+        try:
+            PoemSpec(**poem)
+        except InvalidArgument as e:
+            return Reply(message=f"error: /{option.option[2:]} {text}: {e}")
+        self.poem = poem
         return Reply(message=self.describe())
 
     def _set(self, name: str, text: str) -> None:
@@ -172,10 +244,15 @@ class Session:
     def describe(self) -> str:
         """The current settings on one line, each named as its command is typed."""
         shown = [f"{s.option} {getattr(self.settings, s.name):g}" for s in SETTINGS]
-        return ", ".join([*shown, f"length {self.length}",
-                          f"max-chars {self.max_chars or 'no limit'}",
-                          f"max-lines {self.max_lines or 'no limit'}",
-                          f"seed {'random' if self.seed is None else self.seed}"])
+        shown += [f"length {self.length}", f"max-chars {self.max_chars or 'no limit'}",
+                  f"max-lines {self.max_lines or 'no limit'}",
+                  f"seed {'random' if self.seed is None else self.seed}"]
+        spec = PoemSpec(**self.poem)
+        if spec.active:  # the poem's options, defaults filled in
+            values = spec.as_dict()
+            shown += [f"{o.option[2:]} {'on' if values[o.name] is True else values[o.name]}"
+                      for o in POEM_OPTIONS if values[o.name] not in (None, False)]
+        return ", ".join(shown)
 
 
 def _after(line_chars: int, text: str) -> int:

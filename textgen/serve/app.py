@@ -5,8 +5,9 @@ Routes (all JSON unless said):
     GET  /healthz          liveness and pool load (no key needed)
     GET  /api/models       the models and their facts
     POST /api/generate     {model, prompt, length, seed, n, stop, max_lines, stream, drop_unknown,
-                            and each sampling setting: temperature, top_k, top_p,
-                            repetition_penalty, repetition_window}
+                            each sampling setting: temperature, top_k, top_p,
+                            repetition_penalty, repetition_window, and each poem
+                            option: form, acrostic, rhyme, rhyme_group, tones, no_repeat}
     POST /api/cancel       {id}: stop a streaming generation (its `start` event gave the id)
     GET  /v1/models        OpenAI's model list
     POST /v1/completions   OpenAI's completions (streaming: `data: {...}` lines, `data: [DONE]`)
@@ -35,6 +36,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from textgen import __version__
+from textgen.generate.poetry.spec import POEM_OPTIONS
 from textgen.serve.config import ServeConfig
 from textgen.serve.jobs import Done, Job, Pool
 from textgen.serve.models import Model
@@ -44,6 +46,9 @@ from textgen.serve.stream import Dialect, JobStream, Native, OpenAI, log_bug
 __all__ = ["ServeConfig", "create_app"]
 
 NATIVE, OPENAI = Native(), OpenAI()  # how each API words a generation
+# What the page builds its poem controls from (a model whose facts say "poetry").
+POEM_FIELDS = [{"name": o.name, "choices": o.choices, "flag": o.flag, "help": o.help}
+               for o in POEM_OPTIONS]
 
 DISCONNECT_POLL_S = 0.25  # how often a non-streaming request checks that its client is there
 
@@ -104,7 +109,8 @@ class _Api:
 
     async def list_models(self, request: HttpRequest) -> Response:
         return JSONResponse({"models": [m.facts for m in self.models.values()],
-                             "limits": vars(self.config.limits)})
+                             "limits": vars(self.config.limits),
+                             "poem_options": POEM_FIELDS})
 
     async def openai_models(self, request: HttpRequest) -> Response:
         return JSONResponse({"object": "list", "data": [

@@ -30,9 +30,10 @@ import numpy as np
 
 from textgen.errors import TextgenError
 from textgen.generate.generation import Generation, Prime, Sample
+from textgen.generate.poetry.poem import poem_of
 from textgen.model.numpy_lm import State
 from textgen.serve.models import Model
-from textgen.serve.params import ApiError, Request
+from textgen.serve.params import ApiError, Request, named_param
 
 RETRY_AFTER_S = 2  # what a refused client is told to wait
 MAX_BATCH = 512  # events sent in one write at most
@@ -100,9 +101,19 @@ class Job:
         r = self.request
         try:
             self._prepared = self.model.generator.run(self.prime, r.length, r.settings, r.n,
-                                                      self.seed, r.stop, max_lines=r.max_lines)
-        except TextgenError as e:
-            raise ApiError(400, str(e)) from None
+                                                      self.seed, r.stop, max_lines=r.max_lines,
+                                                      **r.poem)
+        except TextgenError as e:  # e.g. a poem this model cannot write
+            param = named_param(str(e)) or next(iter(r.poem), None)
+            raise ApiError(400, str(e), param) from None
+
+    def poem_reports(self, samples: list[Sample]) -> list[dict[str, Any]] | None:
+        """Per sample, its poem's constraints, checks and what was relaxed; None
+        when the request asked for no poem."""
+        poem = poem_of(self._prepared.constraints) if self._prepared else None
+        if poem is None:
+            return None
+        return [poem.report(i, s.prime + s.text) for i, s in enumerate(samples)]
 
     def begin(self) -> Generation | None:
         """Joins the batch (on the batcher's thread) with the generation `prepare`

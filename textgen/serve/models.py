@@ -8,6 +8,7 @@ from typing import Any
 
 from textgen.errors import CheckpointError, TextgenError
 from textgen.generate.generator import Generator
+from textgen.generate.poetry.spec import PoemSpec
 from textgen.run.directory import RunDir
 
 
@@ -89,7 +90,18 @@ def describe(name: str, gen: Generator, notices: list[str] | None = None) -> dic
         "step": gen.step,
         "best_val_bits_per_char": best,
         "lineage": _lineage(run, notices),
+        "poetry": _writes_poems(gen),
     }
+
+
+def _writes_poems(gen: Generator) -> bool:
+    """Whether the model can write classical poems (`form`, `acrostic`): a character
+    model that knows Han characters and the lines' punctuation."""
+    try:
+        gen.poem(PoemSpec(form="五绝", rhyme="none", tones="none"))
+    except TextgenError:
+        return False
+    return True
 
 
 def _best_bpc(gen: Generator) -> float | None:

@@ -3,16 +3,19 @@
 Both APIs end in one `Request`: textgen's own (`POST /api/generate`) and the
 OpenAI-compatible one (`POST /v1/completions`, whose names and defaults follow
 OpenAI's). Both take every sampling setting of `textgen.generate.settings` by
-its name (`top_k`). A bad value is an `ApiError` that names the parameter.
+its name (`top_k`), and every poem option of `textgen.generate.poetry.spec`
+(`form`, `acrostic`, ...). A bad value is an `ApiError` that names the parameter.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from textgen.errors import InvalidArgument
+from textgen.generate.poetry.spec import POEM_OPTIONS, PoemSpec
 from textgen.generate.samplers import SamplerSettings
 from textgen.generate.settings import SETTINGS
 from textgen.serve.config import Limits
@@ -61,6 +64,7 @@ class Request:
         stream: answer with server-sent events.
         drop_unknown: leave out prompt characters the model never saw.
         max_lines: end a sample with its Nth line break; None: no line limit.
+        poem: the poem options given (`form`, `acrostic`, ...), for `Generator.run`.
     """
 
     model: str
@@ -73,11 +77,13 @@ class Request:
     stream: bool = False
     drop_unknown: bool = False
     max_lines: int | None = None
+    poem: dict[str, Any] = field(default_factory=dict)
 
 
 SETTING_KEYS = {s.name for s in SETTINGS}  # the sampling settings, in both APIs
-NATIVE_KEYS = {"model", "prompt", "length", *SETTING_KEYS, "seed", "n", "stop", "stream",
-               "drop_unknown", "max_lines"}
+POEM_KEYS = {o.name for o in POEM_OPTIONS}  # the poem options, in both APIs
+NATIVE_KEYS = {"model", "prompt", "length", *SETTING_KEYS, *POEM_KEYS, "seed", "n", "stop",
+               "stream", "drop_unknown", "max_lines"}
 
 
 def native_request(body: Any, limits: Limits, default_model: str | None) -> Request:
@@ -91,17 +97,17 @@ def native_request(body: Any, limits: Limits, default_model: str | None) -> Requ
     if unknown:
         raise ApiError(400, f"unknown parameter {unknown[0]!r}; the parameters are "
                        + ", ".join(sorted(NATIVE_KEYS)), unknown[0])
-    return _request(body, limits, default_model, body.get("prompt", ""),
-                    _int(body, "length", 200, 0, limits.max_length),
+    return _request(body, limits, default_model, body.get("prompt", ""), "length", 200,
                     drop_unknown=_bool(body, "drop_unknown"))
 
 
 def openai_request(body: Any, limits: Limits, default_model: str | None) -> Request:
     """Parses a `POST /v1/completions` body with OpenAI's names and defaults
     (max_tokens 16, temperature 1, top_p 1), plus textgen's other sampling
-    settings (`top_k`, `repetition_penalty`, ...) as extensions (as vLLM takes
-    them), and `max_lines`. Parameters textgen has no use for (logprobs, user, ...) are ignored,
-    as OpenAI-compatible servers do.
+    settings (`top_k`, `repetition_penalty`, ...) and poem options (`form`,
+    `acrostic`, ...) as extensions (as vLLM takes them), and `max_lines`.
+    Parameters textgen has no use for (logprobs, user, ...) are ignored, as
+    OpenAI-compatible servers do.
 
     Raises:
         ApiError: 400 naming the bad parameter, or 413 for an over-long prompt.
@@ -114,17 +120,20 @@ def openai_request(body: Any, limits: Limits, default_model: str | None) -> Requ
         prompt = prompt[0]
     if body.get("echo"):
         raise ApiError(400, "`echo` is not supported", "echo")
-    return _request(body, limits, default_model, prompt,
-                    _int(body, "max_tokens", 16, 0, limits.max_length))
+    return _request(body, limits, default_model, prompt, "max_tokens", 16)
 
 
-def _request(body: dict, limits: Limits, default_model: str | None, prompt: Any, length: int,
-             drop_unknown: bool = False) -> Request:
-    """The parameters both APIs share, checked."""
+def _request(body: dict, limits: Limits, default_model: str | None, prompt: Any,
+             length_key: str, length_default: int, drop_unknown: bool = False) -> Request:
+    """The parameters both APIs share, checked. A poem sets its own length: without
+    `length_key`, a poem may take up to the server's limit (it ends when whole)."""
+    poem = _poem(body)
+    if poem and body.get(length_key) is None:
+        length_default = limits.max_length
     return Request(
         model=_model(body, default_model),
         prompt=_prompt(prompt, limits),
-        length=length,
+        length=_int(body, length_key, length_default, 0, limits.max_length),
         settings=_settings(body),
         n=_int(body, "n", 1, 1, limits.max_n),
         seed=_seed(body),
@@ -132,6 +141,7 @@ def _request(body: dict, limits: Limits, default_model: str | None, prompt: Any,
         stream=_bool(body, "stream"),
         drop_unknown=drop_unknown,
         max_lines=_max_lines(body),
+        poem=poem,
     )
 
 
@@ -200,6 +210,43 @@ def _settings(body: dict) -> SamplerSettings:
             raise ApiError(400, str(e), s.name) from None
         values[s.name] = value
     return SamplerSettings(**values)
+
+
+def _poem(body: dict) -> dict[str, Any]:
+    """The poem options given, checked as a `PoemSpec` ({} when none is given).
+
+    Whether the model can write the poem (a character model that knows the heads)
+    is checked when the job's prompt is read.
+    """
+    poem: dict[str, Any] = {}
+    for o in POEM_OPTIONS:
+        value = body.get(o.name)
+        if value is None:
+            continue
+        if o.flag:
+            if not _bool(body, o.name):
+                continue  # off, as when left out
+            value = True
+        elif not isinstance(value, str):
+            raise ApiError(400, f"`{o.name}` must be a string. Received: {value!r}", o.name)
+        if o.choices is not None:
+            value = o.normalize(value) if o.normalize else value
+            if value not in o.choices:
+                raise ApiError(400, f"`{o.name}` must be one of {', '.join(o.choices)}. "
+                               f"Received: {body[o.name]!r}", o.name)
+        poem[o.name] = value
+    try:
+        PoemSpec(**poem)
+    except InvalidArgument as e:
+        # The option at fault is one given: the one the message names, else the first.
+        param = next((k for k in poem if f"`{k}`" in str(e)), next(iter(poem)))
+        raise ApiError(400, str(e), param) from None
+    return poem
+
+
+def named_param(message: str) -> str | None:
+    """The first request parameter an error message names in backticks (`length`)."""
+    return next((k for k in re.findall(r"`(\w+)`", message) if k in NATIVE_KEYS), None)
 
 
 def _seed(body: dict) -> int | None:

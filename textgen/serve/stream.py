@@ -62,9 +62,13 @@ class Native(Dialect):
     parse = staticmethod(native_request)
 
     def result(self, job, done):
-        return {**_job_facts(job), "texts": [s.text for s in done.samples],
-                "finish_reasons": [s.finish_reason for s in done.samples],
-                "tokens": [s.tokens for s in done.samples]}
+        out = {**_job_facts(job), "texts": [s.text for s in done.samples],
+               "finish_reasons": [s.finish_reason for s in done.samples],
+               "tokens": [s.tokens for s in done.samples]}
+        poems = job.poem_reports(done.samples)
+        if poems is not None:  # per sample: constraints, checks, what was relaxed
+            out["poems"] = poems
+        return out
 
     def opening(self, job, head):
         return sse({"id": job.id, **_job_facts(job)}, "start")
@@ -88,11 +92,13 @@ class OpenAI(Dialect):
     def result(self, job, done):
         completion = sum(s.tokens for s in done.samples)
         prompt = int(job.prime.ids.size)
+        choices = [{"text": s.text, "index": i, "logprobs": None,
+                    "finish_reason": _openai_reason(s)} for i, s in enumerate(done.samples)]
+        for choice, poem in zip(choices, job.poem_reports(done.samples) or (), strict=False):
+            choice["poem"] = poem  # an extension, like the poem options
         return {
             **self.head(job),
-            "choices": [{"text": s.text, "index": i, "logprobs": None,
-                         "finish_reason": _openai_reason(s)}
-                        for i, s in enumerate(done.samples)],
+            "choices": choices,
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                       "total_tokens": prompt + completion},
         }
@@ -173,8 +179,9 @@ def log_bug(error: BaseException) -> None:
 
 
 def _openai_reason(sample: Sample) -> str:
-    """OpenAI's finish reasons are "stop" and "length": a cancelled sample stopped."""
-    return "stop" if sample.finish_reason == "cancelled" else sample.finish_reason
+    """OpenAI's finish reasons are "stop" and "length": a cancelled sample stopped, and
+    so did a complete poem (its natural end, as a model's end-of-text token is)."""
+    return "stop" if sample.finish_reason in ("cancelled", "complete") else sample.finish_reason
 
 
 def _job_facts(job: Job) -> dict[str, Any]:

@@ -15,6 +15,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from textgen.data.tokenizers.han import HAN_RUN
@@ -216,3 +218,8 @@ class Poem(Constraint):
         check = check_poem(poem, self.spec, self._lexicon.table, self.layout.newline)
         return {"constraints": self.spec.as_dict(), "check": check.as_dict(),
                 "relaxed": list(self.relaxed[row]) if row < len(self.relaxed) else []}
+
+
+def poem_of(constraints: Sequence[Constraint]) -> Poem | None:
+    """The poem among a generation's constraints (`Generator.run(form=...)`), or None."""
+    return next((c for c in constraints if isinstance(c, Poem)), None)

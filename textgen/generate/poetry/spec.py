@@ -35,10 +35,12 @@ class PoemOption:
         flag: an on/off switch.
         metavar: the value's placeholder in help texts.
         normalize: maps other spellings of a choice to it (七絕 -> 七绝), or None.
+        summary: one short line (the interactive `/help`).
     """
 
     name: str
     help: str
+    summary: str = ""
     choices: tuple[str, ...] | None = None
     flag: bool = False
     metavar: str | None = None
@@ -52,23 +54,24 @@ class PoemOption:
 
 POEM_OPTIONS: tuple[PoemOption, ...] = (
     PoemOption("form", choices=tuple(FORMS), normalize=normal_form,
+               summary="each reply is a poem of this form (off: free text)",
                help="A classical form: 五绝/七绝 (4 lines; 絕 too), 五律/七律 (8 lines) of 5 "
                     "or 7 characters, ， and 。 in their places; the sample is exactly the poem "
                     "(a prime is its beginning). Character models only."),
-    PoemOption("acrostic", metavar="HEADS",
+    PoemOption("acrostic", metavar="HEADS", summary="藏头: line i starts with head i",
                help="藏头: line i starts with the i-th character of HEADS (at most one a "
                     "line; without --form, one line of 7 characters per head)."),
-    PoemOption("rhyme", choices=RHYMES,
+    PoemOption("rhyme", choices=RHYMES, summary="平水韵 rhyme in the even lines, or none",
                help="pingshui: the even lines end on 平声 characters of one 平水韵 group "
                     "(line 1 may rhyme). Default: pingshui with --form, else none."),
-    PoemOption("rhyme_group", metavar="GROUP",
+    PoemOption("rhyme_group", metavar="GROUP", summary="rhyme in this 平声 group (七阳)",
                help="The 平水韵 group to rhyme in (七阳, 十一尤, ...); default: the first "
                     "rhyming line's."),
-    PoemOption("tones", choices=TONES,
+    PoemOption("tones", choices=TONES, summary="平仄 rules",
                help="平仄: strict follows a standard template at every position, loose "
                     "keeps 二四六分明 and no 三平尾, none leaves tones free. Default: loose "
                     "with --form, else none."),
-    PoemOption("no_repeat", flag=True,
+    PoemOption("no_repeat", flag=True, summary="no character twice within a line",
                help="No character twice within a line."),
 )
 
