@@ -271,6 +271,27 @@ def test_a_preset_sets_data_and_train_keys_but_not_the_model(tmp_path, char_run,
                              "--config", preset), "ft.toml cannot change model.units")
 
 
+def test_fine_tuning_sets_its_epochs_by_the_corpus_and_stops_early(tmp_path, char_run):
+    from textgen.train import finetune as ft
+
+    def epochs(corpus_chars: int, *sets: str) -> tuple[int, int, int]:
+        corpus = tmp_path / f"c{corpus_chars}-{len(sets)}.txt"
+        corpus.write_text((TINY_TEXT * 400)[:corpus_chars], encoding="utf-8")
+        base = load_base(char_run)
+        cfg = ft.finetune_config(base.cfg, None, list(sets))
+        new = ft.start(base, cfg, [corpus], tmp_path / corpus.stem)
+        saved = json.loads(new.run.config.read_text(encoding="utf-8"))["train"]
+        batches = (int(new.enc.split(cfg.data).train.size) - 1) // (4 * 16)  # the base's B, T
+        return saved["epochs"], saved["patience"], batches
+
+    # One batch an epoch: as many epochs as the cap allows (early stopping ends it).
+    assert epochs(100) == (ft.FINETUNE_MAX_EPOCHS, ft.FINETUNE_PATIENCE, 1)
+    got, _, batches = epochs(1_000)  # ~14 batches an epoch: enough epochs for 300 steps
+    assert got == -(-ft.FINETUNE_MIN_STEPS // batches) and 10 <= got < ft.FINETUNE_MAX_EPOCHS
+    assert epochs(40_000)[0] == 10  # a big corpus: train.epochs' default
+    assert epochs(100, "train.epochs=3", "train.patience=0")[:2] == (3, 0)  # as given
+
+
 def test_unk_and_extend_runs_on_one_cache_get_their_own_ids(tmp_path, char_run, new_corpus):
     finetune(char_run, new_corpus, tmp_path / "u", "--vocab", "unk", "--max-steps", 1)
     finetune(char_run, new_corpus, tmp_path / "e", "--max-steps", 1)

@@ -3,6 +3,7 @@ the poem options end to end, the jsonl checks, the relaxation note and the error
 
 import json
 
+import numpy as np
 import pytest
 
 from tests.test_cli import assert_user_error, invoke
@@ -108,6 +109,45 @@ def test_interactive_replies_are_poems_while_a_form_is_set(tang):
     assert "/tones bogus: `tones` must be one of strict, loose, none" in result.stderr
     assert "/form 六绝: `form` must be one of" in result.stderr
     assert "form 七绝, rhyme pingshui, tones strict" in result.stderr
+    # Off again with rules still set: free text, and it says the rules went too.
+    result = invoke("sample", tang, "-i", "--form", "五绝", "--tones", "strict", "--seed", 4,
+                    "--length", 9, input="/rhyme off\n/form off\n雲\n")
+    assert result.exit_code == 0, result.output
+    assert "rhyme none, tones strict" in result.stderr
+    assert "(free text: tones, rhyme off too)" in result.stderr
+    assert len(result.stdout.strip("\n")) == 9  # a free reply of --length characters
+
+
+def test_an_interactive_poem_after_a_mid_line_reply_starts_on_a_new_line(tang):
+    from textgen.generate.generation import Generation
+    from textgen.generate.interactive import Session
+    from textgen.generate.poetry.spec import PoemSpec
+    from textgen.generate.samplers import SamplerSettings
+
+    gen = Generator(tang)
+    for seed in range(20):  # a reply that ends inside a line
+        session = Session(gen, SamplerSettings(1.0), length=2, seed=seed)
+        reply = session.handle("雲山").generation
+        session.finished(reply)
+        if not session.at_line_start:
+            break
+    assert not session.at_line_start
+    session.handle("/form 五绝")
+    session.handle("/temperature 0")
+    generation = session.handle("").generation
+    # What it must be: the conversation, then a line break read, then the poem.
+    logits, state = gen.start(gen.encode_prime("\n"), reply.state)
+    np.testing.assert_allclose(generation.logits, logits, rtol=1e-5)  # it read the break
+    poem = "".join(p for _, p in generation)
+    rule = gen.poem(PoemSpec(form="五绝"))
+    expected = Generation(gen, gen.encode_prime(""), logits, state, 99, SamplerSettings(0), 1,
+                          None, (), None, False, constraints=[rule]).samples[0].text
+    assert poem == expected
+
+
+def test_an_interactive_poem_the_model_cannot_write_fails_at_once(tang):
+    assert_user_error(invoke("sample", tang, "-i", "--form", "五绝", "--acrostic", "㐀",
+                             input="\n"), "heads the model never saw")
 
 
 @pytest.mark.parametrize("form", ["七絕", "五絕"])

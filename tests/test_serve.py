@@ -258,6 +258,33 @@ def test_poems_through_both_apis_are_the_librarys_poems_with_their_checks(client
     assert got[-1][1]["poems"][0]["check"]["shape_ok"]
     plain = client.post("/api/generate", json={"model": "zh", "length": 5}).json()
     assert "poems" not in plain
+    # Streamed OpenAI chunks: the finish chunk carries the checks too.
+    with client.stream("POST", "/v1/completions", json={
+            "model": "zh", "form": "五绝", "seed": 5, "stream": True}) as r:
+        chunks = [json.loads(line[6:]) for line in r.iter_lines()
+                  if line.startswith("data: {")]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["choices"][0]["poem"]["check"]["shape_ok"]
+
+
+@pytest.mark.parametrize("extra", [{"tones": "none"}, {"rhyme": "none"}, {"no_repeat": False},
+                                   {"acrostic": "", "form": ""}])
+def test_poem_options_that_ask_for_no_poem_change_nothing(client, extra):
+    out = client.post("/api/generate", json={"model": "zh", "seed": 1, **extra}).json()
+    plain = client.post("/api/generate", json={"model": "zh", "seed": 1}).json()
+    assert out["texts"] == plain["texts"] and out["tokens"] == [200]  # the default length
+    assert "poems" not in out
+
+
+def test_poem_errors_use_each_apis_words(client):
+    r = client.post("/v1/completions", json={"model": "zh", "form": "五绝", "max_tokens": 3})
+    error = r.json()["error"]
+    assert r.status_code == 400 and error["param"] == "max_tokens", error
+    assert "`max_tokens` 3 is shorter than the 25 characters" in error["message"]
+    r = client.post("/api/generate", json={"model": "zh", "form": "五绝", "prompt": "天。"})
+    error = r.json()["error"]
+    assert r.status_code == 400 and error["param"] == "prompt", error
+    assert error["message"].startswith("the prompt does not begin a 五绝"), error
 
 
 @pytest.mark.parametrize("body, param", [

@@ -21,7 +21,7 @@ from textgen.errors import InvalidArgument, TextgenError
 from textgen.generate.constraints import Constraint
 from textgen.generate.generation import Generation
 from textgen.generate.generator import Generator
-from textgen.generate.poetry.spec import POEM_OPTIONS, PoemSpec
+from textgen.generate.poetry.spec import POEM_OPTIONS, PoemOption, PoemSpec
 from textgen.generate.samplers import SamplerSettings
 from textgen.generate.settings import SETTINGS
 from textgen.model.numpy_lm import State
@@ -29,10 +29,10 @@ from textgen.model.numpy_lm import State
 _SETTINGS = {s.option: s for s in SETTINGS}  # command ("top-k") -> its declaration
 _POEM = {o.option[2:]: o for o in POEM_OPTIONS}  # command ("rhyme-group") -> its declaration
 _OFF = ("off", "none", "-")  # what turns a poem option off
-_WIDTH = 23  # where the help column starts
+_WIDTH = 27  # where the help column starts
 
 
-def _poem_help(o) -> str:
+def _poem_help(o: PoemOption) -> str:
     value = "on|off" if o.flag else "|".join(o.choices) if o.choices else (o.metavar or "X")
     command = f"/{o.option[2:]} {value}"
     wide = sum(unicodedata.east_asian_width(c) in "WF" for c in command)  # 2 columns each
@@ -91,7 +91,8 @@ class Session:
             do not apply).
 
     Raises:
-        InvalidArgument: impossible poem options.
+        InvalidArgument: impossible poem options, or a poem this model cannot write
+            (a word model, heads it never saw).
     """
 
     def __init__(
@@ -108,7 +109,9 @@ class Session:
         poem: dict | None = None,
     ):
         self.poem = {k: v for k, v in (poem or {}).items() if v}
-        PoemSpec(**self.poem)  # raises for impossible options
+        spec = PoemSpec(**self.poem)  # raises for impossible options
+        if spec.active:
+            gen.poem(spec)  # and for a poem this model cannot write, before any turn
         self.gen, self.settings, self.length = gen, settings, length
         self.max_lines = max_lines
         self.constraints = list(constraints)
@@ -159,9 +162,10 @@ class Session:
             poem = self.gen.poem(spec, prime.text)
         except TextgenError as e:
             return Reply(message=f"error: {e}")
+        newline = poem.layout.newline  # "" for a model that never saw a line break
         logits, state = self.logits, self.state
-        if state is not None and not self.at_line_start:  # the poem starts a new line
-            logits, state = self.gen.start(self.gen.encode_prime("\n"), state)
+        if state is not None and not self.at_line_start and newline:  # on a line of its own
+            logits, state = self.gen.start(self.gen.encode_prime(newline), state)
         if state is None or prime.ids.size:
             logits, state = self.gen.start(prime, state)
         poem.begin(1)
@@ -209,23 +213,35 @@ class Session:
             return Reply(message=f"error: /{name} {args[0]}: {e}")
         return Reply(message=self.describe())
 
-    def _set_poem(self, option, text: str) -> Reply:
-        """Sets or clears (`off`) one poem option, if the poem stays possible."""
+    def _set_poem(self, option: PoemOption, text: str) -> Reply:
+        """Sets or clears (`off`) one poem option, if the poem stays possible. With
+        neither a form nor an acrostic left, the rules of lines go too: free text."""
         poem = dict(self.poem)
         poem.pop(option.name, None)
+        word = text.lower()
         if option.flag:
-            if text.lower() not in ("on", *_OFF):
+            if word not in ("on", *_OFF):
                 return Reply(message=f"error: /{option.option[2:]} takes on or off")
-            if text.lower() == "on":
+            if word == "on":
                 poem[option.name] = True
-        elif text.lower() not in _OFF or (option.choices and text in option.choices):
+        elif option.choices and "none" in option.choices and word in _OFF:
+            poem[option.name] = "none"  # /rhyme off, /tones off
+        elif word not in _OFF:
             poem[option.name] = option.normalize(text) if option.normalize else text
+        note = ""
+        if option.name in ("form", "acrostic") and not (poem.get("form") or poem.get("acrostic")):
+            dropped = [k for k in poem if k not in ("form", "acrostic")]
+            poem = {}
+            if dropped:
+                note = f" (free text: {', '.join(dropped)} off too)"
         try:
-            PoemSpec(**poem)
+            spec = PoemSpec(**poem)
+            if spec.active:
+                self.gen.poem(spec)  # this model can write it
         except InvalidArgument as e:
             return Reply(message=f"error: /{option.option[2:]} {text}: {e}")
         self.poem = poem
-        return Reply(message=self.describe())
+        return Reply(message=self.describe() + note)
 
     def _set(self, name: str, text: str) -> None:
         if name in _SETTINGS:

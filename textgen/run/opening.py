@@ -69,6 +69,7 @@ def new_run(
     lineage: Callable[[], Lineage] | None = None,
     settings: dict[str, Any] | None = None,
     pattern: str = "*.txt",
+    adjust: Callable[[Config, int], None] | None = None,
 ) -> tuple[RunDir, EncodedCorpus, list[str]]:
     """Creates run directory `out` for training `cfg` on `corpus_paths`.
 
@@ -85,6 +86,9 @@ def new_run(
         settings: tokenizer settings to use (fine-tuning: the base's, its jieba user
             dictionary's text included); read from `cfg.data` if None.
         pattern: which files of a corpus directory to read (a glob).
+        adjust: called with `cfg` and the training batches per epoch once the
+            corpus is encoded, before the config is saved (fine-tuning sets its
+            epochs by the corpus's size).
 
     Returns:
         The run directory, the encoded corpus, and notices for the user (files
@@ -126,7 +130,9 @@ def new_run(
         enc = encode_corpus(corpus, cfg.data, encode_options, settings=settings)
     check_fits_in_memory(cfg, enc.tokenizer.vocab_size)
     # Fail on a corpus too small for one batch *before* writing the run directory.
-    StatefulBatches(enc.split(cfg.data).train, cfg.data.batch_size, cfg.data.seq_len)
+    batches = StatefulBatches(enc.split(cfg.data).train, cfg.data.batch_size, cfg.data.seq_len)
+    if adjust is not None:
+        adjust(cfg, len(batches))
     record = corpus_record(corpus, cfg, enc, given=tok is not None)
     try:
         run.path.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,7 @@ __all__ = ["ServeConfig", "create_app"]
 
 NATIVE, OPENAI = Native(), OpenAI()  # how each API words a generation
 # What the page builds its poem controls from (a model whose facts say "poetry").
-POEM_FIELDS = [{"name": o.name, "choices": o.choices, "flag": o.flag, "help": o.help}
+POEM_FIELDS = [{"name": o.name, "choices": o.choices, "flag": o.flag, "summary": o.summary}
                for o in POEM_OPTIONS]
 
 DISCONNECT_POLL_S = 0.25  # how often a non-streaming request checks that its client is there

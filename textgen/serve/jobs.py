@@ -33,7 +33,7 @@ from textgen.generate.generation import Generation, Prime, Sample
 from textgen.generate.poetry.poem import poem_of
 from textgen.model.numpy_lm import State
 from textgen.serve.models import Model
-from textgen.serve.params import ApiError, Request, named_param
+from textgen.serve.params import ApiError, Request, in_api_words
 
 RETRY_AFTER_S = 2  # what a refused client is told to wait
 MAX_BATCH = 512  # events sent in one write at most
@@ -104,8 +104,7 @@ class Job:
                                                       self.seed, r.stop, max_lines=r.max_lines,
                                                       **r.poem)
         except TextgenError as e:  # e.g. a poem this model cannot write
-            param = named_param(str(e)) or next(iter(r.poem), None)
-            raise ApiError(400, str(e), param) from None
+            raise ApiError(400, *in_api_words(str(e), r)) from None
 
     def poem_reports(self, samples: list[Sample]) -> list[dict[str, Any]] | None:
         """Per sample, its poem's constraints, checks and what was relaxed; None

@@ -65,6 +65,7 @@ class Request:
         drop_unknown: leave out prompt characters the model never saw.
         max_lines: end a sample with its Nth line break; None: no line limit.
         poem: the poem options given (`form`, `acrostic`, ...), for `Generator.run`.
+        length_key: the API's name for `length` ("max_tokens" in OpenAI's), for errors.
     """
 
     model: str
@@ -78,6 +79,7 @@ class Request:
     drop_unknown: bool = False
     max_lines: int | None = None
     poem: dict[str, Any] = field(default_factory=dict)
+    length_key: str = "length"
 
 
 SETTING_KEYS = {s.name for s in SETTINGS}  # the sampling settings, in both APIs
@@ -125,10 +127,20 @@ def openai_request(body: Any, limits: Limits, default_model: str | None) -> Requ
 
 def _request(body: dict, limits: Limits, default_model: str | None, prompt: Any,
              length_key: str, length_default: int, drop_unknown: bool = False) -> Request:
-    """The parameters both APIs share, checked. A poem sets its own length: without
-    `length_key`, a poem may take up to the server's limit (it ends when whole)."""
+    """The parameters both APIs share, checked.
+
+    Args:
+        body: the request's JSON object.
+        limits: the server's caps.
+        default_model: the model when the request names none (a one-model server).
+        prompt: the prompt as sent.
+        length_key: the API's name for the length ("length", "max_tokens").
+        length_default: its default; a poem left without one may take up to the
+            server's limit (it ends when whole).
+        drop_unknown: leave out prompt characters the model never saw.
+    """
     poem = _poem(body)
-    if poem and body.get(length_key) is None:
+    if PoemSpec(**poem).active and body.get(length_key) is None:
         length_default = limits.max_length
     return Request(
         model=_model(body, default_model),
@@ -142,6 +154,7 @@ def _request(body: dict, limits: Limits, default_model: str | None, prompt: Any,
         drop_unknown=drop_unknown,
         max_lines=_max_lines(body),
         poem=poem,
+        length_key=length_key,
     )
 
 
@@ -221,7 +234,7 @@ def _poem(body: dict) -> dict[str, Any]:
     poem: dict[str, Any] = {}
     for o in POEM_OPTIONS:
         value = body.get(o.name)
-        if value is None:
+        if value is None or value == "":  # as when left out
             continue
         if o.flag:
             if not _bool(body, o.name):
@@ -244,9 +257,20 @@ def _poem(body: dict) -> dict[str, Any]:
     return poem
 
 
-def named_param(message: str) -> str | None:
-    """The first request parameter an error message names in backticks (`length`)."""
-    return next((k for k in re.findall(r"`(\w+)`", message) if k in NATIVE_KEYS), None)
+def in_api_words(message: str, request: Request) -> tuple[str, str | None]:
+    """A library error in the request's words: the library's `length` is the API's
+    length key and its prime the prompt. Returns the message and the parameter at
+    fault (the first one it names, else the first poem option given)."""
+    message = (message.replace("`length`", f"`{request.length_key}`")
+               .replace("Received: length=", f"Received: {request.length_key}=")
+               .replace("the prime", "the prompt").replace("Received: prime=", "Received: prompt="))
+    keys = NATIVE_KEYS | {request.length_key}
+    named = [k for k in re.findall(r"`(\w+)`", message) if k in keys]
+    if named:
+        return message, named[0]
+    if "the prompt" in message:
+        return message, "prompt"
+    return message, next(iter(request.poem), None)
 
 
 def _seed(body: dict) -> int | None:

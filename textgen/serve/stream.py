@@ -92,10 +92,9 @@ class OpenAI(Dialect):
     def result(self, job, done):
         completion = sum(s.tokens for s in done.samples)
         prompt = int(job.prime.ids.size)
-        choices = [{"text": s.text, "index": i, "logprobs": None,
-                    "finish_reason": _openai_reason(s)} for i, s in enumerate(done.samples)]
-        for choice, poem in zip(choices, job.poem_reports(done.samples) or (), strict=False):
-            choice["poem"] = poem  # an extension, like the poem options
+        choices = _with_poems(job, done, [
+            {"text": s.text, "index": i, "logprobs": None, "finish_reason": _openai_reason(s)}
+            for i, s in enumerate(done.samples)])
         return {
             **self.head(job),
             "choices": choices,
@@ -115,9 +114,10 @@ class OpenAI(Dialect):
         return sse(error_body(error))
 
     def done(self, head, job, done):
-        return "".join(sse({**head, "choices": [{"text": "", "index": i, "logprobs": None,
-                                                 "finish_reason": _openai_reason(s)}]})
-                       for i, s in enumerate(done.samples))
+        choices = _with_poems(job, done, [
+            {"text": "", "index": i, "logprobs": None, "finish_reason": _openai_reason(s)}
+            for i, s in enumerate(done.samples)])
+        return "".join(sse({**head, "choices": [choice]}) for choice in choices)
 
 
 async def events(job: Job, dialect: Dialect, pool: Pool) -> AsyncIterator[str]:
@@ -182,6 +182,14 @@ def _openai_reason(sample: Sample) -> str:
     """OpenAI's finish reasons are "stop" and "length": a cancelled sample stopped, and
     so did a complete poem (its natural end, as a model's end-of-text token is)."""
     return "stop" if sample.finish_reason in ("cancelled", "complete") else sample.finish_reason
+
+
+def _with_poems(job: Job, done: Done, choices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI's choices, each with its poem's checks as `poem` (an extension, like
+    the poem options) when the request asked for a poem."""
+    for choice, poem in zip(choices, job.poem_reports(done.samples) or (), strict=False):
+        choice["poem"] = poem
+    return choices
 
 
 def _job_facts(job: Job) -> dict[str, Any]:

@@ -48,6 +48,15 @@ from textgen.run.repair import load as load_run
 # A quarter of train.lr's default: the base already sits in a good region, and
 # large steps on a small corpus wash out what it learnt (catastrophic forgetting).
 FINETUNE_LR = 5e-4
+# Epochs by the corpus's size, unless given: at least FINETUNE_MIN_STEPS optimizer
+# steps (a 10 KB corpus is one batch an epoch, and 10 epochs barely move a base),
+# at most FINETUNE_MAX_EPOCHS, never fewer than train.epochs' default. Early
+# stopping ends it when validation stops improving: en-base on a 10 KB poem
+# corpus is best at step 29 and worse every step after (bench_bases, RESULTS.md).
+FINETUNE_MIN_STEPS = 300
+FINETUNE_MAX_EPOCHS = 100
+FINETUNE_PATIENCE = 5
+AUTO_EPOCHS = 0  # train.epochs until `start` knows the corpus (see `auto_epochs`)
 # What fixes the shapes of the weights, or how text becomes the base's tokens.
 LOCKED_KEYS = (
     "model.embedding_dim", "model.units", "model.layers", "model.cell",
@@ -159,6 +168,11 @@ def finetune_config(
     """The new run's config: the base's model and data settings, fine-tuning defaults,
     then a preset's keys and `--set` overrides; the architecture cannot change.
 
+    The fine-tuning defaults: `FINETUNE_LR`, early stopping after
+    `FINETUNE_PATIENCE` validations without improvement, and, unless a preset or
+    override gives train.epochs, `AUTO_EPOCHS`, which `start` turns into epochs
+    by the corpus's size (`auto_epochs`).
+
     Args:
         base: the base run's config.
         preset: a TOML preset's sections, or None.
@@ -174,8 +188,11 @@ def finetune_config(
     cfg.data.encoding = "auto"  # the new corpus's encoding is its own, not the base's
     cfg.data.val_split = Config().data.val_split  # a new run: today's split, whatever the base's
     cfg.train.lr = FINETUNE_LR
+    cfg.train.patience = FINETUNE_PATIENCE
     items = list(assignments(preset or {}, source))
     items += [(*parse_assignment(item), "--set") for item in overrides]
+    if not any(dotted == "train.epochs" for dotted, _, _ in items):
+        cfg.train.epochs = AUTO_EPOCHS
     before = cfg.to_dict()
     for dotted, value, source in items:
         set_value(cfg, dotted, value, source=source)  # checks the key and the value
@@ -331,10 +348,19 @@ def start(
     run, enc, notices = new_run(
         cfg, corpus_paths, out, encode_options, vocabulary=vocab,
         lineage=lambda: lineage(base, vocab), settings=base.tokenizer.settings,
-        pattern=pattern,
+        pattern=pattern, adjust=auto_epochs,
     )
     weights = grow_weights(base.weights, len(vocab.added), cfg.train.seed)
     return Start(run, enc, notices, vocab, weights)
+
+
+def auto_epochs(cfg: Config, batches_per_epoch: int) -> None:
+    """Sets `cfg.train.epochs` by the corpus's size when it is `AUTO_EPOCHS`: enough
+    epochs for `FINETUNE_MIN_STEPS` steps, between train.epochs' default and
+    `FINETUNE_MAX_EPOCHS` (early stopping, `train.patience`, may end it sooner)."""
+    if cfg.train.epochs == AUTO_EPOCHS:
+        need = -(-FINETUNE_MIN_STEPS // max(batches_per_epoch, 1))
+        cfg.train.epochs = min(max(need, Config().train.epochs), FINETUNE_MAX_EPOCHS)
 
 
 def lineage(base: Base, vocab: Vocabulary) -> Lineage:
