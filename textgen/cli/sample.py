@@ -78,6 +78,10 @@ def poem_options(command):
                    "a stanza of verse or lyrics.")
 @setting_options
 @poem_options
+@click.option("--best-of", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With --form or --acrostic: draw each poem line N times and keep the "
+                   "most probable (under the model), for more fluent poems; N times the "
+                   "work.")
 @click.option("-n", "--num-samples", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent samples, generated together as one batch.")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
@@ -134,7 +138,11 @@ def sample(run_dir: Path, checkpoint: str | None, prime: str, prime_file: Path |
         click.echo(f"sampling {gen.run_path} ({checkpoint_label(gen.checkpoint, gen.step)})",
                    err=True)
     poem = {o.name: options.pop(o.name) for o in POEM_OPTIONS}
+    best_of = options.pop("best_of")
     if interactive:
+        if best_of > 1:
+            raise click.UsageError("--best-of does not work with --interactive yet; leave "
+                                   "one of them out")
         if output or fmt != "text" or num_samples != 1 or len(temperature) != 1:
             raise click.UsageError(
                 "--interactive writes one reply at a time to the terminal; leave out "
@@ -148,7 +156,7 @@ def sample(run_dir: Path, checkpoint: str | None, prime: str, prime_file: Path |
             generation = gen.run(prime, options["length"], settings_from(t, options),
                                  num_samples, options["seed"], stops, options["max_chars"],
                                  options["drop_unknown"], max_lines=options["max_lines"],
-                                 **poem)
+                                 best_of=best_of, **poem)
         except UnknownTokens as e:
             raise UnknownTokens(in_cli_words(str(e))) from None
         except InvalidArgument as e:

@@ -32,7 +32,7 @@ def settings_from(temperature: float, options: dict) -> SamplerSettings:
 # Argument names that library messages quote as `name`, and that `textgen sample` has as
 # --name options.
 CLI_ARGUMENTS = ("length", "max_chars", "max_lines", "stop", "form", "acrostic", "rhyme",
-                 "rhyme_group", "tones", "no_repeat")
+                 "rhyme_group", "tones", "no_repeat", "best_of")
 
 
 def in_cli_words(message: str, verb: str = "pass", options: bool = True) -> str:

@@ -16,6 +16,7 @@ can tip the other way).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from textgen.errors import InvalidArgument, TextgenError, UnknownTokens
 from textgen.generate.constraints import Constraint
 from textgen.generate.context import Vocabulary
 from textgen.generate.generation import Generation, Prime, Sample
+from textgen.generate.poetry.best_of import BestOfPoem
 from textgen.generate.poetry.poem import Poem
 from textgen.generate.poetry.spec import PoemSpec
 from textgen.generate.samplers import SamplerSettings
@@ -163,7 +165,8 @@ class Generator:
         rhyme_group: str | None = None,
         tones: str | None = None,
         no_repeat: bool = False,
-    ) -> Generation:
+        best_of: int = 1,
+    ) -> Generation | BestOfPoem:
         """Starts a batch of `n` samples: reads the prompt and returns a lazy `Generation`.
 
         Iterate the result for `(row, text)` pieces as they come, or read its
@@ -196,6 +199,9 @@ class Generator:
             rhyme_group: the 平声 group to rhyme in ("七阳"); None: the poem's first.
             tones: "strict", "loose" (the default with `form`) or "none".
             no_repeat: no character twice within a poem line.
+            best_of: with a poem, draw each of its lines this many times and keep
+                the most probable (`textgen.generate.poetry.best_of`; the result
+                is a `BestOfPoem`, which yields a line at a time).
             (The poem's rules and its checks: `textgen.generate.poetry`; the
             `Poem` constraint is the generation's last, with `relaxed` and `report`.)
 
@@ -209,7 +215,13 @@ class Generator:
         """
         if isinstance(prime, str):
             prime = self.encode_prime(prime, drop_unknown)
+        if isinstance(best_of, bool) or not isinstance(best_of, int) or best_of < 1:
+            raise InvalidArgument(f"`best_of` must be an integer >= 1. Received: "
+                                  f"best_of={best_of!r}")
         spec = PoemSpec(form, acrostic, rhyme, rhyme_group, tones, no_repeat)
+        if best_of > 1 and not spec.active:
+            raise InvalidArgument("`best_of` chooses among a poem's candidate lines: give a "
+                                  f"`form` or an `acrostic` too. Received: best_of={best_of}")
         if spec.active:
             poem = self.poem(spec, prime.text)
             self._check_poem_limits(poem, prime.text, length, max_chars, max_lines, stop)
@@ -217,6 +229,10 @@ class Generator:
             poem.begin(n)
             constraints = [*constraints, poem]
         logits, state = self.start(prime)
+        if best_of > 1:
+            seed = secrets.randbelow(2**31) if seed is None else seed
+            return BestOfPoem(self, prime, logits, state, settings or SamplerSettings(), n,
+                              seed, constraints, best_of, free_start=prime.ids.size == 0)
         return Generation(
             self, prime, logits, state, length, settings or SamplerSettings(), n, seed, stop,
             max_chars, free_start=prime.ids.size == 0, constraints=constraints,
