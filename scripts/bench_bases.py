@@ -12,6 +12,10 @@ same machine, in one run, through the real command line:
   scratch N m `textgen train train.txt --max-time Nm`, the automatic preset
               for that budget, for 2, 10 and 30 minutes (three runs)
 
+A name ending in "-s" (zh-100k-s) is that corpus turned into simplified script
+by OpenCC (t2s): the bench corpora are traditional, and zh-base must fine-tune
+either script as well (issue 23); `--skip-scratch` leaves out the scratch runs.
+
 Each trained run is scored with `textgen eval RUN test.txt` (its 'best'
 checkpoint when it has one). Targets (issue 23): base + 2 m beats scratch 10 m
 on all six corpora, and scratch 30 m on the 10 KB and 100 KB ones.
@@ -62,9 +66,17 @@ def bits(run: str | Path, test: Path) -> float:
     return json.loads(textgen("eval", run, test, "--format", "json"))["bits_per_char"]
 
 
-def split(corpus: Path, work: Path) -> tuple[Path, Path, str, str]:
+def corpus_text(name: str) -> str:
+    """A bench corpus's text; NAME-s is NAME in simplified script (OpenCC t2s)."""
+    if name.endswith("-s"):
+        import opencc  # opencc-python-reimplemented, a textgen dependency
+
+        return opencc.OpenCC("t2s").convert(corpus_text(name[:-2]))
+    return (CORPORA / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def split(text: str, work: Path) -> tuple[Path, Path, str, str]:
     """Writes train.txt (the first 90%, cut at a line) and test.txt (the rest)."""
-    text = corpus.read_text(encoding="utf-8")
     cut = text.rfind("\n", 0, int(len(text) * 0.9)) + 1 or int(len(text) * 0.9)
     train, test = work / "train.txt", work / "test.txt"
     train.write_text(text[:cut], encoding="utf-8")
@@ -72,7 +84,8 @@ def split(corpus: Path, work: Path) -> tuple[Path, Path, str, str]:
     return train, test, text[:cut], text[cut:]
 
 
-def bench_corpus(name: str, results: dict, save, keep: Path | None = None) -> None:
+def bench_corpus(name: str, results: dict, save, keep: Path | None = None,
+                 scratch: bool = True) -> None:
     """Fills results[name] with every figure of one corpus (skipping those it has).
 
     The runs go into keep/NAME when keep is given (to read their metrics after),
@@ -83,7 +96,7 @@ def bench_corpus(name: str, results: dict, save, keep: Path | None = None) -> No
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         work = Path(keep / name if keep else tmp)
         work.mkdir(parents=True, exist_ok=True)
-        train, test, train_text, test_text = split(CORPORA / f"{name}.txt", work)
+        train, test, train_text, test_text = split(corpus_text(name), work)
         row["chars"] = len(train_text) + len(test_text)
         row.setdefault("unigram", unigram_bits(train_text, test_text))
         if "zero_shot" not in row:
@@ -103,7 +116,7 @@ def bench_corpus(name: str, results: dict, save, keep: Path | None = None) -> No
                 row[f"base_{m}m"] = bits(ft, test)
                 print(f"{name}: base + {m} min {row[f'base_{m}m']:.3f}", file=sys.stderr)
                 save()
-        for m in SCRATCH_MINUTES:
+        for m in SCRATCH_MINUTES if scratch else ():
             if f"scratch_{m}m" in row:
                 continue
             run = work / f"scratch-{m}"
@@ -157,6 +170,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="corpus names (default: all six)")
     ap.add_argument("--results", type=Path, default=ROOT / "runs" / "bench-bases.json")
     ap.add_argument("--keep", type=Path, help="keep the runs in this folder (default: deleted)")
+    ap.add_argument("--skip-scratch", action="store_true", help="only the base's figures")
     args = ap.parse_args()
     names = args.only or sorted(p.stem for p in CORPORA.glob("*.txt"))
     results = (json.loads(args.results.read_text(encoding="utf-8"))
@@ -169,7 +183,7 @@ def main() -> None:
 
     sample_time(results, save)
     for name in names:
-        bench_corpus(name, results, save, args.keep)
+        bench_corpus(name, results, save, args.keep, scratch=not args.skip_scratch)
     print(table(results))
 
 
