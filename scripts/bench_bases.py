@@ -156,7 +156,7 @@ def table(results: dict) -> str:
         ok = []
         if "base_2m" in r and "scratch_10m" in r:
             ok.append(("beats" if r["base_2m"] < r["scratch_10m"] else "LOSES TO") + " 10 m")
-        if "base_2m" in r and "scratch_30m" in r and not name.endswith("1m"):
+        if "base_2m" in r and "scratch_30m" in r and not name.removesuffix("-s").endswith("1m"):
             ok.append(("beats" if r["base_2m"] < r["scratch_30m"] else "LOSES TO") + " 30 m")
         lines.append("| " + " | ".join(cells + ["; ".join(ok) or "-"]) + " |")
     if "sample_wall_s" in results:

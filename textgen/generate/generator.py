@@ -201,7 +201,8 @@ class Generator:
             no_repeat: no character twice within a poem line.
             best_of: with a poem, draw each of its lines this many times and keep
                 the most probable (`textgen.generate.poetry.best_of`; the result
-                is a `BestOfPoem`, which yields a line at a time).
+                is a `BestOfPoem`, which yields a line at a time; at temperature 0
+                every candidate is the same, and one is drawn).
             (The poem's rules and its checks: `textgen.generate.poetry`; the
             `Poem` constraint is the generation's last, with `relaxed` and `report`.)
 
@@ -229,6 +230,8 @@ class Generator:
             poem.begin(n)
             constraints = [*constraints, poem]
         logits, state = self.start(prime)
+        if best_of > 1 and settings is not None and settings.temperature == 0:
+            best_of = 1  # greedy: every candidate would be the same line
         if best_of > 1:
             seed = secrets.randbelow(2**31) if seed is None else seed
             return BestOfPoem(self, prime, logits, state, settings or SamplerSettings(), n,

@@ -47,7 +47,8 @@ class BestOfPoem:
         seeds: each poem's seed.
         constraints: as given, like a `Generation`'s (for the poem's checks).
         mean_logprob: per poem, the mean log-probability per character (nats) of
-            its generated text under the model, once written.
+            its generated text under the model, once written (nan when cancelled
+            before its first line).
     """
 
     def __init__(self, gen: Model, prime: Prime, logits: np.ndarray, state: State,
@@ -117,7 +118,7 @@ class BestOfPoem:
                 yield row, line
             samples.append(Sample(text, self.prime.text, seed, reason, len(ids)))
             relaxed.append(notes)
-            self.mean_logprob.append(logprob / max(len(ids), 1))
+            self.mean_logprob.append(logprob / len(ids) if ids else float("nan"))
         self._poem.relaxed = relaxed  # what each poem relaxed, for its report
         self._samples = samples
 
