@@ -10,12 +10,15 @@ rules see the whole poem so far (they are worked out from its text), so a
 rhyme chosen in line 2 holds in line 4 whichever candidates came before.
 
 A `BestOfPoem` reads like a `Generation` (iterate it for `(row, text)` pieces,
-a line at a time, or read `samples`), for `n` poems of one request.
+a line at a time, or read `samples`), for `n` poems of one request. The n x N
+candidates of a line are read by the network as one batch.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -100,58 +103,66 @@ class BestOfPoem:
         return self._iterator
 
     def _run(self) -> Iterator[tuple[int, str]]:
-        samples, relaxed = [], []
-        for row, seed in enumerate(self.seeds):
-            logits, state = self._start
-            text, ids, notes, logprob, reason = "", [], [], 0.0, "complete"
-            for k in range(len(self._poem.layout.slots)):
-                if len(self.prime.text) + len(text) >= len(self._poem.layout.slots):
-                    break
-                if self.cancelled:
-                    reason = "cancelled"
-                    break
-                line, line_ids, lp, line_notes, logits, state = self._line(
-                    text, ids, logits, state, int(np.random.SeedSequence([seed, k])
-                                                  .generate_state(1)[0] % 2**31))
-                text, ids, logprob = text + line, ids + line_ids, logprob + lp
-                notes += line_notes
-                yield row, line
-            samples.append(Sample(text, self.prime.text, seed, reason, len(ids)))
-            relaxed.append(notes)
-            self.mean_logprob.append(logprob / len(ids) if ids else float("nan"))
-        self._poem.relaxed = relaxed  # what each poem relaxed, for its report
-        self._samples = samples
+        n = len(self.seeds)
+        poems = [_Written(*self._start, self._own_constraints()) for _ in range(n)]
+        slots = len(self._poem.layout.slots)
+        k = 0
+        while len(self.prime.text) + len(poems[0].text) < slots and not self.cancelled:
+            yield from self._lines(poems, k)
+            k += 1
+        reason = "complete" if len(self.prime.text) + len(poems[0].text) >= slots else "cancelled"
+        self._samples = [Sample(p.text, self.prime.text, seed, reason, len(p.ids))
+                         for p, seed in zip(poems, self.seeds, strict=True)]
+        self.mean_logprob = [p.logprob / len(p.ids) if p.ids else float("nan") for p in poems]
+        self._poem.relaxed = [p.relaxed for p in poems]  # what each relaxed, for its report
 
-    def _line(self, text: str, ids: list[int], logits: np.ndarray, state: State, seed: int
-              ) -> tuple[str, list[int], float, list[dict], np.ndarray, State]:
-        """The best of `best_of` candidates for the next poem line after `text`.
+    def _own_constraints(self) -> list[Constraint]:
+        """The constraints with a poem's own copy of the `Poem` (its `relaxed`; the
+        rules themselves keep no state)."""
+        return [copy.copy(c) if c is self._poem else c for c in self.constraints]
 
-        Returns:
-            Its text, token ids, summed log-probability (nats), what it relaxed,
-            and the logits (1, V) and state after it.
-        """
-        so_far = Prime(self.prime.text + text, np.concatenate(
-            [self.prime.ids, np.asarray(ids, np.int64)]).astype(np.int64), self.prime.dropped)
-        n = self._best_of
-        length = self._line_length(len(so_far.text))
-        free = self._free_start and not text
-        line = Generation(self.gen, so_far, logits, state, length, self.settings, n, seed, (),
-                          None, free, constraints=self.constraints)
-        scores, drawn = np.zeros(n), []
+    def _lines(self, poems: list[_Written], k: int) -> Iterator[tuple[int, str]]:
+        """Line k of every poem: `best_of` candidates each, all stepped as one batch
+        (one `net.step` for n x best_of rows); each poem keeps its most probable."""
+        m = self._best_of
+        lines = []
+        for i, p in enumerate(poems):
+            so_far = Prime(self.prime.text + p.text, np.concatenate(
+                [self.prime.ids, np.asarray(p.ids, np.int64)]).astype(np.int64),
+                self.prime.dropped)
+            seed = int(np.random.SeedSequence([self.seeds[i], k]).generate_state(1)[0] % 2**31)
+            lines.append(Generation(
+                self.gen, so_far, p.logits, p.state, self._line_length(len(so_far.text)),
+                self.settings, m, seed, (), None, self._free_start and not p.text,
+                constraints=p.constraints))
+        scores, drawn = np.zeros((len(poems), m)), []
         net = self.gen.net
         while True:
-            logp = _log_softmax(line.logits)  # (n, V): the model's, before any rule
-            picked, _ = line.pick()
-            if picked is None:
+            picked = []
+            for i, line in enumerate(lines):
+                logp = _log_softmax(line.logits)  # (m, V): the model's, before any rule
+                ids, _ = line.pick()
+                if ids is None:
+                    break
+                scores[i] += logp[np.arange(m), ids]
+                picked.append(ids)
+            if len(picked) < len(lines):  # every candidate line has the same length
                 break
-            scores += logp[np.arange(n), picked]
-            drawn.append(picked)
-            line.absorb(*net.step(picked, line.state))
-        best = int(np.argmax(scores))
-        notes = list(self._poem.relaxed[best])
-        best_ids = [int(d[best]) for d in drawn]
-        return (line.samples[best].text, best_ids, float(scores[best]), notes,
-                line.logits[best : best + 1], line.state.split([1] * n)[best])
+            drawn.append(np.stack(picked))  # (n, m)
+            logits, state = net.step(np.concatenate(picked),
+                                     State.concat([line.state for line in lines]))
+            for line, part_logits, part in zip(lines, np.split(logits, len(lines)),
+                                               state.split([m] * len(lines)), strict=True):
+                line.absorb(part_logits, part)
+        for i, (p, line) in enumerate(zip(poems, lines, strict=True)):
+            best = int(np.argmax(scores[i]))
+            text = line.samples[best].text
+            p.text += text
+            p.ids += [int(d[i, best]) for d in drawn]
+            p.logprob += float(scores[i, best])
+            p.relaxed += list(poem_of(p.constraints).relaxed[best])
+            p.logits, p.state = line.logits[best : best + 1], line.state.split([1] * m)[best]
+            yield i, text
 
     def _line_length(self, pos: int) -> int:
         """Characters from `pos` to the end of its poem line (its punctuation and the
@@ -164,6 +175,20 @@ class BestOfPoem:
         if newline and end + 1 < len(slots) and slots[end + 1].text == newline:
             end += 1
         return end - pos + 1
+
+
+@dataclass
+class _Written:
+    """One poem as written so far: its text and ids, the model's state after them,
+    its summed log-probability, what it relaxed, and its own constraints."""
+
+    logits: np.ndarray  # (1, V)
+    state: State
+    constraints: list[Constraint]
+    text: str = ""
+    ids: list[int] = field(default_factory=list)
+    logprob: float = 0.0
+    relaxed: list[dict] = field(default_factory=list)
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
