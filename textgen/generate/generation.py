@@ -68,7 +68,57 @@ class Model(Protocol):
     vocabulary: Vocabulary
 
 
-class Generation:
+class LazySamples:
+    """What a batch of samples being written offers, however it is written
+    (`Generation`, `textgen.generate.poetry.best_of.BestOfPoem`): iterate it for
+    `(row, text)` pieces, or read `samples`. Subclasses set `settings`,
+    `_samples` (None until done), `_iterator` (None) and `cancelled` (False), and
+    define `_run`, the generator of pieces that sets `_samples` at its end."""
+
+    settings: SamplerSettings
+    _samples: list[Sample] | None
+    _iterator: Iterator[tuple[int, str]] | None
+    cancelled: bool
+
+    def cancel(self) -> None:
+        """Ends the samples still running before their next token (safe from any thread)."""
+        self.cancelled = True
+
+    def settings_dict(self) -> dict:
+        """The sampler settings as a plain dict (for JSON output)."""
+        return asdict(self.settings)
+
+    @property
+    def done(self) -> bool:
+        """Whether every sample has ended (then `samples` is ready without running)."""
+        return self._samples is not None
+
+    @property
+    def samples(self) -> list[Sample]:
+        """The finished samples, one per row: reading it runs the generation to its
+        end first if it is not done (the pieces not yet taken are in their text)."""
+        if self._samples is None:
+            self.finish()
+        return self._samples
+
+    def finish(self) -> list[Sample]:
+        """Runs to the end without looking at the pieces; returns the samples."""
+        for _ in self:
+            pass
+        return self._samples
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        # One iterator per generation: iterating again (or `finish`, or `samples`)
+        # goes on where the last loop stopped.
+        if self._iterator is None:
+            self._iterator = self._run()
+        return self._iterator
+
+    def _run(self) -> Iterator[tuple[int, str]]:
+        raise NotImplementedError
+
+
+class Generation(LazySamples):
     """A batch of samples being written. Iterating yields `(row, text)` pieces in
     the order they are final; afterwards `state` and `logits` are those after the text.
 
@@ -138,40 +188,6 @@ class Generation:
         self._k = 0  # tokens drawn per row so far
         self._sampler = None  # built when the first token is drawn
         self._last: np.ndarray | None = None  # the ids drawn last
-
-    def cancel(self) -> None:
-        """Ends the samples still running before their next token (safe from any thread)."""
-        self.cancelled = True
-
-    def settings_dict(self) -> dict:
-        """The sampler settings as a plain dict (for JSON output)."""
-        return asdict(self.settings)
-
-    @property
-    def done(self) -> bool:
-        """Whether every sample has ended (then `samples` is ready without running)."""
-        return self._samples is not None
-
-    @property
-    def samples(self) -> list[Sample]:
-        """The finished samples, one per row: reading it runs the generation to its
-        end first if it is not done (the pieces not yet taken are in their text)."""
-        if self._samples is None:
-            self.finish()
-        return self._samples
-
-    def finish(self) -> list[Sample]:
-        """Runs to the end without looking at the pieces; returns the samples."""
-        for _ in self:
-            pass
-        return self._samples
-
-    def __iter__(self) -> Iterator[tuple[int, str]]:
-        # One iterator per generation: iterating again (or `finish`, or `samples`)
-        # goes on where the last loop stopped, with its drawn tokens read.
-        if self._iterator is None:
-            self._iterator = self._run()
-        return self._iterator
 
     def _run(self) -> Iterator[tuple[int, str]]:
         net = self.gen.net

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from textgen.generate.constraints import Constraint
-from textgen.generate.generation import Generation, Model, Prime, Sample
+from textgen.generate.generation import Generation, LazySamples, Model, Prime, Sample
 from textgen.generate.poetry.poem import poem_of
 from textgen.generate.samplers import SamplerSettings
 from textgen.model.numpy_lm import State
@@ -31,7 +31,7 @@ from textgen.model.numpy_lm import State
 PUNCTUATION = ("，", "。")  # what ends a poem line
 
 
-class BestOfPoem:
+class BestOfPoem(LazySamples):
     """`n` poems, each line the most probable of `best_of` candidates.
 
     Args:
@@ -68,39 +68,6 @@ class BestOfPoem:
         self._iterator: Iterator[tuple[int, str]] | None = None
         self.cancelled = False
         self.mean_logprob: list[float] = []
-
-    def cancel(self) -> None:
-        """Ends the poems before their next line (safe from any thread)."""
-        self.cancelled = True
-
-    def settings_dict(self) -> dict:
-        """The sampler settings as a plain dict (for JSON output)."""
-        from dataclasses import asdict
-
-        return asdict(self.settings)
-
-    @property
-    def done(self) -> bool:
-        """Whether every poem is written."""
-        return self._samples is not None
-
-    @property
-    def samples(self) -> list[Sample]:
-        """The finished poems (written first if they are not)."""
-        if self._samples is None:
-            self.finish()
-        return self._samples
-
-    def finish(self) -> list[Sample]:
-        """Writes the poems to the end; returns them."""
-        for _ in self:
-            pass
-        return self._samples
-
-    def __iter__(self) -> Iterator[tuple[int, str]]:
-        if self._iterator is None:
-            self._iterator = self._run()
-        return self._iterator
 
     def _run(self) -> Iterator[tuple[int, str]]:
         n = len(self.seeds)
