@@ -53,6 +53,9 @@ def finetune(base_run: Path, corpus: tuple[Path, ...], out: Path | None,
     rate defaults to 0.0005, a quarter of training's default: the base is already
     good, and big steps on a small corpus would wash out what it learnt. The
     optimizer starts fresh (the base's Adam moments belong to its own corpus).
+    Without --epochs it trains enough epochs for 300 steps or more (10 to 100),
+    and it stops early once 5 validations in a row have not improved (the best
+    weights are in the 'best' checkpoint, which sample and eval use).
     """
     from textgen.config import lookup as presets
     from textgen.config import read_config_file
