@@ -488,3 +488,21 @@ def test_the_package_exports_the_checker_and_stays_light():
                           "textgen.generate.poetry; print('numpy' in sys.modules)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_vocabulary_of_both_scripts_keeps_only_the_readings_they_share():
+    from textgen.generate.context import Vocabulary
+
+    east = group_index("一东")
+    simplified = Vocabulary(["\n", "，", "。", "乡", "东", "红", "风", "泛"])
+    mixed = Vocabulary(["\n", "，", "。", "乡", "东", "红", "风", "鄉", "東", "紅", "風", "泛"])
+    simple, both = lexicon(simplified), lexicon(mixed)
+    assert simple.table.script == "simplified" and both.table.script == "both"
+    # 泛 stands for 汎 (平, 一东) only in simplified text; in traditional it is only 仄.
+    assert east in simple.table.groups("泛") and simple.ping[simplified.tokens.index("泛")]
+    assert both.table.groups("泛") == frozenset() and both.table.tones("泛") == (False, True)
+    i = mixed.tokens.index("泛")
+    assert not both.ping[i] and both.ze[i] and not both.groups[i].any()
+    # What the scripts agree on stays: 東 and 东 rhyme in 一东 either way.
+    for char in ("東", "东", "風", "风"):
+        assert east in both.table.groups(char)

@@ -2,7 +2,9 @@
 
 Built once per model vocabulary (on first use by a poetry rule), in the script
 of the vocabulary's characters (`table.detect_script`), so a simplified model
-looks up 乡 and a traditional one 鄉.
+looks up 乡 and a traditional one 鄉. A vocabulary of both scripts (zh-base)
+uses only the readings the scripts share (`table.CommonTable`): it cannot know
+which script a poem will be in.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ import numpy as np
 
 from textgen.data.tokenizers.han import HAN_RUN
 from textgen.generate.context import Vocabulary
-from textgen.generate.poetry.table import PING_GROUPS, RhymeTable, detect_script, load_table
+from textgen.generate.poetry.table import (
+    PING_GROUPS,
+    RhymeTable,
+    common_table,
+    detect_script,
+    load_table,
+)
 
 
 class Lexicon:
@@ -36,8 +44,9 @@ class Lexicon:
         self.vocab = vocab
         self.han = np.fromiter((len(t) == 1 and HAN_RUN.fullmatch(t) is not None
                                 for t in tokens), bool, V)  # (V,)
-        self.table: RhymeTable = load_table(detect_script(t for t, h in zip(tokens, self.han,
-                                                                          strict=True) if h))
+        script = detect_script(t for t, h in zip(tokens, self.han, strict=True) if h)
+        # Both scripts: only the readings every script agrees on (`CommonTable`).
+        self.table: RhymeTable = common_table() if script == "both" else load_table(script)
         self.ping = np.zeros(V, bool)
         self.ze = np.zeros(V, bool)
         self.groups = np.zeros((V, len(PING_GROUPS)), bool)  # (V, G)

@@ -194,6 +194,33 @@ def load_table(script: Script = "traditional") -> RhymeTable:
     return RhymeTable({c: frozenset(g) for c, g in ping2.items()}, frozenset(ze2), script)
 
 
+class CommonTable(RhymeTable):
+    """The readings a character has in every script's table: what a vocabulary of
+    both scripts (zh-base) may rely on while it cannot know which script a poem
+    will end up in. In traditional text 泛 is only 仄; in simplified text it also
+    stands for 汎 (平, 一东): here it is only 仄, so a poem of either script
+    checks out by its own script's table (`check_poem`).
+    """
+
+    def __init__(self, tables: list[RhymeTable]):
+        super().__init__({}, frozenset(), "both")
+        self.tables = tables
+
+    def _entry(self, char: str) -> tuple[frozenset[int], bool]:
+        hit = self._found.get(char)
+        if hit is None:
+            entries = [t._entry(char) for t in self.tables]
+            hit = (frozenset.intersection(*(g for g, _ in entries)), all(z for _, z in entries))
+            self._found[char] = hit
+        return hit
+
+
+@cache
+def common_table() -> CommonTable:
+    """The readings shared by the traditional, simplified and both-scripts tables."""
+    return CommonTable([load_table(s) for s in ("traditional", "simplified", "both")])
+
+
 def detect_script(chars: Iterable[str]) -> Script:
     """Which script a set of Han characters is in: "traditional" when traditional-only
     forms outnumber simplified-only ones four to one, "simplified" the other way
