@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from textgen.errors import InvalidArgument, TextgenError
 from textgen.generate.constraints import Constraint
-from textgen.generate.generation import Generation
+from textgen.generate.generation import Generation, Prime
 from textgen.generate.generator import Generator
 from textgen.generate.poetry.spec import POEM_OPTIONS, PoemOption, PoemSpec
 from textgen.generate.samplers import SamplerSettings
@@ -136,7 +136,6 @@ class Session:
             prime = self.gen.encode_prime(line, self.drop_unknown)
         except TextgenError as e:
             return Reply(message=f"error: {e}")
-        note = f"note: left out {' '.join(map(repr, prime.dropped))}" if prime.dropped else ""
         # Where the reply starts in its line: the conversation, not just this line.
         line_start = _after(self.line_chars if self.state is not None else 0, prime.text)
         if self.state is None:
@@ -150,10 +149,7 @@ class Session:
             self.stop, self.max_chars, free_start=self.state is None and not prime.ids.size,
             constraints=self.constraints, max_lines=self.max_lines, line_start=line_start,
         )
-        self.line_chars = line_start
-        if self.seed is not None:
-            self.seed += 1
-        return Reply(message=note, generation=generation)
+        return self._reply(prime, generation, line_start)
 
     def _poem(self, line: str, spec: PoemSpec) -> Reply:
         """A whole poem that begins with `line`, on a line of its own."""
@@ -173,7 +169,12 @@ class Session:
             self.gen, prime, logits, state, len(poem.layout.slots), self.settings, 1, self.seed,
             (), None, free_start=self.state is None and not prime.ids.size,
             constraints=[*self.constraints, poem])
-        self.line_chars = len(prime.text)
+        return self._reply(prime, generation, len(prime.text))
+
+    def _reply(self, prime: Prime, generation: Generation, line_start: int) -> Reply:
+        """A reply's generation, once made: the next seed, and a note of what was left
+        out of the line typed."""
+        self.line_chars = line_start
         if self.seed is not None:
             self.seed += 1
         note = f"note: left out {' '.join(map(repr, prime.dropped))}" if prime.dropped else ""

@@ -139,8 +139,8 @@ def _request(body: dict, limits: Limits, default_model: str | None, prompt: Any,
             server's limit (it ends when whole).
         drop_unknown: leave out prompt characters the model never saw.
     """
-    poem = _poem(body)
-    if PoemSpec(**poem).active and body.get(length_key) is None:
+    poem, spec = _poem(body)
+    if spec.active and body.get(length_key) is None:
         length_default = limits.max_length
     return Request(
         model=_model(body, default_model),
@@ -225,8 +225,8 @@ def _settings(body: dict) -> SamplerSettings:
     return SamplerSettings(**values)
 
 
-def _poem(body: dict) -> dict[str, Any]:
-    """The poem options given, checked as a `PoemSpec` ({} when none is given).
+def _poem(body: dict) -> tuple[dict[str, Any], PoemSpec]:
+    """The poem options given ({} when none is given), and their `PoemSpec`.
 
     Whether the model can write the poem (a character model that knows the heads)
     is checked when the job's prompt is read.
@@ -249,12 +249,12 @@ def _poem(body: dict) -> dict[str, Any]:
                                f"Received: {body[o.name]!r}", o.name)
         poem[o.name] = value
     try:
-        PoemSpec(**poem)
+        spec = PoemSpec(**poem)
     except InvalidArgument as e:
         # The option at fault is one given: the one the message names, else the first.
         param = next((k for k in poem if f"`{k}`" in str(e)), next(iter(poem)))
         raise ApiError(400, str(e), param) from None
-    return poem
+    return poem, spec
 
 
 def in_api_words(message: str, request: Request) -> tuple[str, str | None]:
